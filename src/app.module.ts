@@ -1,0 +1,38 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthGuard } from './auth/auth.guard.js';
+import { CollectionsModule } from './collections/collections.module.js';
+import { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { loggerOptions } from './logger.js';
+import type { ProcessRole } from './queue/process-role.js';
+import { QueueModule } from './queue/queue.module.js';
+import { StorageModule } from './storage/storage.module.js';
+
+/** The domain modules; every process loads all of them (the worker needs their job handlers). */
+export const DOMAIN_MODULES: Type[] = [CollectionsModule];
+
+@Module({})
+export class AppModule {
+  static forRoot(role: ProcessRole): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule,
+        LoggerModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => loggerOptions(config, role),
+        }),
+        DatabaseModule,
+        StorageModule,
+        QueueModule.forRoot(role),
+        HealthModule,
+        ...DOMAIN_MODULES,
+      ],
+      providers: [{ provide: APP_GUARD, useClass: AuthGuard }],
+    };
+  }
+}

@@ -1,0 +1,76 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { User } from '../auth/user.entity.js';
+import { Visibility } from '../auth/visibility.js';
+import { type Geometry, GeometryColumn } from '../database/geometry.js';
+
+export type CollectionKind = 'sequence' | 'dataset' | 'harvested';
+
+/** A STAC collection: a sequence of pictures, a set of datasets, or a harvested remote collection. */
+@Entity('collection')
+@Index(['kind', 'createdAt'])
+@Index(['ownerId'])
+export class Collection {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  kind: CollectionKind;
+
+  @Column({ type: 'uuid', nullable: true })
+  ownerId: string | null;
+
+  @ManyToOne(() => User, { onDelete: 'SET NULL', nullable: true })
+  @JoinColumn({ name: 'owner_id' })
+  owner?: User | null;
+
+  @Column({ type: 'varchar', length: 16, default: Visibility.Anyone })
+  visibility: Visibility;
+
+  /** `ready`, or `preparing` / `broken` / `deleting` while the pipeline or a delete works on it. */
+  @Column({ type: 'varchar', length: 16, default: 'ready' })
+  status: string;
+
+  @Column({ type: 'text' })
+  title: string;
+
+  @Column({ type: 'text', nullable: true })
+  description: string | null;
+
+  /** SPDX identifier, or `other` / `proprietary`. */
+  @Column({ type: 'varchar', length: 64, default: 'proprietary' })
+  license: string;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  keywords: string[];
+
+  /** STAC providers objects. */
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  providers: unknown[];
+
+  /** Spatial footprint of the items (a sequence's path, a union of footprints…); bbox derives from it. */
+  @GeometryColumn('Geometry', { nullable: true })
+  geom: Geometry | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  datetimeStart: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  datetimeEnd: Date | null;
+
+  /** STAC summaries. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  summaries: Record<string, unknown>;
+
+  /** Kind-specific fields (a sequence's relative heading and sort order, a harvested record's source…). */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  properties: Record<string, unknown>;
+
+  @Column({ type: 'integer', default: 0 })
+  itemCount: number;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt: Date;
+}

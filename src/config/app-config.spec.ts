@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './app-config.js';
+
+describe('loadConfig', () => {
+  it('gives every default on an empty environment', () => {
+    const c = loadConfig({});
+    assert.equal(c.PORT, 3000);
+    assert.equal(c.DATABASE_URL, 'postgres://postgres@127.0.0.1:5432/sightline');
+    assert.deepEqual(c.CORS_ORIGINS, []);
+    assert.equal(c.METRICS_ENABLED, true);
+  });
+
+  it('converts numbers, booleans and lists', () => {
+    const c = loadConfig({ PORT: '8080', METRICS_ENABLED: 'false', CORS_ORIGINS: 'https://a.example, https://b.example' });
+    assert.equal(c.PORT, 8080);
+    assert.equal(c.METRICS_ENABLED, false);
+    assert.deepEqual(c.CORS_ORIGINS, ['https://a.example', 'https://b.example']);
+  });
+
+  it('names every bad variable', () => {
+    assert.throws(
+      () => loadConfig({ PORT: '99999', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' }),
+      (e: Error) => e instanceof ConfigError && /PORT="99999"/.test(e.message) && /LOG_LEVEL="loud"/.test(e.message) && /DATABASE_URL="mysql:\/\/x"/.test(e.message),
+    );
+  });
+
+  it('requires SECRET_KEY in production and BLUR_URL with the http blur provider', () => {
+    assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /SECRET_KEY=unset/);
+    assert.throws(() => loadConfig({ BLUR_PROVIDER: 'http' }), /BLUR_URL=unset/);
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every variable of AppConfig with its default', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(new URL('../../../.env.example', import.meta.url), 'utf8');
+    const listed = new Map(
+      text
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+    );
+    const defaults = loadConfig({});
+    const optional = ['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL'];
+    for (const [key, value] of Object.entries(defaults)) {
+      assert.ok(listed.has(key), `${key} is missing from .env.example`);
+      const shown = Array.isArray(value) ? value.join(',') : String(value);
+      assert.equal(listed.get(key), shown, `${key}: .env.example says ${listed.get(key)}, the default is ${shown}`);
+    }
+    for (const key of optional) assert.ok(listed.has(key), `${key} is missing from .env.example`);
+    for (const key of listed.keys()) assert.ok(key in defaults || optional.includes(key), `${key} in .env.example is not a setting`);
+  });
+});

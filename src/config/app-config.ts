@@ -1,0 +1,206 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  const v = String(value).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : value;
+
+/**
+ * Every setting of the process. Built once from the environment by `loadConfig`;
+ * nothing else in the code base reads `process.env`.
+ * Each property's default is also listed in `.env.example`.
+ */
+export class AppConfig {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  /** Port of the worker's health endpoint (the worker serves nothing else). 0 disables it. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  WORKER_HEALTH_PORT = 3001;
+
+  /** External base URL of the API, used to build absolute links (STAC, OAuth redirects). */
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  PUBLIC_URL = 'http://localhost:3000';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** Origins allowed to call the API with credentials (comma separated). Anonymous reads are open to any origin. */
+  @Transform(toList) @IsString({ each: true })
+  CORS_ORIGINS: string[] = [];
+
+  @IsUrl({ require_tld: false, protocols: ['postgres', 'postgresql'], require_protocol: true })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/sightline';
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(500)
+  DATABASE_POOL_SIZE = 10;
+
+  @IsUrl({ require_tld: false, protocols: ['redis', 'rediss'], require_protocol: true })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Key prefix of every queue in Redis, so that several instances can share one Redis. */
+  @IsString() @MinLength(1) @MaxLength(64)
+  QUEUE_PREFIX = 'sightline';
+
+  @IsString() @MinLength(1)
+  DATA_DIR = './data';
+
+  /** Only `local` for now; the storage interface is shaped for an S3 driver. */
+  @IsIn(['local'])
+  STORAGE_DRIVER: 'local' = 'local';
+
+  /** Largest JSON body accepted, in bytes. */
+  @Transform(toInt) @IsInt() @Min(1024)
+  BODY_LIMIT_BYTES = 1024 * 1024;
+
+  /** Largest uploaded picture, in bytes. */
+  @Transform(toInt) @IsInt() @Min(1024)
+  UPLOAD_MAX_BYTES = 100 * 1024 * 1024;
+
+  /** Largest uploaded raster dataset, in bytes. */
+  @Transform(toInt) @IsInt() @Min(1024)
+  DATASET_MAX_BYTES = 2 * 1024 * 1024 * 1024;
+
+  /** Folders from which `POST /api/datasets/from-path` may register files (comma separated, absolute). */
+  @Transform(toList) @IsString({ each: true })
+  DATASET_ROOTS: string[] = [];
+
+  /** Temporary upload files older than this are removed by `storage.cleanup-temp`. */
+  @Transform(toInt) @IsInt() @Min(1)
+  TEMP_MAX_AGE_SECONDS = 24 * 3600;
+
+  /** Cron pattern of the scheduled temp cleanup. */
+  @IsString()
+  TEMP_CLEANUP_CRON = '17 * * * *';
+
+  /** How often the worker's reconciler looks for work the queues lost, in seconds. */
+  @Transform(toInt) @IsInt() @Min(1)
+  RECONCILE_INTERVAL_SECONDS = 30;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  JOB_ATTEMPTS = 5;
+
+  /** First retry delay in ms; each further retry doubles it. */
+  @Transform(toInt) @IsInt() @Min(0)
+  JOB_BACKOFF_MS = 2000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  WORKER_CONCURRENCY_PICTURES = 2;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  WORKER_CONCURRENCY_DEFAULT = 2;
+
+  /** Comma-separated queue names this worker consumes; empty = all. */
+  @Transform(toList) @IsString({ each: true })
+  WORKER_QUEUES: string[] = [];
+
+  /** Signs API tokens (HS256) and session ids. Required in production. */
+  @IsOptional() @IsString() @MinLength(16)
+  SECRET_KEY?: string;
+
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  OIDC_ISSUER?: string;
+
+  @IsString()
+  OIDC_CLIENT_ID = 'sightline';
+
+  @IsOptional() @IsString()
+  OIDC_CLIENT_SECRET?: string;
+
+  /** Users of the embedded development identity provider: `name:role[:password]`, comma separated. */
+  @IsString()
+  DEV_USERS = 'alice:admin,bob:user';
+
+  @Transform(toList) @IsString({ each: true })
+  ADMIN_SUBJECTS: string[] = [];
+
+  @Transform(toList) @IsString({ each: true })
+  ADMIN_EMAILS: string[] = [];
+
+  @Transform(toInt) @IsInt() @Min(60)
+  SESSION_TTL_SECONDS = 7 * 24 * 3600;
+
+  @IsIn(['none', 'http'])
+  BLUR_PROVIDER: 'none' | 'http' = 'none';
+
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  BLUR_URL?: string;
+
+  @Transform(toInt) @IsInt() @Min(100)
+  BLUR_TIMEOUT_MS = 60000;
+
+  /** Trust X-Forwarded-* headers from this many proxies (for the client IP and https detection). */
+  @Transform(toInt) @IsInt() @Min(0)
+  TRUST_PROXY_HOPS = 0;
+
+  @Transform(toBool) @IsBoolean()
+  METRICS_ENABLED = true;
+}
+
+export class ConfigError extends Error {}
+
+function describe(errors: ValidationError[], raw: Record<string, string>): string[] {
+  return errors.flatMap((e) => {
+    const given = raw[e.property] ?? e.value;
+    const value = given === undefined ? 'unset' : JSON.stringify(given);
+    const why = Object.values(e.constraints ?? {}).join('; ');
+    return [`${e.property}=${value}: ${why}`];
+  });
+}
+
+/** Builds and validates the configuration; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const known = Object.keys(new AppConfig()).concat(['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL']);
+  const raw: Record<string, string> = {};
+  for (const key of known) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
+  const problems = describe(validateSync(config, { skipMissingProperties: false }), raw);
+  if (config.NODE_ENV === 'production' && !config.SECRET_KEY) {
+    problems.push('SECRET_KEY=unset: required when NODE_ENV=production');
+  }
+  if (config.BLUR_PROVIDER === 'http' && !config.BLUR_URL) {
+    problems.push('BLUR_URL=unset: required when BLUR_PROVIDER=http');
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return config;
+}
+
+/** The secret used to sign tokens; a fixed development value outside production. */
+export function secretKey(config: AppConfig): string {
+  return config.SECRET_KEY ?? 'sightline-development-secret-do-not-use-in-production';
+}

@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.js';
+import { configOrExit, exitOnSignals } from './bootstrap.js';
+import { configureHttpApp } from './http-app.js';
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot('api'), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  configureHttpApp(app);
+  exitOnSignals(() => app.close(), 'api');
+  await app.listen(config.PORT, '0.0.0.0');
+  const url = new URL(config.PUBLIC_URL).origin;
+  process.stdout.write(
+    `Sightline API listening on port ${config.PORT}\n  API:     ${url}/api\n  Swagger: ${url}/api/docs\n  STAC:    ${url}/api/\n`,
+  );
+}
+
+void main();

@@ -1,0 +1,51 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { AppConfig } from './config/app-config.js';
+import { VERSION } from './health/version.js';
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const builder = new DocumentBuilder()
+    .setTitle('Sightline API')
+    .setDescription(
+      'Open geospatial imagery hub: upload geotagged pictures, register raster datasets, harvest catalogs, ' +
+        'and read everything through a STAC API. Log in with /api/auth/login (session cookie) or send ' +
+        '`Authorization: Bearer <token>`.',
+    )
+    .setVersion(VERSION)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addCookieAuth('sightline.sid', { type: 'apiKey', in: 'cookie', name: 'sightline.sid' }, 'session');
+  return SwaggerModule.createDocument(app, builder.build(), {
+    operationIdFactory: (controllerKey: string, methodKey: string) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+  });
+}
+
+/** Sorts object keys recursively, so the committed openapi.json diffs cleanly. */
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+export function setupSwagger(app: INestApplication): OpenAPIObject {
+  const config = app.get(AppConfig);
+  const document = buildOpenApiDocument(app);
+  document.servers = [{ url: new URL(config.PUBLIC_URL).origin }];
+  SwaggerModule.setup('api/docs', app, document, {
+    jsonDocumentUrl: 'api/docs/openapi.json',
+    yamlDocumentUrl: 'api/docs/openapi.yaml',
+    customSiteTitle: 'Sightline API',
+    swaggerOptions: {
+      persistAuthorization: true,
+      withCredentials: true,
+      tagsSorter: 'alpha',
+      displayRequestDuration: true,
+    },
+  });
+  return document;
+}

@@ -1,0 +1,134 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { JobsOptions, Queue } from 'bullmq';
+import { AppConfig } from '../config/app-config.js';
+import { JobName, JobPayloads, JOBS, JobSchedule, QueueName } from './queue.constants.js';
+
+export interface QueueCounts {
+  queue: QueueName;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+  prioritized: number;
+  paused: number;
+}
+
+export interface FailedJobSummary {
+  id: string;
+  name: string;
+  failedReason: string;
+  attemptsMade: number;
+  finishedOn: string | null;
+  data: unknown;
+}
+
+/** The one place jobs are produced: attempts, backoff, retention and ids are set here. */
+@Injectable()
+export class JobQueueService implements OnModuleInit {
+  private queues = new Map<QueueName, Queue>();
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    for (const name of Object.values(QueueName)) {
+      this.queues.set(name, this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+    }
+  }
+
+  queue(name: QueueName): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw new Error(`Unknown queue ${name}`);
+    return queue;
+  }
+
+  /** Options every job gets; a deterministic id when the job defines one. */
+  jobOptions<N extends JobName>(name: N, payload: JobPayloads[N], extra: JobsOptions = {}): JobsOptions {
+    const def = JOBS[name];
+    return {
+      attempts: def.attempts ?? this.config.JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: this.config.JOB_BACKOFF_MS },
+      removeOnComplete: { age: 24 * 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+      jobId: def.id?.(payload),
+      ...extra,
+    };
+  }
+
+  async add<N extends JobName>(name: N, payload: JobPayloads[N], extra: JobsOptions = {}): Promise<string | undefined> {
+    const job = await this.queue(JOBS[name].queue).add(name, payload, this.jobOptions(name, payload, extra));
+    return job.id;
+  }
+
+  /** Adds many jobs of one name, in chunks, grouped by queue. */
+  async addBulk<N extends JobName>(name: N, payloads: JobPayloads[N][], extra: JobsOptions = {}): Promise<number> {
+    const queue = this.queue(JOBS[name].queue);
+    for (let i = 0; i < payloads.length; i += 500) {
+      const chunk = payloads.slice(i, i + 500);
+      await queue.addBulk(chunk.map((data) => ({ name, data, opts: this.jobOptions(name, data, extra) })));
+    }
+    return payloads.length;
+  }
+
+  /** Removes a queued (not running) job by its deterministic id, e.g. when its subject is deleted. */
+  async remove<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<void> {
+    const id = JOBS[name].id?.(payload);
+    if (!id) return;
+    const job = await this.queue(JOBS[name].queue).getJob(id);
+    if (job && !(await job.isActive())) await job.remove().catch(() => undefined);
+  }
+
+  /** Creates or updates a job scheduler (idempotent). */
+  async upsertSchedule(schedule: JobSchedule): Promise<void> {
+    const queue = this.queue(JOBS[schedule.name].queue);
+    await queue.upsertJobScheduler(
+      schedule.id,
+      schedule.every ? { every: schedule.every } : { pattern: schedule.pattern, tz: 'UTC' },
+      {
+        name: schedule.name,
+        data: schedule.payload,
+        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    );
+  }
+
+  async schedules(queueName: QueueName): Promise<{ id: string; name: string; next?: number; pattern?: string | null; every?: number | null }[]> {
+    const list = await this.queue(queueName).getJobSchedulers(0, -1, true);
+    return list.map((s) => ({ id: s.key, name: s.name, next: s.next, pattern: s.pattern ?? null, every: s.every ?? null }));
+  }
+
+  async counts(): Promise<QueueCounts[]> {
+    return Promise.all(
+      [...this.queues.entries()].map(async ([queue, q]) => {
+        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'paused' as never);
+        return {
+          queue,
+          waiting: c.waiting ?? 0,
+          active: c.active ?? 0,
+          delayed: c.delayed ?? 0,
+          failed: c.failed ?? 0,
+          completed: c.completed ?? 0,
+          prioritized: c.prioritized ?? 0,
+          paused: c.paused ?? 0,
+        };
+      }),
+    );
+  }
+
+  async failures(queueName: QueueName, limit = 20): Promise<FailedJobSummary[]> {
+    const jobs = await this.queue(queueName).getFailed(0, Math.max(0, limit - 1));
+    return jobs.map((j) => ({
+      id: String(j.id),
+      name: j.name,
+      failedReason: j.failedReason,
+      attemptsMade: j.attemptsMade,
+      finishedOn: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,
+      data: j.data,
+    }));
+  }
+}

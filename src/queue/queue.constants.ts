@@ -1,0 +1,49 @@
+/** Every BullMQ queue of the system. Workers may be started for a subset (WORKER_QUEUES). */
+export enum QueueName {
+  Pictures = 'pictures',
+  Dispatch = 'dispatch',
+  Datasets = 'datasets',
+  Harvest = 'harvest',
+  Management = 'management',
+  Maintenance = 'maintenance',
+}
+
+/** Every job of the system; each has exactly one handler (checked when the worker starts). */
+export enum JobName {
+  StorageCleanupTemp = 'storage.cleanup-temp',
+}
+
+/** The payload of each job. */
+export interface JobPayloads {
+  [JobName.StorageCleanupTemp]: { maxAgeSeconds?: number };
+}
+
+export interface JobDefinition<N extends JobName> {
+  queue: QueueName;
+  /**
+   * Deterministic job id: adding a job whose id is already queued is a no-op, which makes
+   * producers and the reconciler safe to run repeatedly. Undefined = BullMQ picks one.
+   */
+  id?: (payload: JobPayloads[N]) => string;
+  /** Attempts before the job is failed for good (default JOB_ATTEMPTS). */
+  attempts?: number;
+}
+
+export const JOBS: { [N in JobName]: JobDefinition<N> } = {
+  [JobName.StorageCleanupTemp]: { queue: QueueName.Maintenance, attempts: 1 },
+};
+
+export interface JobSchedule<N extends JobName = JobName> {
+  /** Stable id of the scheduler in Redis. */
+  id: string;
+  name: N;
+  payload: JobPayloads[N];
+  /** Cron pattern, or `every` milliseconds. */
+  pattern?: string;
+  every?: number;
+}
+
+/** BullMQ forbids `:` in custom ids; keep ids readable and safe. */
+export function safeJobId(...parts: (string | number)[]): string {
+  return parts.map((p) => String(p).replace(/[^A-Za-z0-9_.-]/g, '_')).join('__');
+}

@@ -1,0 +1,84 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Job, UnrecoverableError, Worker } from 'bullmq';
+import { AppConfig } from '../config/app-config.js';
+import { JobRegistryService } from './job-registry.service.js';
+import { PROCESS_ROLE, type ProcessRole } from './process-role.js';
+import { JobName, QueueName } from './queue.constants.js';
+import { redisOptions } from './redis-connection.js';
+
+const SHUTDOWN_GRACE_MS = 20_000;
+
+/** Runs the BullMQ consumers; only in the worker process. */
+@Injectable()
+export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WorkerService.name);
+  private workers: Worker[] = [];
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
+    private readonly config: AppConfig,
+    private readonly registry: JobRegistryService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.role !== 'worker') return;
+    const handlers = this.registry.handlerMap();
+    const wanted = this.config.WORKER_QUEUES.length ? this.config.WORKER_QUEUES : Object.values(QueueName);
+    for (const queueName of wanted) {
+      if (!Object.values(QueueName).includes(queueName as QueueName)) {
+        throw new Error(`WORKER_QUEUES names an unknown queue: ${queueName}`);
+      }
+      const concurrency =
+        queueName === QueueName.Pictures ? this.config.WORKER_CONCURRENCY_PICTURES : this.config.WORKER_CONCURRENCY_DEFAULT;
+      const worker = new Worker(
+        queueName,
+        async (job: Job) => {
+          const handler = handlers.get(job.name as JobName);
+          if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
+          const controller = new AbortController();
+          this.running.set(`${queueName}/${job.id}`, controller);
+          try {
+            return await handler(job.data, {
+              jobId: String(job.id),
+              attempt: job.attemptsMade + 1,
+              signal: controller.signal,
+              progress: (value) => job.updateProgress(value),
+              log: async (line) => {
+                await job.log(line);
+              },
+            });
+          } finally {
+            this.running.delete(`${queueName}/${job.id}`);
+          }
+        },
+        {
+          connection: redisOptions(this.config.REDIS_URL),
+          prefix: this.config.QUEUE_PREFIX,
+          concurrency,
+          maxStalledCount: 1,
+          stalledInterval: 15_000,
+        },
+      );
+      worker.on('failed', (job, error) =>
+        this.logger.warn({ queue: queueName, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'job failed'),
+      );
+      worker.on('error', (error) => this.logger.error({ queue: queueName, err: error.message }, 'worker error'));
+      this.workers.push(worker);
+    }
+    this.logger.log(`consuming ${wanted.join(', ')}`);
+  }
+
+  /** Lets running jobs finish; past the grace period, aborts them and releases them to the queue. */
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.workers.length) return;
+    const graceful = Promise.all(this.workers.map((w) => w.close()));
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS).unref());
+    if ((await Promise.race([graceful, timer])) === 'timeout') {
+      this.logger.warn(`${this.running.size} jobs still running after ${SHUTDOWN_GRACE_MS} ms: aborting them`);
+      for (const controller of this.running.values()) controller.abort(new Error('worker shutting down'));
+      await Promise.all(this.workers.map((w) => w.close(true)));
+    }
+    this.workers = [];
+  }
+}

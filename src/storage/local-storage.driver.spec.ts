@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { after, before, describe, it } from 'node:test';
+import { LocalStorageDriver } from './local-storage.driver.js';
+import { InvalidStorageKeyError, StorageLimitError, StorageNotFoundError } from './storage.types.js';
+
+describe('LocalStorageDriver', () => {
+  let root: string;
+  let storage: LocalStorageDriver;
+  before(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'storage-spec-'));
+    storage = new LocalStorageDriver(root);
+  });
+  after(() => fs.rm(root, { recursive: true, force: true }));
+
+  it('writes, hashes, stats and reads back an object', async () => {
+    const result = await storage.put('a/b/hello.txt', Readable.from([Buffer.from('hello '), Buffer.from('world')]));
+    assert.equal(result.size, 11);
+    assert.equal(result.sha256, 'b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9');
+    assert.equal((await storage.stat('a/b/hello.txt'))?.size, 11);
+    assert.equal(await text(await storage.get('a/b/hello.txt')), 'hello world');
+  });
+
+  it('reads a byte range (inclusive end)', async () => {
+    assert.equal(await text(await storage.get('a/b/hello.txt', { start: 6, end: 10 })), 'world');
+  });
+
+  it('replaces atomically and leaves no partial file when the body fails', async () => {
+    const failing = new Readable({
+      read() {
+        this.push(Buffer.from('half'));
+        this.destroy(new Error('client went away'));
+      },
+    });
+    await assert.rejects(storage.put('a/b/hello.txt', failing), /client went away/);
+    assert.equal(await text(await storage.get('a/b/hello.txt')), 'hello world', 'the old content is intact');
+    const scratch = await fs.readdir(path.join(root, 'tmp/writes'));
+    assert.deepEqual(scratch, []);
+  });
+
+  it('stops past maxBytes and leaves nothing behind', async () => {
+    await assert.rejects(storage.put('big.bin', Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), { maxBytes: 1000 }), StorageLimitError);
+    assert.equal(await storage.stat('big.bin'), null);
+    assert.deepEqual(await fs.readdir(path.join(root, 'tmp/writes')), []);
+  });
+
+  for (const key of ['../escape', 'a/../../escape', '/etc/passwd', 'a\0b', 'a//b', './a', 'a\\..\\b', '', 'C:/x']) {
+    it(`refuses the key ${JSON.stringify(key)}`, async () => {
+      await assert.rejects(storage.put(key, Readable.from([Buffer.from('x')])), InvalidStorageKeyError);
+      assert.throws(() => storage.localPath(key), InvalidStorageKeyError);
+    });
+  }
+
+  it('lists by prefix and deletes (idempotently), pruning empty folders', async () => {
+    await storage.put('p/1/x.jpg', Readable.from([Buffer.from('1')]));
+    await storage.put('p/1/y.jpg', Readable.from([Buffer.from('22')]));
+    await storage.put('p/2/z.jpg', Readable.from([Buffer.from('333')]));
+    await storage.put('q/other.jpg', Readable.from([Buffer.from('4')]));
+    const keys = async (prefix: string) => {
+      const out: string[] = [];
+      for await (const o of storage.list(prefix)) out.push(o.key);
+      return out.sort();
+    };
+    assert.deepEqual(await keys('p/'), ['p/1/x.jpg', 'p/1/y.jpg', 'p/2/z.jpg']);
+    assert.deepEqual(await keys('p/1/'), ['p/1/x.jpg', 'p/1/y.jpg']);
+    assert.deepEqual(await keys('p/1/x'), ['p/1/x.jpg']);
+    await storage.delete('p/2/z.jpg');
+    await storage.delete('p/2/z.jpg');
+    assert.equal(await fs.stat(path.join(root, 'p/2')).catch(() => null), null, 'empty folder removed');
+    await assert.rejects(storage.get('p/2/z.jpg'), StorageNotFoundError);
+  });
+});

@@ -1,0 +1,130 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  ByteRange,
+  PutOptions,
+  PutResult,
+  StorageDriver,
+  StorageLimitError,
+  StorageNotFoundError,
+  StoredObject,
+  TEMP_PREFIX,
+} from './storage.types.js';
+
+/** Files under one root folder. Writes go to `tmp/` first and are renamed into place. */
+export class LocalStorageDriver implements StorageDriver {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  localPath(key: string): string {
+    assertValidKey(key);
+    const full = path.resolve(this.root, key);
+    // Belt and braces: the key checks above already forbid this.
+    if (full !== this.root && !full.startsWith(this.root + path.sep)) {
+      throw new Error(`Key escapes the storage root: ${key}`);
+    }
+    return full;
+  }
+
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
+    const target = this.localPath(key);
+    const tempDir = path.join(this.root, TEMP_PREFIX, 'writes');
+    await fs.mkdir(tempDir, { recursive: true });
+    const temp = path.join(tempDir, `${randomUUID()}.part`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const limit = options.maxBytes;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (limit !== undefined && size > limit) return done(new StorageLimitError(limit));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, meter, createWriteStream(temp, { flags: 'wx' }));
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.rename(temp, target);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    return { key, size, sha256: hash.digest('hex') };
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.localPath(key);
+    const handle = await fs.open(file, 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'EISDIR') throw new StorageNotFoundError(key);
+      throw error;
+    });
+    return createReadStream('', { fd: handle, start: range?.start, end: range?.end });
+  }
+
+  async stat(key: string): Promise<StoredObject | null> {
+    try {
+      const st = await fs.stat(this.localPath(key));
+      if (!st.isFile()) return null;
+      return { key, size: st.size, modifiedAt: st.mtime };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.localPath(key);
+    await fs.rm(file, { force: true });
+    // Drop folders left empty, up to (not including) the root.
+    let dir = path.dirname(file);
+    while (dir.startsWith(this.root + path.sep)) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        break;
+      }
+      dir = path.dirname(dir);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    assertValidPrefix(prefix);
+    // Walk from the deepest folder the prefix names, then filter by the full prefix.
+    const slash = prefix.lastIndexOf('/');
+    const base = slash >= 0 ? prefix.slice(0, slash) : '';
+    const start = base ? this.localPath(base) : this.root;
+    yield* this.walk(start, prefix);
+  }
+
+  private async *walk(dir: string, prefix: string): AsyncIterable<StoredObject> {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      const key = path.relative(this.root, full).split(path.sep).join('/');
+      if (entry.isDirectory()) {
+        if (prefix.startsWith(key + '/') || (key + '/').startsWith(prefix) || key.startsWith(prefix)) {
+          yield* this.walk(full, prefix);
+        }
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        const st = await fs.stat(full).catch(() => null);
+        if (st) yield { key, size: st.size, modifiedAt: st.mtime };
+      }
+    }
+  }
+}

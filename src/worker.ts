@@ -1,0 +1,50 @@
+import 'reflect-metadata';
+import http from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { configOrExit, exitOnSignals } from './bootstrap.js';
+import { HealthService } from './health/health.service.js';
+import { MetricsService } from './health/metrics.service.js';
+
+/** The BullMQ worker process: job handlers, schedules, the reconciler, and a health port. */
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot('worker'), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  await app.init();
+  let healthServer: http.Server | undefined;
+  exitOnSignals(async () => {
+    healthServer?.close();
+    await app.close();
+  }, 'worker');
+
+  if (config.WORKER_HEALTH_PORT > 0) {
+    const health = app.get(HealthService);
+    const metrics = app.get(MetricsService);
+    const server = (healthServer = http.createServer((req, res) => {
+      const send = (status: number, body: unknown, type = 'application/json') => {
+        res.writeHead(status, { 'Content-Type': type });
+        res.end(typeof body === 'string' ? body : JSON.stringify(body));
+      };
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/api/health') return send(200, { status: 'ok', process: 'worker' });
+      if (path === '/api/health/ready') {
+        health.ready().then(
+          (result) => send(200, result),
+          (error: { getResponse?: () => unknown }) => send(503, { statusCode: 503, error: 'Service Unavailable', message: 'Not ready', details: error.getResponse?.() }),
+        );
+        return;
+      }
+      if (path === '/api/metrics') {
+        metrics.registry.metrics().then((text) => send(200, text, 'text/plain; version=0.0.4'), () => send(500, 'metrics failed', 'text/plain'));
+        return;
+      }
+      send(404, { statusCode: 404, error: 'Not Found', message: 'The worker serves only /api/health, /api/health/ready and /api/metrics' });
+    }));
+    server.listen(config.WORKER_HEALTH_PORT, '0.0.0.0');
+  }
+  process.stdout.write(`Sightline worker started (health on port ${config.WORKER_HEALTH_PORT})\n`);
+}
+
+void main();
