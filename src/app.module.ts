@@ -2,6 +2,7 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthGuard } from './auth/auth.guard.js';
+import { AuthModule } from './auth/auth.module.js';
 import { CollectionsModule } from './collections/collections.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -13,7 +14,7 @@ import { QueueModule } from './queue/queue.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [CollectionsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule];
 
 @Module({})
 export class AppModule {
