@@ -6,10 +6,14 @@ cd "$ROOT"
 log() { printf '%s: %s\n' "${LOG_TAG:-sightline}" "$*"; }
 
 ensure_node_modules() {
-  # Reinstall when node_modules is missing or older than the lock file.
-  if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # Reinstall when node_modules is missing or was installed from another lock file.
+  local want have=""
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  [ -f node_modules/.sightline-lock ] && have=$(cat node_modules/.sightline-lock)
+  if [ ! -d node_modules ] || [ "$want" != "$have" ]; then
     log "installing dependencies (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" > node_modules/.sightline-lock
   fi
 }
 
