@@ -12,7 +12,15 @@ async function main(): Promise<void> {
     bodyParser: false,
   });
   configureHttpApp(app);
-  exitOnSignals(() => app.close(), 'api');
+  // Stop accepting and let requests in flight finish before the database and Redis close.
+  exitOnSignals(async () => {
+    const server = app.getHttpServer() as import('node:http').Server;
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    const timer = setTimeout(() => server.closeAllConnections(), 25_000);
+    await drained;
+    clearTimeout(timer);
+    await app.close();
+  }, 'api');
   await app.listen(config.PORT, '0.0.0.0');
   const url = new URL(config.PUBLIC_URL).origin;
   process.stdout.write(
