@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from './job-queue.service.js';
 import { JobRegistryService } from './job-registry.service.js';
@@ -9,7 +9,7 @@ import { PROCESS_ROLE, type ProcessRole } from './process-role.js';
  * missing job schedulers and asks every domain to re-enqueue unfinished work.
  */
 @Injectable()
-export class ReconcileService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcileService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ReconcileService.name);
   private timer?: NodeJS.Timeout;
   private inFlight?: Promise<void>;
@@ -29,7 +29,7 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.inFlight;
   }

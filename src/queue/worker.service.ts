@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
 import { JobRegistryService } from './job-registry.service.js';
@@ -10,7 +10,7 @@ const SHUTDOWN_GRACE_MS = 20_000;
 
 /** Runs the BullMQ consumers; only in the worker process. */
 @Injectable()
-export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerService.name);
   private workers: Worker[] = [];
   private readonly running = new Map<string, AbortController>();
@@ -69,8 +69,11 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.logger.log(`consuming ${wanted.join(', ')}`);
   }
 
-  /** Lets running jobs finish; past the grace period, aborts them and releases them to the queue. */
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Lets running jobs finish; past the grace period, aborts them and releases them to the queue.
+   * Runs before any module closes its connections, so handlers can still record their work.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     if (!this.workers.length) return;
     const graceful = Promise.all(this.workers.map((w) => w.close()));
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS).unref());
