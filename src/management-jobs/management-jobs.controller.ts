@@ -86,6 +86,7 @@ export class ManagementJobsController {
   @Get('jobs')
   @ApiOperation({ summary: 'Management jobs, newest first, filtered by command, status, user and creation time' })
   @ApiOkResponse({ type: ManagementJobPageDto })
+  @ApiBadRequestResponse({ description: 'A filter is malformed (unknown status, bad date…)', type: ErrorResponseDto })
   async list(@Query() query: ListManagementJobsQueryDto, @Req() req: Request): Promise<ManagementJobPageDto> {
     const params = pageParams(query);
     const { rows, total } = await this.jobs.list(

@@ -94,25 +94,33 @@ function isExclusiveViolation(error: unknown): boolean {
 export class ManagementJobsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
+  /** The rows a statement returns (TypeORM answers a bare UPDATE or DELETE with `[rows, count]`). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private async rows(sql: string, params: unknown[]): Promise<any[]> {
+    const result = await this.db.query(sql, params);
+    return /^\s*(UPDATE|DELETE)\b/i.test(sql) ? result[0] : result;
+  }
+
   /** Runs `UPDATE management_job … RETURNING id` and reads the row back with its user's name. */
   private async updateReturning(sql: string, params: unknown[]): Promise<ManagementJobRow | null> {
-    const rows = await this.guardExclusive(params, () => this.db.query(`WITH j AS (${sql} RETURNING *) SELECT ${COLUMNS} FROM j LEFT JOIN users u ON u.id = j.user_id`, params));
+    const rows = await this.guardExclusive(params, () => this.rows(`WITH j AS (${sql} RETURNING *) SELECT ${COLUMNS} FROM j LEFT JOIN users u ON u.id = j.user_id`, params));
     return rows.length ? toRow(rows[0]) : null;
   }
 
-  /** Maps a violation of the exclusivity index to ExclusiveConflictError naming the active job. */
-  private async guardExclusive<T>(params: unknown[], run: () => Promise<T>, command?: string): Promise<T> {
+  /** Maps a violation of the exclusivity index (two writers racing) to ExclusiveConflictError naming the active job. */
+  private async guardExclusive<T>(params: unknown[], run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {
       if (!isExclusiveViolation(error)) throw error;
-      const name = command ?? (await this.db.query(`SELECT command FROM management_job WHERE id = $1`, [params[0]]))[0]?.command;
-      const active = await this.db.query(
-        `SELECT id FROM management_job WHERE command = $1 AND exclusive AND status IN ('queued', 'running') LIMIT 1`,
-        [name],
-      );
-      throw new ExclusiveConflictError(name, active[0]?.id ?? null);
+      const name = (await this.rows(`SELECT command FROM management_job WHERE id = $1`, [params[0]]))[0]?.command;
+      throw new ExclusiveConflictError(name, await this.activeExclusiveId(name));
     }
+  }
+
+  private async activeExclusiveId(command: string): Promise<string | null> {
+    const rows = await this.rows(`SELECT id FROM management_job WHERE command = $1 AND exclusive AND status IN ('queued', 'running') LIMIT 1`, [command]);
+    return rows[0]?.id ?? null;
   }
 
   /**
@@ -128,28 +136,25 @@ export class ManagementJobsRepository {
     userId: string | null;
     runner?: string;
   }): Promise<ManagementJobRow> {
-    const rows = await this.guardExclusive(
-      [],
-      () =>
-        this.db.query(
-          `WITH j AS (
-             INSERT INTO management_job (command, args, status, exclusive, source, user_id, runner, attempt, queued_at, started_at, heartbeat_at)
-             VALUES ($1, $2::jsonb, $3::text, $4, $5, $6, $7,
-                     CASE WHEN $3::text = 'created' THEN 0 ELSE 1 END,
-                     CASE WHEN $3::text = 'queued' THEN now() END,
-                     CASE WHEN $3::text = 'running' THEN now() END,
-                     CASE WHEN $3::text = 'running' THEN now() END)
-             RETURNING *)
-           SELECT ${COLUMNS} FROM j LEFT JOIN users u ON u.id = j.user_id`,
-          [job.command, JSON.stringify(job.args), job.status, job.exclusive, job.source, job.userId, job.runner ?? null],
-        ),
-      job.command,
+    const rows = await this.rows(
+      `WITH j AS (
+         INSERT INTO management_job (command, args, status, exclusive, source, user_id, runner, attempt, queued_at, started_at, heartbeat_at)
+         VALUES ($1, $2::jsonb, $3::text, $4, $5, $6, $7,
+                 CASE WHEN $3::text = 'created' THEN 0 ELSE 1 END,
+                 CASE WHEN $3::text = 'queued' THEN now() END,
+                 CASE WHEN $3::text = 'running' THEN now() END,
+                 CASE WHEN $3::text = 'running' THEN now() END)
+         ON CONFLICT (command) WHERE "exclusive" AND "status" IN ('queued', 'running') DO NOTHING
+         RETURNING *)
+       SELECT ${COLUMNS} FROM j LEFT JOIN users u ON u.id = j.user_id`,
+      [job.command, JSON.stringify(job.args), job.status, job.exclusive, job.source, job.userId, job.runner ?? null],
     );
+    if (!rows.length) throw new ExclusiveConflictError(job.command, await this.activeExclusiveId(job.command));
     return toRow(rows[0]);
   }
 
   async findById(id: string): Promise<ManagementJobRow | null> {
-    const rows = await this.db.query(`SELECT ${COLUMNS} FROM management_job j LEFT JOIN users u ON u.id = j.user_id WHERE j.id = $1`, [id]);
+    const rows = await this.rows(`SELECT ${COLUMNS} FROM management_job j LEFT JOIN users u ON u.id = j.user_id WHERE j.id = $1`, [id]);
     return rows.length ? toRow(rows[0]) : null;
   }
 
@@ -167,8 +172,8 @@ export class ManagementJobsRepository {
     if (filter.createdAfter) add('j.created_at >= ?', filter.createdAfter);
     if (filter.createdBefore) add('j.created_at < ?', filter.createdBefore);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const [{ total }] = await this.db.query(`SELECT count(*)::int AS total FROM management_job j ${clause}`, params);
-    const rows = await this.db.query(
+    const [{ total }] = await this.rows(`SELECT count(*)::int AS total FROM management_job j ${clause}`, params);
+    const rows = await this.rows(
       `SELECT ${COLUMNS} FROM management_job j LEFT JOIN users u ON u.id = j.user_id ${clause}
        ORDER BY j.created_at DESC, j.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, limit, offset],
@@ -176,12 +181,22 @@ export class ManagementJobsRepository {
     return { rows: rows.map(toRow), total };
   }
 
-  /** created → queued (a new attempt); null when the job is not `created`. */
-  queue(id: string): Promise<ManagementJobRow | null> {
-    return this.updateReturning(
-      `UPDATE management_job SET status = 'queued', attempt = attempt + 1, queued_at = now() WHERE id = $1 AND status = 'created'`,
+  /**
+   * created → queued (a new attempt); null when the job is not `created`. Throws
+   * ExclusiveConflictError when its command is exclusive and another job of it is active.
+   */
+  async queue(id: string): Promise<ManagementJobRow | null> {
+    const row = await this.updateReturning(
+      `UPDATE management_job SET status = 'queued', attempt = attempt + 1, queued_at = now()
+       WHERE id = $1 AND status = 'created'
+         AND NOT (exclusive AND EXISTS (
+           SELECT 1 FROM management_job o WHERE o.command = management_job.command AND o.exclusive AND o.status IN ('queued', 'running')))`,
       [id],
     );
+    if (row) return row;
+    const current = await this.findById(id);
+    if (current?.status === 'created' && current.exclusive) throw new ExclusiveConflictError(current.command, await this.activeExclusiveId(current.command));
+    return null;
   }
 
   /** created | queued → cancelled; null when the job has started or ended. */
@@ -215,7 +230,7 @@ export class ManagementJobsRepository {
    * longer this one's (stalled and failed or re-queued meanwhile).
    */
   async heartbeat(id: string, attempt: number, progress: number | null): Promise<{ stopRequested: boolean } | null> {
-    const rows = await this.db.query(
+    const rows = await this.rows(
       `UPDATE management_job SET heartbeat_at = now(), progress = coalesce($3::real, progress)
        WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING stop_requested_at`,
       [id, attempt, progress],
@@ -224,13 +239,13 @@ export class ManagementJobsRepository {
   }
 
   async setProgress(id: string, attempt: number, progress: number): Promise<void> {
-    await this.db.query(`UPDATE management_job SET progress = $3 WHERE id = $1 AND attempt = $2 AND status = 'running'`, [id, attempt, progress]);
+    await this.rows(`UPDATE management_job SET progress = $3 WHERE id = $1 AND attempt = $2 AND status = 'running'`, [id, attempt, progress]);
   }
 
   /** Appends lines, numbering them after the job's last line. */
   async appendOutput(id: string, lines: { at: Date; line: string }[]): Promise<void> {
     if (!lines.length) return;
-    await this.db.query(
+    await this.rows(
       `WITH j AS (
          UPDATE management_job SET output_lines = output_lines + $4 WHERE id = $1 RETURNING output_lines - $4 AS base
        )
@@ -247,7 +262,7 @@ export class ManagementJobsRepository {
     attempt: number,
     outcome: { status: 'succeeded' | 'failed' | 'cancelled'; progress: number | null; result: unknown; error: string | null },
   ): Promise<boolean> {
-    const rows = await this.db.query(
+    const rows = await this.rows(
       `UPDATE management_job SET status = $3, progress = coalesce($4::real, progress), result = $5::jsonb, error = $6, ended_at = now()
        WHERE id = $1 AND attempt = $2 AND status = 'running' RETURNING id`,
       [id, attempt, outcome.status, outcome.progress, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error],
@@ -280,7 +295,7 @@ export class ManagementJobsRepository {
 
   /** Running jobs whose heartbeat is older than `staleSeconds`. */
   async stalled(staleSeconds: number): Promise<ManagementJobRow[]> {
-    const rows = await this.db.query(
+    const rows = await this.rows(
       `SELECT ${COLUMNS} FROM management_job j LEFT JOIN users u ON u.id = j.user_id
        WHERE j.status = 'running' AND (j.heartbeat_at IS NULL OR j.heartbeat_at < now() - make_interval(secs => $1::float8))
        ORDER BY j.heartbeat_at NULLS FIRST LIMIT 100`,
@@ -291,7 +306,7 @@ export class ManagementJobsRepository {
 
   /** Jobs waiting for a worker (queued at least `minAgeSeconds` ago), oldest first. */
   async queued(minAgeSeconds: number, limit = 500): Promise<{ id: string; attempt: number }[]> {
-    return this.db.query(
+    return this.rows(
       `SELECT id, attempt FROM management_job
        WHERE status = 'queued' AND source = 'api' AND queued_at < now() - make_interval(secs => $1::float8)
        ORDER BY queued_at LIMIT $2`,
@@ -299,9 +314,24 @@ export class ManagementJobsRepository {
     );
   }
 
+  /** Deletes jobs that ended more than `olderThanDays` ago (their output goes with them); counts only with `dryRun`. */
+  async purgeFinished(olderThanDays: number, dryRun: boolean): Promise<{ jobs: number; lines: number }> {
+    const where = `status IN ('succeeded', 'failed', 'cancelled') AND ended_at < now() - make_interval(days => $1::int)`;
+    if (dryRun) {
+      const [row] = await this.rows(`SELECT count(*)::int AS jobs, coalesce(sum(output_lines), 0)::int AS lines FROM management_job WHERE ${where}`, [olderThanDays]);
+      return row;
+    }
+    const [row] = await this.rows(
+      `WITH d AS (DELETE FROM management_job WHERE ${where} RETURNING output_lines)
+       SELECT count(*)::int AS jobs, coalesce(sum(output_lines), 0)::int AS lines FROM d`,
+      [olderThanDays],
+    );
+    return row;
+  }
+
   /** The last `count` lines, oldest first. */
   async outputTail(id: string, count: number): Promise<OutputLine[]> {
-    const rows = await this.db.query(
+    const rows = await this.rows(
       `SELECT seq, at, line FROM (SELECT seq, at, line FROM management_job_output WHERE job_id = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq`,
       [id, count],
     );
@@ -310,7 +340,7 @@ export class ManagementJobsRepository {
 
   /** Lines with `after < seq < before`, in order, at most `limit`. */
   async outputPage(id: string, after: number, before: number, limit: number): Promise<OutputLine[]> {
-    return this.db.query(
+    return this.rows(
       `SELECT seq, at, line FROM management_job_output WHERE job_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4`,
       [id, after, before, limit],
     );

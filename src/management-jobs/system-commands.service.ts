@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TokensService } from '../auth/tokens.service.js';
 import { ManagementCommandContext, ManagementCommandsRegistry } from './management-commands.registry.js';
+import { ManagementJobsRepository } from './management-jobs.repository.js';
 
 /**
  * Logs `step i/n` and reports progress after each of `steps` waits of `totalMs / steps`; stops
@@ -26,14 +27,15 @@ async function steppedWait(totalMs: number, steps: number, ctx: ManagementComman
 }
 
 /**
- * The management commands of the job system itself (`system.*`) and those of domains that do
- * not register their own yet (`tokens.purge-expired`, for auth).
+ * The management commands of the job system itself (`system.*`, `management.*`) and those of
+ * domains that do not register their own yet (`tokens.purge-expired`, for auth).
  */
 @Injectable()
 export class SystemCommands implements OnModuleInit {
   constructor(
     private readonly commands: ManagementCommandsRegistry,
     private readonly tokens: TokensService,
+    private readonly jobs: ManagementJobsRepository,
   ) {}
 
   onModuleInit(): void {
@@ -78,6 +80,26 @@ export class SystemCommands implements OnModuleInit {
       handler: async (args: { duration_ms: number; steps: number }, ctx) => {
         const done = await steppedWait(args.duration_ms, args.steps, ctx);
         return { steps_done: done, steps: args.steps };
+      },
+    });
+
+    this.commands.register({
+      name: 'management.purge-finished',
+      description: 'Deletes management jobs (and their output) that ended more than older_than_days ago.',
+      argsSchema: {
+        type: 'object',
+        properties: {
+          older_than_days: { type: 'integer', minimum: 1, maximum: 36_500, default: 90 },
+          dry_run: { type: 'boolean', default: false, description: 'Only count what would be deleted' },
+        },
+      },
+      exclusive: true,
+      retryable: true,
+      handler: async (args: { older_than_days: number; dry_run: boolean }, ctx) => {
+        const counts = await this.jobs.purgeFinished(args.older_than_days, args.dry_run);
+        await ctx.log(`${args.dry_run ? 'would delete' : 'deleted'} ${counts.jobs} jobs and ${counts.lines} lines of output`);
+        await ctx.progress(100);
+        return { ...counts, dry_run: args.dry_run };
       },
     });
 
