@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import os from 'node:os';
 import { AppConfig } from '../config/app-config.js';
 import { ManagementCommandContext, ManagementCommandsRegistry } from './management-commands.registry.js';
@@ -47,14 +47,19 @@ export function runnerName(kind: 'worker' | 'cli'): string {
   return `${kind}:${os.hostname()}:${process.pid}`;
 }
 
+/** On shutdown, running jobs get this long to finish before their signal aborts. */
+const SHUTDOWN_GRACE_MS = 5000;
+
 /**
  * Runs a command's handler for a claimed job: captures output and progress, keeps the
  * heartbeat, turns stop requests into the handler's AbortSignal and records the outcome.
  * The same code runs jobs in the worker and in the CLI process.
  */
 @Injectable()
-export class ManagementJobRunner {
+export class ManagementJobRunner implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ManagementJobRunner.name);
+  private readonly active = new Map<string, { shutdown: AbortController; done: Promise<unknown> }>();
+  private closing = false;
 
   constructor(
     private readonly registry: ManagementCommandsRegistry,
@@ -68,8 +73,27 @@ export class ManagementJobRunner {
     return Math.min(1000, (this.config.MANAGEMENT_STALL_SECONDS * 1000) / 3);
   }
 
+  /**
+   * Runs before the database connection closes (TypeORM closes it in onApplicationShutdown, while
+   * the queue worker is still draining): running jobs get a short grace, then their signal
+   * aborts and they are re-queued or failed while their outcome can still be recorded.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    if (!this.active.size) return;
+    const all = Promise.allSettled([...this.active.values()].map((a) => a.done));
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS).unref());
+    if ((await Promise.race([all, grace])) === 'timeout') {
+      this.logger.warn(`${this.active.size} management jobs still running at shutdown: interrupting them`);
+      for (const a of this.active.values()) a.shutdown.abort(new Error('process shutting down'));
+      await all;
+    }
+  }
+
   /** The worker's side: run `attempt` of a job if it is still due. Null when there was nothing to run. */
   async runQueued(jobId: string, attempt: number, options: RunOptions = {}): Promise<RunOutcome | null> {
+    // Shutting down: leave the job queued; the reconciler hands it to a worker again.
+    if (this.closing) return null;
     const job = await this.repository.claim(jobId, attempt, runnerName('worker'));
     if (job) return this.execute(job, options);
     const current = await this.repository.findById(jobId);
@@ -100,6 +124,18 @@ export class ManagementJobRunner {
   }
 
   async execute(job: ManagementJobRow, options: RunOptions = {}): Promise<RunOutcome> {
+    const shutdown = new AbortController();
+    const done = this.run(job, { ...options, shutdownSignal: AbortSignal.any([shutdown.signal, ...(options.shutdownSignal ? [options.shutdownSignal] : [])]) });
+    const key = `${job.id}/${job.attempt}`;
+    this.active.set(key, { shutdown, done });
+    try {
+      return await done;
+    } finally {
+      this.active.delete(key);
+    }
+  }
+
+  private async run(job: ManagementJobRow, options: RunOptions): Promise<RunOutcome> {
     const stop = new AbortController();
     const lost = new AbortController();
     const signal = AbortSignal.any([stop.signal, lost.signal, ...[options.stopSignal, options.shutdownSignal].filter((s): s is AbortSignal => !!s)]);
