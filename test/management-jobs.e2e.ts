@@ -58,7 +58,6 @@ describe('management jobs', () => {
     db = testPool();
   });
   after(async () => {
-    if (process.env.MGMT_DEBUG) process.stderr.write(worker.output());
     await worker?.stop();
     await api?.close();
     await db?.end();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { AppConfig } from '../config/app-config.js';
 import { ManagementCommandContext, ManagementCommandsRegistry } from './management-commands.registry.js';
 import { JobOutputWriter, JobProgressReporter, storedResult } from './management-job-output.js';
-import { ExclusiveConflictError, ManagementJobRow, ManagementJobsRepository } from './management-jobs.repository.js';
+import { ManagementJobRow, ManagementJobsRepository } from './management-jobs.repository.js';
 import { ManagementJobsService } from './management-jobs.service.js';
 import { ManagementStopChannel } from './management-stop.channel.js';
 
@@ -212,5 +212,3 @@ export class ManagementJobRunner implements BeforeApplicationShutdown {
     return { jobId: job.id, status, result, error };
   }
 }
-
-export { ExclusiveConflictError };

@@ -3,7 +3,6 @@ import { User } from '../auth/user.entity.js';
 
 export const MANAGEMENT_JOB_STATUSES = ['created', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type ManagementJobStatus = (typeof MANAGEMENT_JOB_STATUSES)[number];
-export const FINISHED_STATUSES: readonly ManagementJobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /** Who ran the job: the worker (created through the API) or a CLI process. */
 export type ManagementJobSource = 'api' | 'cli';

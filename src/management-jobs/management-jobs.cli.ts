@@ -1,7 +1,8 @@
 import type { CliCommand } from '../cli-commands.js';
 import { parseFlags } from '../cli-commands.js';
 import { ManagementCommandsRegistry } from './management-commands.registry.js';
-import { ExclusiveConflictError, InvalidArgumentsError, ManagementJobRunner } from './management-job-runner.service.js';
+import { InvalidArgumentsError, ManagementJobRunner } from './management-job-runner.service.js';
+import { ExclusiveConflictError } from './management-jobs.repository.js';
 
 // Exit codes (sysexits.h where one fits).
 const EX_OK = 0;

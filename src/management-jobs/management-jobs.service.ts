@@ -3,7 +3,6 @@ import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
 import { ManagementCommandsRegistry, RegisteredCommand } from './management-commands.registry.js';
-import { FINISHED_STATUSES } from './management-job.entity.js';
 import { ExclusiveConflictError, ManagementJobFilter, ManagementJobRow, ManagementJobsRepository, OutputLine } from './management-jobs.repository.js';
 import { ManagementStopChannel } from './management-stop.channel.js';
 
@@ -196,9 +195,5 @@ export class ManagementJobsService {
     await this.repository.appendOutput(job.id, [{ at: new Date(), line: `[management] ${error}` }]).catch(() => undefined);
     this.logger.warn({ jobId: job.id, command: job.command }, `management job failed: ${error}`);
     return 'failed';
-  }
-
-  isFinished(job: ManagementJobRow): boolean {
-    return FINISHED_STATUSES.includes(job.status);
   }
 }
