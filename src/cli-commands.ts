@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { MANAGEMENT_CLI_COMMANDS } from './management-jobs/management-jobs.cli.js';
 import { JobQueueService } from './queue/job-queue.service.js';
 
 export interface CliCommand {
@@ -35,4 +36,5 @@ export const CLI_COMMANDS: CliCommand[] = [
       return 0;
     },
   },
+  ...MANAGEMENT_CLI_COMMANDS,
 ];

@@ -62,4 +62,24 @@ export class TokensService {
     if (this.cache.size > 10_000) this.cache.clear();
     return user;
   }
+
+  /**
+   * Deletes expired tokens, and unclaimed ones (never bound to a user) created more than
+   * `unclaimedMaxAgeSeconds` ago. With `dryRun`, only counts them.
+   */
+  async purgeExpired(options: { unclaimedMaxAgeSeconds: number; dryRun?: boolean }): Promise<{ expired: number; unclaimed: number }> {
+    const expired = 'expires_at IS NOT NULL AND expires_at <= now()';
+    const unclaimed = `user_id IS NULL AND created_at < now() - make_interval(secs => :age) AND NOT (${expired})`;
+    const params = { age: options.unclaimedMaxAgeSeconds };
+    if (options.dryRun) {
+      return {
+        expired: await this.tokens.createQueryBuilder().where(expired).getCount(),
+        unclaimed: await this.tokens.createQueryBuilder().where(unclaimed, params).getCount(),
+      };
+    }
+    const deletedExpired = await this.tokens.createQueryBuilder().delete().where(expired).execute();
+    const deletedUnclaimed = await this.tokens.createQueryBuilder().delete().where(unclaimed, params).execute();
+    this.cache.clear();
+    return { expired: deletedExpired.affected ?? 0, unclaimed: deletedUnclaimed.affected ?? 0 };
+  }
 }

@@ -124,6 +124,17 @@ export class AppConfig {
   @Transform(toList) @IsString({ each: true })
   WORKER_QUEUES: string[] = [];
 
+  /**
+   * A running management job whose heartbeat is older than this is stalled (its worker died):
+   * it is failed, or re-queued when its command is retryable.
+   */
+  @Transform(toInt) @IsInt() @Min(2) @Max(86400)
+  MANAGEMENT_STALL_SECONDS = 30;
+
+  /** Runs of a retryable management job (the first included) before a stall fails it for good. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(20)
+  MANAGEMENT_MAX_ATTEMPTS = 3;
+
   /** Signs API tokens (HS256) and session ids. Required in production. */
   @IsOptional() @IsString() @MinLength(16)
   SECRET_KEY?: string;

@@ -11,11 +11,14 @@ export enum QueueName {
 /** Every job of the system; each has exactly one handler (checked when the worker starts). */
 export enum JobName {
   StorageCleanupTemp = 'storage.cleanup-temp',
+  ManagementRun = 'management.run',
 }
 
 /** The payload of each job. */
 export interface JobPayloads {
   [JobName.StorageCleanupTemp]: { maxAgeSeconds?: number };
+  /** One run (attempt) of a management job; the job row holds the command and its arguments. */
+  [JobName.ManagementRun]: { jobId: string; attempt: number };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -31,6 +34,9 @@ export interface JobDefinition<N extends JobName> {
 
 export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   [JobName.StorageCleanupTemp]: { queue: QueueName.Maintenance, attempts: 1 },
+  // Retries here only cover failures before the run is claimed (database briefly away); the
+  // outcome of the command itself is recorded in the management_job row, never retried by BullMQ.
+  [JobName.ManagementRun]: { queue: QueueName.Management, id: (p) => safeJobId('management', p.jobId, p.attempt), attempts: 3 },
 };
 
 export interface JobSchedule<N extends JobName = JobName> {

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { LocalStorageDriver } from './local-storage.driver.js';
+import { StorageCommands } from './storage-commands.service.js';
 import { StorageJobsService } from './storage-jobs.service.js';
 import { StorageService } from './storage.service.js';
 import { STORAGE_DRIVER, StorageDriver } from './storage.types.js';
@@ -14,7 +15,7 @@ function createDriver(config: AppConfig): StorageDriver {
 
 @Global()
 @Module({
-  providers: [{ provide: STORAGE_DRIVER, inject: [AppConfig], useFactory: createDriver }, StorageService, StorageJobsService],
+  providers: [{ provide: STORAGE_DRIVER, inject: [AppConfig], useFactory: createDriver }, StorageService, StorageJobsService, StorageCommands],
   exports: [StorageService],
 })
 export class StorageModule {}
