@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { AUTH_CLI_COMMANDS } from './auth/auth.cli.js';
 import { JobQueueService } from './queue/job-queue.service.js';
 
 export interface CliCommand {
@@ -35,4 +36,5 @@ export const CLI_COMMANDS: CliCommand[] = [
       return 0;
     },
   },
+  ...AUTH_CLI_COMMANDS,
 ];
