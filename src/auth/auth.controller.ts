@@ -24,8 +24,11 @@ import { LoginFailedError } from './oidc-client.service.js';
 import { SWAGGER_UI_SCRIPT } from './swagger-ui-extension.js';
 import { GeneratedTokenDto, GenerateTokenQueryDto, TokenDto, toTokenDto } from './tokens.dto.js';
 
-/** Rate limits of the auth routes, per client IP, shared by all replicas (Redis). */
-export const AUTH_THROTTLER = 'auth';
+/**
+ * The throttler of the auth routes (per client IP, counted in Redis, shared by all replicas).
+ * Named `default` so the answers carry the standard Retry-After and X-RateLimit-* headers.
+ */
+export const AUTH_THROTTLER = 'default';
 
 const wantsHtml = (req: Request) => req.accepts(['json', 'html']) === 'html';
 

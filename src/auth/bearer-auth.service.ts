@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { decodeJwt, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { AppConfig, secretKey } from '../config/app-config.js';
@@ -9,6 +9,23 @@ import { identityFromClaims } from './identity.js';
 import { OidcClientService } from './oidc-client.service.js';
 import { API_TOKEN_ISSUER, TokensService } from './tokens.service.js';
 import { toAuthUser, UsersService } from './users.service.js';
+
+/**
+ * An access token says so: header `typ: at+jwt` (RFC 9068, oidc-provider), `typ: Bearer` in the
+ * payload (Keycloak), or at least a scope (`scope` / `scp`, other providers). ID tokens have none.
+ */
+function looksLikeAccessToken(req: Request, payload: JWTPayload): boolean {
+  const raw = ExtractJwt.fromAuthHeaderAsBearerToken()(req) ?? '';
+  let typ: unknown;
+  try {
+    typ = decodeProtectedHeader(raw).typ;
+  } catch {
+    return false;
+  }
+  if (typeof typ === 'string' && /^(application\/)?at\+jwt$/i.test(typ)) return true;
+  if (payload.typ === 'ID' || payload.nonce !== undefined) return false;
+  return payload.typ === 'Bearer' || payload.scope !== undefined || payload.scp !== undefined;
+}
 
 export type BearerResult = { user: AuthUser } | { user?: undefined; reason: string };
 
@@ -60,10 +77,11 @@ export class BearerAuthService {
           issuer: [oidc.issuer, `${oidc.issuer}/`],
           audience: config.OIDC_CLIENT_ID,
           algorithms: ['RS256', 'ES256'],
+          passReqToCallback: true,
         },
-        (payload: JWTPayload & { typ?: string; nonce?: string }, done) => {
-          // An ID token has the same issuer and audience but is not meant to call APIs.
-          if (payload.typ === 'ID' || payload.nonce !== undefined) return done(null, false, { message: 'an ID token is not an access token' });
+        (req: Request, payload: JWTPayload, done: (error: Error | null, user?: AuthUser | false, info?: { message: string }) => void) => {
+          // ID tokens share issuer and audience with access tokens but are not meant to call APIs.
+          if (!looksLikeAccessToken(req, payload)) return done(null, false, { message: 'this is not an access token (an ID token?)' });
           this.providerUser(payload).then(
             (user) => done(null, user),
             (error: Error) => done(null, false, { message: error.message }),

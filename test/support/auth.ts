@@ -124,7 +124,11 @@ export async function loginSession(api: TestApi, username: string, password = us
  * PKCE as the `sightline` client, asking for the Sightline API resource (a JWT, audience
  * OIDC_CLIENT_ID). `resource: false` asks for none (an opaque token, for userinfo only).
  */
-export async function providerAccessToken(api: TestApi, username: string, options: { resource?: boolean } = {}): Promise<{ accessToken: string; idToken: string }> {
+export async function providerAccessToken(
+  api: TestApi,
+  username: string,
+  options: { password?: string; resource?: boolean } = {},
+): Promise<{ accessToken: string; idToken: string }> {
   const config = api.app.get(AppConfig);
   const issuer = oidcIssuer(config);
   const redirectUri = loginRedirectUri(config);
@@ -142,7 +146,7 @@ export async function providerAccessToken(api: TestApi, username: string, option
   const jar = new CookieJar();
   const isRedirect = (location: string) => location.startsWith(redirectUri);
   const form = await browse(jar, `${issuer}/auth?${params}`, { stopAt: isRedirect });
-  const back = await submitLogin(jar, form, username, username, isRedirect);
+  const back = await submitLogin(jar, form, username, options.password ?? username, isRedirect);
   const code = back.location ? new URL(back.location).searchParams.get('code') : null;
   if (!code) throw new Error(`no authorization code for ${username}: ${back.res.status} ${back.trail.join(' -> ')}`);
   const res = await fetch(`${issuer}/token`, {
