@@ -88,6 +88,12 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     }
   });
 
+  it('refuses a browser login that carries a Bearer token (it has no session) with 400', async () => {
+    const script = await createUser(a, 'login-with-bearer');
+    const res = await a.fetch('/api/auth/login', { redirect: 'manual', headers: script.headers });
+    assert.equal(res.status, 400);
+  });
+
   it('refuses a forged or replayed return from the provider with 401', async () => {
     const forged = await a.fetch('/api/auth/redirect?code=abc&state=def', { redirect: 'manual', headers: { accept: 'application/json' } });
     assert.equal(forged.status, 401);

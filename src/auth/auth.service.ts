@@ -1,4 +1,4 @@
-import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config.js';
 import type { ApiToken } from './api-token.entity.js';
@@ -18,6 +18,11 @@ const PENDING_LOGIN_MS = 15 * 60 * 1000;
 
 const promisify = (fn: (cb: (err?: unknown) => void) => void) =>
   new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())));
+
+/** Browser logins need the session; requests with a Bearer token have none. */
+function requireSession(req: Request): void {
+  if (!req.session) throw new BadRequestException('Log in from a browser: a request with an Authorization header has no session');
+}
 
 export function loginUrl(next: string = DEFAULT_NEXT): string {
   return `/api/auth/login?next=${encodeURIComponent(next)}`;
@@ -42,6 +47,7 @@ export class AuthService {
   /** Checks `next` (400 when it is not a local path) and sends the browser to the provider. */
   async startLogin(req: Request, res: Response, rawNext: string | undefined): Promise<void> {
     const next = localNextPath(rawNext);
+    requireSession(req);
     // Until the provider sends the person back, the session only holds the login's state.
     if (!req.session.userId) req.session.cookie.maxAge = PENDING_LOGIN_MS;
     await this.oidc.startLogin(req, res, next);
@@ -52,6 +58,7 @@ export class AuthService {
    * the user, and give them a fresh session (a new id: no session fixation). Returns `next`.
    */
   async finishLogin(req: Request, res: Response): Promise<string> {
+    requireSession(req);
     const { identity, idToken, next } = await this.oidc.finishLogin(req, res);
     const user = await this.users.upsertFromLogin(identity);
     await promisify((cb) => req.session.regenerate(cb));

@@ -1,4 +1,4 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable, NotFoundException, OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { SignJWT } from 'jose';
 import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
@@ -23,9 +23,11 @@ export type TokenCheck = { user: AuthUser } | { user?: undefined; reason: string
  * this service answers who a token id stands for.
  */
 @Injectable()
-export class TokensService {
+export class TokensService implements OnModuleDestroy {
   private readonly key: Uint8Array;
   private readonly cache = new Map<string, { at: number; check: TokenCheck }>();
+  /** `last_used_at` writes in flight (not awaited by requests; awaited at shutdown). */
+  private readonly pendingTouches = new Set<Promise<unknown>>();
 
   constructor(
     config: AppConfig,
@@ -55,7 +57,7 @@ export class TokensService {
   async check(tokenId: string): Promise<TokenCheck> {
     const hit = this.cache.get(tokenId);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.check;
-    const token = await this.tokens.findOne({ where: { id: tokenId }, relations: { user: true } }).catch(() => null);
+    const token = await this.tokens.findOne({ where: { id: tokenId }, relations: { user: true } });
     let check: TokenCheck;
     if (!token) check = { reason: 'the token was revoked' };
     else if (!token.user) check = { reason: 'the token has not been claimed yet: open its claim link while logged in' };
@@ -72,7 +74,13 @@ export class TokensService {
 
   private touch(token: ApiToken): void {
     if (token.lastUsedAt && Date.now() - token.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
-    void this.tokens.update({ id: token.id }, { lastUsedAt: new Date() }).catch(() => undefined);
+    const write = this.tokens.update({ id: token.id }, { lastUsedAt: new Date() }).catch(() => undefined);
+    this.pendingTouches.add(write);
+    void write.finally(() => this.pendingTouches.delete(write));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.pendingTouches]);
   }
 
   /** The tokens of a user, newest first. */
