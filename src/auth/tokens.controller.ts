@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.js';
 import { Authenticated, CurrentUser } from './auth.decorators.js';
 import type { AuthUser } from './auth.types.js';
@@ -22,6 +22,7 @@ export class TokensController {
   @Post()
   @ApiOperation({ summary: 'Create an API token for scripts', description: 'Send the returned `jwt` as `Authorization: Bearer <jwt>`.' })
   @ApiCreatedResponse({ type: TokenWithJwtDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
   async create(@CurrentUser() caller: AuthUser, @Body() body: CreateTokenDto): Promise<TokenWithJwtDto> {
     const { token, jwt } = await this.tokens.create(caller.id, body.description ?? '', body.expires_at ?? null);
     return toTokenWithJwtDto(token, jwt);
