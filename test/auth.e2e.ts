@@ -98,6 +98,9 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     const forged = await a.fetch('/api/auth/redirect?code=abc&state=def', { redirect: 'manual', headers: { accept: 'application/json' } });
     assert.equal(forged.status, 401);
     assert.match((await json(forged)).message, /Login failed: .*state/);
+    const inBrowser = await a.fetch('/api/auth/redirect?code=abc&state=def', { redirect: 'manual', headers: { accept: 'text/html' } });
+    assert.equal(inBrowser.status, 401);
+    assert.match(await inBrowser.text(), /Login failed[\s\S]*Log in again/);
   });
 
   it('shows the login form again on a wrong password', async () => {

@@ -66,6 +66,10 @@ export function messagePage(title: string, text: string): string {
   return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>`);
 }
 
+export function loginFailedPage(reason: string, retry: string): string {
+  return page('Login failed', `<h1>Login failed</h1><p>${escapeHtml(reason)}.</p><p><a href="${escapeHtml(retry)}">Log in again</a></p>`);
+}
+
 export function errorPage(fields: Record<string, unknown>): string {
   const rows = Object.entries(fields)
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)

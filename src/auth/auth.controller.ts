@@ -17,7 +17,7 @@ import type { Request, Response } from 'express';
 import { ErrorResponseDto } from '../common/error-response.js';
 import { Authenticated, CurrentUser, Public } from './auth.decorators.js';
 import { LoginQueryDto, SessionStateDto } from './auth.dto.js';
-import { claimConfirmPage, claimDonePage, messagePage } from './auth-pages.js';
+import { claimConfirmPage, claimDonePage, loginFailedPage } from './auth-pages.js';
 import { AuthService, claimPath, loginUrl } from './auth.service.js';
 import type { AuthUser } from './auth.types.js';
 import { LoginFailedError } from './oidc-client.service.js';
@@ -58,11 +58,8 @@ export class AuthController {
       res.redirect(302, await this.auth.finishLogin(req, res));
     } catch (error) {
       if (!(error instanceof LoginFailedError)) throw error;
-      if (wantsHtml(req)) {
-        res.status(401).type('html').send(messagePage('Login failed', `${error.message}. Try again: ${loginUrl()}`));
-        return;
-      }
-      res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: `Login failed: ${error.message}` });
+      if (!wantsHtml(req)) throw error;
+      res.status(401).type('html').send(loginFailedPage(error.reason, loginUrl()));
     }
   }
 

@@ -1,5 +1,5 @@
 import { createHash, KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, Logger, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import passport from 'passport';
@@ -34,8 +34,12 @@ export interface LoginResult {
   next: string;
 }
 
-/** The login failed for a reason the person can act on (cancelled, expired, replayed). */
-export class LoginFailedError extends Error {}
+/** The login failed for a reason the person can act on (cancelled, expired, replayed): 401. */
+export class LoginFailedError extends UnauthorizedException {
+  constructor(readonly reason: string) {
+    super(`Login failed: ${reason}`);
+  }
+}
 
 const STATE_KEY = 'sightline:oidc';
 const STRATEGY = 'oidc';
@@ -145,7 +149,7 @@ export class OidcClientService {
         jwtVerify(idToken, jwks, { issuer, audience: clientId })
           .then(({ payload }) => {
             const userinfo = uiProfile?._json ?? {};
-            if (userinfo.sub !== undefined && userinfo.sub !== payload.sub) throw new LoginFailedError('userinfo is about another subject than the ID token');
+            if (userinfo.sub !== undefined && userinfo.sub !== payload.sub) throw new Error('userinfo is about another subject than the ID token');
             done(null, { identity: identityFromClaims(this.issuer, { ...payload, ...userinfo }), idToken });
           })
           .catch((error: Error) => done(null, false, { message: `The ID token was refused: ${error.message}` }));
