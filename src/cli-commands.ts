@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { AUTH_CLI_COMMANDS } from './auth/auth.cli.js';
 import { MANAGEMENT_CLI_COMMANDS } from './management-jobs/management-jobs.cli.js';
 import { JobQueueService } from './queue/job-queue.service.js';
 
@@ -36,5 +37,6 @@ export const CLI_COMMANDS: CliCommand[] = [
       return 0;
     },
   },
+  ...AUTH_CLI_COMMANDS,
   ...MANAGEMENT_CLI_COMMANDS,
 ];

@@ -3,6 +3,7 @@ import compression from 'compression';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { configureAuthHttp } from './auth/auth-http.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { bodyParsers } from './common/body-parsers.js';
 import { createValidationPipe } from './common/validation.js';
@@ -80,6 +81,8 @@ export function configureHttpApp(app: NestExpressApplication): void {
   );
   app.use(corsMiddleware(config.CORS_ORIGINS));
   app.use(compression({ threshold: 1024 }));
+  // The embedded identity provider (/oidc) parses its own bodies: mounted before the parsers.
+  configureAuthHttp(app);
   for (const parser of bodyParsers(config.BODY_LIMIT_BYTES)) app.use(parser);
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalFilters(new AllExceptionsFilter());

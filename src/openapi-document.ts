@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { SWAGGER_UI_CSS } from './auth/swagger-ui-extension.js';
 import { AppConfig } from './config/app-config.js';
 import { VERSION } from './health/version.js';
 
@@ -8,8 +9,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('Sightline API')
     .setDescription(
       'Open geospatial imagery hub: upload geotagged pictures, register raster datasets, harvest catalogs, ' +
-        'and read everything through a STAC API. Log in with /api/auth/login (session cookie) or send ' +
-        '`Authorization: Bearer <token>`.',
+        'and read everything through a STAC API.\n\n' +
+        '**Authentication.** In a browser, [log in](/api/auth/login?next=/api/docs) (OpenID Connect): the session ' +
+        'cookie then works with "Try it out". Scripts send `Authorization: Bearer <token>`: a personal API token ' +
+        '(`POST /api/users/me/tokens`, or `POST /api/auth/tokens/generate` then claim it in a browser) or an access ' +
+        'token of the identity provider. Use "Authorize" to try routes with a token.',
     )
     .setVersion(VERSION)
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
@@ -40,6 +44,9 @@ export function setupSwagger(app: INestApplication): OpenAPIObject {
     jsonDocumentUrl: 'api/docs/openapi.json',
     yamlDocumentUrl: 'api/docs/openapi.yaml',
     customSiteTitle: 'Sightline API',
+    // Shows who is logged in (or a login link); a script file, as the CSP forbids inline scripts.
+    customJs: '/api/auth/swagger-ui.js',
+    customCss: SWAGGER_UI_CSS,
     swaggerOptions: {
       persistAuthorization: true,
       withCredentials: true,

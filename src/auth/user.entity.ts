@@ -4,6 +4,8 @@ import { Visibility } from './visibility.js';
 
 @Entity('users')
 @Index(['issuer', 'subject'], { unique: true })
+// Trigram index for the admin name search; made by hand in migrations/1763800001100-users-name-search.ts.
+@Index('ix_users_name_trgm', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
