@@ -93,15 +93,38 @@ describe('Login in a real browser: Swagger UI, CSRF, token claim, logout', { ski
       await claimPage.goto(generated.claim_url);
       await fillProviderLogin(claimPage, 'bob');
       await claimPage.waitForURL(generated.claim_url);
-      assert.match(await claimPage.locator('main').innerText(), /drone uploader[\s\S]*acts as bob|acts as bob[\s\S]*drone uploader/);
-      await Promise.all([claimPage.waitForNavigation(), claimPage.getByRole('button', { name: 'Claim the token' }).click()]);
+      // Opened directly, the link claims the token once the person is logged in.
       assert.match(await claimPage.locator('h1').innerText(), /Token claimed/);
+      assert.match(await claimPage.locator('main').innerText(), /drone uploader/);
     } finally {
       await fresh.close();
     }
     const me = await fetch(`${api.baseUrl}/api/users/me`, { headers: { authorization: `Bearer ${generated.jwt}` } });
     assert.equal(me.status, 200);
     assert.equal((await json(me)).name, 'bob');
+  });
+
+  it('asks for confirmation when another site links to a claim page', async () => {
+    const generated = await json(await fetch(`${api.baseUrl}/api/auth/tokens/generate?description=from%20elsewhere`, { method: 'POST' }));
+    const port = await freePort();
+    const site = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!DOCTYPE html><html><body><a id="go" href="${generated.claim_url}">claim</a></body></html>`);
+    });
+    await new Promise<void>((resolve) => site.listen(port, '127.0.0.1', resolve));
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`http://127.0.0.1:${port}/`);
+      await Promise.all([tab.waitForURL(generated.claim_url), tab.click('#go')]);
+      assert.match(await tab.locator('main').innerText(), /from elsewhere[\s\S]*acts as alice|acts as alice[\s\S]*from elsewhere/);
+      assert.equal((await fetch(`${api.baseUrl}/api/users/me`, { headers: { authorization: `Bearer ${generated.jwt}` } })).status, 401, 'nothing claimed yet');
+      await Promise.all([tab.waitForNavigation(), tab.getByRole('button', { name: 'Claim the token' }).click()]);
+      assert.match(await tab.locator('h1').innerText(), /Token claimed/);
+      assert.equal((await json(await fetch(`${api.baseUrl}/api/users/me`, { headers: { authorization: `Bearer ${generated.jwt}` } }))).name, 'alice');
+    } finally {
+      await tab.close();
+      site.close();
+    }
   });
 
   it('logs out of Sightline and of the identity provider', async () => {

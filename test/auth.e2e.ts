@@ -288,10 +288,11 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     const anonymous = await a.fetch(`/api/auth/tokens/${token.id}/claim`, { redirect: 'manual' });
     assert.equal(anonymous.status, 302);
     assert.equal(anonymous.headers.get('location'), `/api/auth/login?next=${encodeURIComponent(`/api/auth/tokens/${token.id}/claim`)}`);
-    const page = await a.fetch(`/api/auth/tokens/${token.id}/claim`, { headers: { cookie: bob.cookie } });
+    // Reached from another site, the link only asks for confirmation.
+    const page = await a.fetch(`/api/auth/tokens/${token.id}/claim`, { headers: { cookie: bob.cookie, 'sec-fetch-site': 'cross-site' } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /laptop cli[\s\S]*Claim the token/);
-    assert.equal((await a.fetch('/api/users/me', { headers: bearer(token.jwt) })).status, 401, 'opening the page claims nothing');
+    assert.equal((await a.fetch('/api/users/me', { headers: bearer(token.jwt) })).status, 401, 'a cross-site visit claims nothing');
 
     const claimed = await a.fetch(`/api/auth/tokens/${token.id}/claim`, { method: 'POST', headers: { ...bob.headers, accept: 'application/json' } });
     assert.equal(claimed.status, 200);
@@ -299,6 +300,13 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     const me = await json(await a.fetch('/api/users/me', { headers: bearer(token.jwt) }));
     assert.equal(me.name, 'bob');
     assert.equal((await a.fetch(`/api/auth/tokens/${token.id}/claim`, { method: 'POST', headers: alice.headers })).status, 404, 'claimed once only');
+
+    // Opened directly (typed, pasted, a non-browser client), the link claims at once.
+    const direct = await json(await a.fetch('/api/auth/tokens/generate?description=direct', { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.8' } }));
+    const opened = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, { headers: { cookie: bob.cookie, accept: 'application/json' } });
+    assert.equal(opened.status, 200);
+    assert.equal((await json(opened)).id, direct.id);
+    assert.equal((await json(await a.fetch('/api/users/me', { headers: bearer(direct.jwt) }))).name, 'bob');
 
     // Unclaimed tokens expire.
     const late = await json(await a.fetch('/api/auth/tokens/generate', { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.7' } }));

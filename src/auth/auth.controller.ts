@@ -31,6 +31,8 @@ import { GeneratedTokenDto, GenerateTokenQueryDto, TokenDto, toTokenDto } from '
 export const AUTH_THROTTLER = 'default';
 
 const wantsHtml = (req: Request) => req.accepts(['json', 'html']) === 'html';
+/** A navigation another site started (browsers say so in Sec-Fetch-Site; clients without it are not browsers). */
+const fromAnotherSite = (req: Request) => ['cross-site', 'same-site'].includes(String(req.headers['sec-fetch-site'] ?? ''));
 
 @ApiTags('auth')
 @UseGuards(ThrottlerGuard)
@@ -94,19 +96,35 @@ export class AuthController {
 
   @Public()
   @Get('tokens/:id/claim')
-  @ApiOperation({ summary: 'The claim page of a generated token (browser)', description: 'Logs in first when needed, then asks the person to confirm.' })
-  @ApiProduces('text/html')
-  @ApiOkResponse({ description: 'A page with the token description and a Claim button' })
+  @ApiOperation({
+    summary: 'Claim a generated token by opening its link',
+    description:
+      'Logs in first when needed. Opened directly (typed, pasted, clicked in a terminal, or from this site), the token is claimed at once and ' +
+      'acts as you from then on. Reached from another site, the page asks for confirmation instead (POST), so no other site can make you claim its token.',
+  })
+  @ApiProduces('text/html', 'application/json')
+  @ApiOkResponse({ description: 'The token is claimed (an HTML page, or the token as JSON), or — from another site — a confirmation page' })
   @ApiFoundResponse({ description: 'Not logged in: redirect to the login, then back here' })
   @ApiNotFoundResponse({ description: 'No such token waits to be claimed', type: ErrorResponseDto })
-  async claimPage(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser | undefined, @Res() res: Response): Promise<void> {
+  async claimPage(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
     if (!user) {
       res.redirect(302, loginUrl(claimPath(id)));
       return;
     }
-    const { token, alreadyYours } = await this.auth.claimable(user, id);
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(alreadyYours ? claimDonePage({ token, userName: user.name }) : claimConfirmPage({ token, userName: user.name, action: claimPath(id) }));
+    const { token, alreadyYours } = await this.auth.claimable(user, id);
+    if (alreadyYours) {
+      if (wantsHtml(req)) res.type('html').send(claimDonePage({ token, userName: user.name }));
+      else res.json(toTokenDto(token));
+      return;
+    }
+    if (fromAnotherSite(req)) {
+      res.type('html').send(claimConfirmPage({ token, userName: user.name, action: claimPath(id) }));
+      return;
+    }
+    const claimed = await this.auth.claim(user, id);
+    if (wantsHtml(req)) res.type('html').send(claimDonePage({ token: claimed, userName: user.name }));
+    else res.json(toTokenDto(claimed));
   }
 
   @Authenticated()
