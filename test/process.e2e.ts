@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { describe, it } from 'node:test';
 import { freePort, waitFor } from './support/net.js';
 import { spawnEntry } from './support/processes.js';
@@ -11,10 +12,24 @@ describe('the API process', () => {
       await api.waitForOutput(/listening on port/);
       const ok = await waitFor('the health route', async () => (await fetch(`http://127.0.0.1:${port}/api/health`)).ok);
       assert.equal(ok, true);
-      // A request in flight when the signal arrives still gets its answer.
-      const inFlight = fetch(`http://127.0.0.1:${port}/api/health/ready`);
-      const code = await api.stop(20_000);
-      assert.equal((await inFlight).status, 200);
+      // A request in flight when the signal arrives still gets its answer: its headers are sent,
+      // the signal comes, and only then does the rest of its body arrive.
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/no-such-route', headers: { 'content-type': 'application/json', 'content-length': '11' } });
+      const answer = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+      });
+      req.write('{"a":');
+      await new Promise<void>((resolve) => req.on('socket', (socket) => (socket.connecting ? socket.once('connect', () => resolve()) : resolve())));
+      await new Promise((r) => setTimeout(r, 200));
+      const stopped = api.stop(20_000);
+      await api.waitForOutput(/api: SIGTERM received/);
+      req.end('"b"}  ');
+      assert.equal(await answer, 404, 'the request in flight was answered');
+      const code = await stopped;
       assert.equal(code, 0);
       assert.match(api.output(), /api: SIGTERM received, shutting down[\s\S]*api: stopped/);
       await assert.rejects(fetch(`http://127.0.0.1:${port}/api/health`), 'no longer listening');
