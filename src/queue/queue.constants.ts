@@ -11,11 +11,17 @@ export enum QueueName {
 /** Every job of the system; each has exactly one handler (checked when the worker starts). */
 export enum JobName {
   StorageCleanupTemp = 'storage.cleanup-temp',
+  DatasetIngest = 'datasets.ingest',
+  DatasetMaintenance = 'datasets.maintenance',
 }
 
 /** The payload of each job. */
 export interface JobPayloads {
   [JobName.StorageCleanupTemp]: { maxAgeSeconds?: number };
+  /** Reads a registered raster (hash, header, footprint, statistics); `revision` is the dataset's. */
+  [JobName.DatasetIngest]: { datasetId: string; revision: number };
+  /** A dataset maintenance command run from the admin route. */
+  [JobName.DatasetMaintenance]: { command: 'rehash' | 'prune-missing' | 'resync'; args: Record<string, unknown>; userId: string | null };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -31,6 +37,8 @@ export interface JobDefinition<N extends JobName> {
 
 export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   [JobName.StorageCleanupTemp]: { queue: QueueName.Maintenance, attempts: 1 },
+  [JobName.DatasetIngest]: { queue: QueueName.Datasets, id: (p) => safeJobId('datasets.ingest', p.datasetId, p.revision) },
+  [JobName.DatasetMaintenance]: { queue: QueueName.Datasets, attempts: 1 },
 };
 
 export interface JobSchedule<N extends JobName = JobName> {
