@@ -2,7 +2,7 @@ import { PayloadTooLargeException } from '@nestjs/common';
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { StorageService } from '../storage/storage.service.js';
 import { StorageLimitError } from '../storage/storage.types.js';
 import type { StoredDatasetUpload } from './datasets.service.js';
@@ -23,12 +23,19 @@ export class DatasetUploadStorage implements StorageEngine {
   _handleFile(req: Request, file: IncomingFile, callback: (error?: unknown, info?: Partial<StoredDatasetUpload> & { path: string }) => void): void {
     const datasetId = randomUUID();
     const storageKey = `datasets/${datasetId}/data.tif`;
-    this.storage.put(storageKey, file.stream, { maxBytes: this.maxBytes, contentType: 'image/tiff' }).then(
+    // Storage gets its own stream: when it stops early (size limit) it destroys that one, and the
+    // multipart part is drained here instead, so multer answers with the error given below.
+    const body = new PassThrough();
+    file.stream.on('error', (error) => body.destroy(error));
+    file.stream.pipe(body);
+    this.storage.put(storageKey, body, { maxBytes: this.maxBytes, contentType: 'image/tiff' }).then(
       (result) => callback(null, { datasetId, storageKey, path: storageKey, size: result.size, sha256: result.sha256, originalName: file.originalname || 'dataset.tif' }),
       (error: unknown) => {
+        file.stream.unpipe(body);
+        file.stream.resume();
         if (error instanceof StorageLimitError) {
           // The rest of the body is not wanted: close the connection after answering.
-          req.res?.setHeader('Connection', 'close');
+          if (req.res && !req.res.headersSent) req.res.setHeader('Connection', 'close');
           return callback(new PayloadTooLargeException({ message: `The file is larger than the limit of ${error.limit} bytes`, details: { limit: error.limit } }));
         }
         callback(error);

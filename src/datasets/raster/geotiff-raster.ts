@@ -53,6 +53,15 @@ function isTiffSignature(head: Uint8Array): boolean {
   return magic === 42 || magic === 43;
 }
 
+/** Offset of the first image directory, from the 8-byte (TIFF) or 16-byte (BigTIFF) header. */
+function firstIfdOffset(head: Uint8Array): number | null {
+  const little = head[0] === 0x49;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const big = (little ? view.getUint16(2, true) : view.getUint16(2, false)) === 43;
+  if (head.length < (big ? 16 : 8)) return null;
+  return big ? Number(view.getBigUint64(8, little)) : view.getUint32(4, little);
+}
+
 /**
  * The checks a registration request makes before accepting a file: a non-empty TIFF whose
  * first image has at least one band and more than one pixel. Cheap: the header only.
@@ -73,6 +82,10 @@ export async function probeRaster(path: string): Promise<{ width: number; height
   if (!isTiffSignature(head)) {
     const known = SIGNATURES.find(([, sig]) => sig.every((b, i) => head[i] === b));
     throw new RasterProblem(415, `The file is not a TIFF${known ? ` (it is a ${known[0]} file)` : ''}: only GeoTIFF and COG rasters are accepted`, 'not_tiff');
+  }
+  const firstIfd = firstIfdOffset(head);
+  if (firstIfd === null || firstIfd + 2 > size) {
+    throw new RasterProblem(422, `The TIFF header cannot be read: the file is truncated (${size} bytes, the first image directory is ${firstIfd === null ? 'missing' : `at byte ${firstIfd}`})`, 'invalid_tiff');
   }
   let file: RasterFile | undefined;
   try {
@@ -273,16 +286,19 @@ function isCloudOptimized(levels: LevelInfo[], tiledByIfd: Map<number, boolean>,
 
 // --- reading --------------------------------------------------------------------------------
 
-/** YCbCr (JPEG-compressed TIFFs) to RGB, in place, as libjpeg and geotiff's readRGB do. */
+/** YCbCr (JPEG-compressed TIFFs) to RGB, in place, with the JFIF formulas and rounding of geotiff's readRGB. */
 function ycbcrToRgb(y: TypedArray, cb: TypedArray, cr: TypedArray): void {
-  const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
+  const px = new Uint8ClampedArray(3);
   for (let i = 0; i < y.length; i++) {
     const Y = y[i]!;
     const Cb = cb[i]! - 128;
     const Cr = cr[i]! - 128;
-    y[i] = clamp(Y + 1.402 * Cr);
-    cb[i] = clamp(Y - 0.34414 * Cb - 0.71414 * Cr);
-    cr[i] = clamp(Y + 1.772 * Cb);
+    px[0] = Y + 1.402 * Cr;
+    px[1] = Y - 0.34414 * Cb - 0.71414 * Cr;
+    px[2] = Y + 1.772 * Cb;
+    y[i] = px[0];
+    cb[i] = px[1];
+    cr[i] = px[2];
   }
 }
 

@@ -265,6 +265,9 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
     const clampC = (c: number) => (c < x0 ? x0 : c >= x1 ? x1 - 1 : c);
     const clampR = (r: number) => (r < r0 ? r0 : r >= r1 ? r1 - 1 : r);
 
+    const values = new Float64Array(3);
+    const idx = new Int32Array(4);
+    const wts = new Float64Array(4);
     for (const o of pixels) {
       const px = lx[o]!;
       const py = ly[o]!;
@@ -273,7 +276,7 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
         opaque = false;
         continue;
       }
-      const values = [0, 0, 0];
+      values.fill(0);
       if (mode === 'nearest') {
         for (let b = 0; b < colour.length; b++) values[b] = colour[b]![nearest]!;
       } else {
@@ -283,8 +286,14 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
         const rr0 = Math.floor(v);
         const tx = u - c0;
         const ty = v - rr0;
-        const idx = [at(clampC(c0), clampR(rr0)), at(clampC(c0 + 1), clampR(rr0)), at(clampC(c0), clampR(rr0 + 1)), at(clampC(c0 + 1), clampR(rr0 + 1))];
-        const wts = [(1 - tx) * (1 - ty), tx * (1 - ty), (1 - tx) * ty, tx * ty];
+        idx[0] = at(clampC(c0), clampR(rr0));
+        idx[1] = at(clampC(c0 + 1), clampR(rr0));
+        idx[2] = at(clampC(c0), clampR(rr0 + 1));
+        idx[3] = at(clampC(c0 + 1), clampR(rr0 + 1));
+        wts[0] = (1 - tx) * (1 - ty);
+        wts[1] = tx * (1 - ty);
+        wts[2] = (1 - tx) * ty;
+        wts[3] = tx * ty;
         let total = 0;
         for (let k = 0; k < 4; k++) {
           if (wts[k]! <= 0 || (idx[k] !== nearest && !isValid(idx[k]!))) continue;
