@@ -93,6 +93,17 @@ export class DatasetFiles {
     return st?.isFile() ? real : null;
   }
 
+  /**
+   * Whether the dataset's file is there: `missing` when it no longer exists, `inaccessible` when
+   * it exists but may not be read (outside the roots now, or replaced by a symlink).
+   */
+  async presence(dataset: Pick<Dataset, 'source' | 'storageKey' | 'filePath'>): Promise<'present' | 'missing' | 'inaccessible'> {
+    if (dataset.source === 'upload') return dataset.storageKey && (await this.storage.stat(dataset.storageKey)) ? 'present' : 'missing';
+    if (!dataset.filePath) return 'missing';
+    if (await this.checkedPath(dataset.filePath)) return 'present';
+    return (await fs.lstat(dataset.filePath).catch(() => null)) ? 'inaccessible' : 'missing';
+  }
+
   /** A local file path to read the dataset's file from, or null when the file is gone (or no longer allowed). */
   async localPath(dataset: Pick<Dataset, 'source' | 'storageKey' | 'filePath'>): Promise<string | null> {
     if (dataset.source === 'path') return dataset.filePath ? this.checkedPath(dataset.filePath) : null;

@@ -212,10 +212,16 @@ export class DatasetMaintenanceService {
     const a = args<{ dry_run: boolean }>(raw, { dry_run: isBool });
     const total = await this.repo.countAll();
     const pruned: { id: string; title: string; source: string; file: string | null }[] = [];
+    const inaccessible: { id: string; title: string; file: string | null }[] = [];
     let checked = 0;
     for await (const d of this.all(ctx)) {
       checked++;
-      if (!(await this.files.stat(d))) {
+      const presence = await this.files.presence(d);
+      if (presence === 'inaccessible') {
+        // The file exists but is outside DATASET_ROOTS now: a configuration matter, not a loss.
+        inaccessible.push({ id: d.id, title: d.title, file: d.filePath });
+        await ctx.log(`kept ${d.id} (${d.title}): ${d.filePath} exists but is not under DATASET_ROOTS`);
+      } else if (presence === 'missing') {
         pruned.push({ id: d.id, title: d.title, source: d.source, file: d.filePath ?? d.storageKey });
         await ctx.log(`${a.dry_run ? 'would prune' : 'pruning'} ${d.id} (${d.title}): file ${d.filePath ?? d.storageKey} is gone`);
         if (!a.dry_run) await this.datasets.deleteRecords(d);
@@ -241,7 +247,7 @@ export class DatasetMaintenanceService {
       if (!a.dry_run) await this.storage.deletePrefix(`datasets/${id}/`);
     }
     await ctx.progress(100);
-    return { checked, pruned, orphans, dry_run: a.dry_run === true };
+    return { checked, pruned, inaccessible, orphans, dry_run: a.dry_run === true };
   }
 
   /** Registers new rasters under DATASET_ROOTS and re-reads registered ones whose size or date changed. */
@@ -263,11 +269,12 @@ export class DatasetMaintenanceService {
       scanned++;
       const registered = await this.repo.findByPath(file.path);
       if (registered.length === 0) {
-        if (a.dry_run) {
-          added.push({ id: null, path: file.path });
-          continue;
-        }
         try {
+          if (a.dry_run) {
+            await this.datasets.checkFile(file.path);
+            added.push({ id: null, path: file.path });
+            continue;
+          }
           const d = await this.datasets.registerResolvedPath(registrant, file.path, { visibility: a.visibility, collection: a.collection });
           added.push({ id: d.id, path: file.path });
           await ctx.log(`registered ${file.path} as ${d.id}`);

@@ -128,6 +128,11 @@ export class DatasetsService {
     });
   }
 
+  /** The checks registration makes on a file (415 / 422 …), without registering it. */
+  checkFile(local: string): Promise<void> {
+    return this.probe(local);
+  }
+
   /** The cheap header checks; a RasterProblem becomes the HTTP answer it names. */
   private async probe(local: string): Promise<void> {
     try {
