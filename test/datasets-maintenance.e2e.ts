@@ -145,7 +145,9 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
   });
 
   it('rehash reports and records files whose content changed', async () => {
-    const up = await upload(api, user, path.join(GEOTIFF_DIR, 'float32.tif'), 'float32.tif');
+    const own = path.join(outside, 'upload.tif');
+    await writeTiff(own, spec(7));
+    const up = await upload(api, user, own, 'upload.tif');
     const uploaded = await waitIngested(api, user, (await json(up)).id);
     assert.equal(uploaded.status, 'ready');
     // Same size, other pixels: only the hash can tell.

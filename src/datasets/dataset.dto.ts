@@ -278,6 +278,7 @@ export class DatasetDto {
   @ApiProperty({ format: 'date-time' }) created_at: string;
   @ApiProperty({ format: 'date-time' }) updated_at: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) ingested_at: string | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'How long the last read of the file took, in milliseconds' }) ingest_ms: number | null;
   @ApiProperty({ type: [LinkDto], description: 'self, data, thumbnail, xyz (templated), extent, sample, collection' }) links: LinkDto[];
 }
 
@@ -395,6 +396,7 @@ export function toDatasetDto(dataset: Dataset, item: Item, ctx: DtoContext): Dat
     created_at: dataset.createdAt.toISOString(),
     updated_at: dataset.updatedAt.toISOString(),
     ingested_at: dataset.ingestedAt ? dataset.ingestedAt.toISOString() : null,
+    ingest_ms: dataset.ingestMs,
     links,
   };
 }

@@ -1,4 +1,5 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { BlockCache } from './raster/block-cache.js';
 import { RasterFile } from './raster/geotiff-raster.js';
 
 interface Entry {
@@ -10,6 +11,8 @@ interface Entry {
 
 const MAX_OPEN = 16;
 const IDLE_MS = 120_000;
+/** Decoded blocks kept for reuse across requests (all files together). */
+const BLOCK_CACHE_BYTES = 128 * 1024 * 1024;
 
 /**
  * Keeps recently used GeoTIFFs open (header parsed, file descriptor held) so that a burst of
@@ -19,6 +22,7 @@ const IDLE_MS = 120_000;
 @Injectable()
 export class OpenRasters implements OnApplicationShutdown {
   private readonly entries = new Map<string, Entry>();
+  private readonly blocks = new BlockCache(BLOCK_CACHE_BYTES);
   private readonly sweeper = setInterval(() => this.sweep(), 30_000).unref();
   /** Renders running at once in this process: decoding is CPU-bound, more only costs memory. */
   private running = 0;
@@ -29,7 +33,7 @@ export class OpenRasters implements OnApplicationShutdown {
     if (!entry) {
       const path = await locate();
       if (!path) return null;
-      entry = { file: RasterFile.open(path), users: 0, lastUsed: Date.now(), evicted: false };
+      entry = { file: RasterFile.open(path, undefined, this.blocks), users: 0, lastUsed: Date.now(), evicted: false };
       this.entries.set(key, entry);
       entry.file.catch(() => this.entries.delete(key));
       this.evictOverflow();

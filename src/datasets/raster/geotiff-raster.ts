@@ -1,28 +1,52 @@
+import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { fromFile, type GeoTIFF, type GeoTIFFImage, type TypedArray } from 'geotiff';
+import { inflateSync } from 'node:zlib';
+import { addDecoder, BaseDecoder, fromFile, type GeoTIFF, type GeoTIFFImage, type TypedArray } from 'geotiff';
 import { type Affine, invertAffine, nativeBounds, pixelSize } from './affine.js';
 import { crsFromGeoKeys, crsTransformer } from './crs.js';
 import { densifiedOutline, footprintBboxes, footprintFromOutline } from './footprint.js';
+import type { BlockCache } from './block-cache.js';
 import type { BandInfo, BandRole, BandStatistics, LevelInfo, RasterDataType, RasterInfo } from './raster-info.js';
 import { RasterProblem } from './raster-info.js';
+
+/** Deflate through Node's zlib (native) rather than geotiff's JavaScript inflate: several times faster. */
+class NativeDeflateDecoder extends BaseDecoder {
+  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+    const out = inflateSync(new Uint8Array(buffer));
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+  }
+}
+addDecoder([8, 32946], async () => NativeDeflateDecoder, undefined, false);
+
+type BlockReader = GeoTIFFImage['getTileOrStrip'];
 
 /** An open GeoTIFF file; close it when done (it holds a file descriptor). */
 export class RasterFile {
   private readonly images = new Map<number, Promise<GeoTIFFImage>>();
+  private readonly id = randomUUID();
 
   private constructor(
     readonly tiff: GeoTIFF,
     readonly path: string,
+    private readonly blocks?: BlockCache,
   ) {}
 
-  static async open(path: string, signal?: AbortSignal): Promise<RasterFile> {
-    return new RasterFile(await fromFile(path, signal), path);
+  /** `blocks`: share decoded blocks through this cache (long-lived files serving requests). */
+  static async open(path: string, signal?: AbortSignal, blocks?: BlockCache): Promise<RasterFile> {
+    return new RasterFile(await fromFile(path, signal), path, blocks);
   }
 
   image(ifd: number): Promise<GeoTIFFImage> {
     let p = this.images.get(ifd);
     if (!p) {
-      p = this.tiff.getImage(ifd);
+      p = this.tiff.getImage(ifd).then((image) => {
+        const cache = this.blocks;
+        if (cache) {
+          const read: BlockReader = image.getTileOrStrip.bind(image);
+          image.getTileOrStrip = ((x, y, sample, decoder, signal) => cache.get(`${this.id}/${ifd}/${x}/${y}/${sample}`, () => read(x, y, sample, decoder, signal))) as BlockReader;
+        }
+        return image;
+      });
       this.images.set(ifd, p);
       p.catch(() => this.images.delete(ifd));
     }
@@ -30,6 +54,7 @@ export class RasterFile {
   }
 
   async close(): Promise<void> {
+    this.blocks?.forget(`${this.id}/`);
     await this.tiff.close();
   }
 }

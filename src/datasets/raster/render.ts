@@ -347,15 +347,17 @@ export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: {
   });
   const nodata = info.bands.map((b) => nodataNumber(b.nodata));
   const results: PixelSample[] = new Array(pixels.length);
-  for (const [key, members] of groups) {
+  for (const members of groups.values()) {
     signal?.throwIfAborted();
-    const [bx, by] = key.split('/').map(Number) as [number, number];
-    const w: Window = {
-      x0: bx * info.blockWidth,
-      y0: by * info.blockHeight,
-      x1: Math.min(level.width, (bx + 1) * info.blockWidth),
-      y1: Math.min(level.height, (by + 1) * info.blockHeight),
-    };
+    // Only the pixels asked for within the block (the block is decoded once either way).
+    const w: Window = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
+    for (const m of members) {
+      const { col, row } = pixels[m]!;
+      w.x0 = Math.min(w.x0, col);
+      w.y0 = Math.min(w.y0, row);
+      w.x1 = Math.max(w.x1, col + 1);
+      w.y1 = Math.max(w.y1, row + 1);
+    }
     const data = await readWindow(file, info, level, w, signal);
     const mask = await readMask(file, level, w, signal);
     for (const m of members) {
