@@ -282,6 +282,14 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     assert.deepEqual([rows[0].status, rows[0].geom], ['broken', null], 'nothing published');
     assert.equal((await api.fetch(`/api/datasets/${corrupt.id}`, { headers: bob.headers })).status, 404, 'broken datasets are their owner’s');
     assert.equal((await api.fetch(`/api/datasets/${corrupt.id}/thumbnail.png`, { headers: alice.headers })).status, 409);
+    // Its owner may have it read again (same outcome for the same bytes); nobody else may.
+    assert.equal((await api.fetch(`/api/datasets/${corrupt.id}/ingest`, { method: 'POST', headers: bob.headers })).status, 404);
+    const retry = await api.fetch(`/api/datasets/${corrupt.id}/ingest`, { method: 'POST', headers: alice.headers });
+    assert.equal(retry.status, 202);
+    assert.equal((await json(retry)).status, 'pending');
+    const again = await waitIngested(api, alice, corrupt.id);
+    assert.equal(again.status, 'broken');
+    assert.match(again.error, /damaged/);
   });
 
   it('answers 413 past DATASET_MAX_BYTES and keeps nothing; 403 for from-path without roots', async () => {

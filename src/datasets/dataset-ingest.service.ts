@@ -32,15 +32,28 @@ export class DatasetIngestService implements JobReconciler {
     private readonly config: AppConfig,
   ) {}
 
-  /** Re-adds the ingest job of every pending dataset (same deterministic id: a no-op when queued). */
+  /**
+   * Re-adds the ingest job of every pending dataset (same deterministic id: a no-op while it is
+   * queued). A job that failed for good without recording it (its worker was killed during the
+   * last attempt) would block that id: its dataset is marked broken instead.
+   */
   async reconcile(): Promise<number> {
     const pending = await this.repo.pending(1000);
     if (pending.length === 0) return 0;
-    await this.jobs.addBulk(
-      JobName.DatasetIngest,
-      pending.map((p) => ({ datasetId: p.id, revision: p.revision })),
-    );
-    return pending.length;
+    const queue = this.jobs.queue(JOBS[JobName.DatasetIngest].queue);
+    const payloads: JobPayloads[JobName.DatasetIngest][] = [];
+    for (const p of pending) {
+      const payload = { datasetId: p.id, revision: p.revision };
+      const job = await queue.getJob(JOBS[JobName.DatasetIngest].id!(payload));
+      if (job && (await job.isFailed())) {
+        const dataset = await this.repo.findWithItem(p.id);
+        if (dataset?.status === 'pending' && dataset.revision === p.revision) await this.broken(dataset, `Reading the file failed: ${job.failedReason}`);
+        continue;
+      }
+      payloads.push(payload);
+    }
+    if (payloads.length) await this.jobs.addBulk(JobName.DatasetIngest, payloads);
+    return payloads.length;
   }
 
   @OnJob(JobName.DatasetIngest)

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
@@ -29,6 +29,7 @@ export class DatasetsAdminController {
   @ApiOperation({ summary: 'Recompute the SHA-256 of dataset files and report changes' })
   @ApiAcceptedResponse({ type: MaintenanceJobDto })
   @ApiOkResponse({ type: MaintenanceJobDto, description: 'Finished within `wait`' })
+  @ApiBadRequestResponse({ description: 'Unknown or invalid arguments', type: ErrorResponseDto })
   rehash(@CurrentUser() user: AuthUser, @Body() args: RehashArgsDto, @Query() query: MaintenanceQueryDto, @Res({ passthrough: true }) res: Response) {
     return this.start('rehash', args, user, query.wait, res);
   }
@@ -38,6 +39,7 @@ export class DatasetsAdminController {
   @ApiOperation({ summary: 'Delete datasets whose file is gone (and orphaned stored files)' })
   @ApiAcceptedResponse({ type: MaintenanceJobDto })
   @ApiOkResponse({ type: MaintenanceJobDto, description: 'Finished within `wait`' })
+  @ApiBadRequestResponse({ description: 'Unknown or invalid arguments', type: ErrorResponseDto })
   pruneMissing(@CurrentUser() user: AuthUser, @Body() args: PruneMissingArgsDto, @Query() query: MaintenanceQueryDto, @Res({ passthrough: true }) res: Response) {
     return this.start('prune-missing', args, user, query.wait, res);
   }
@@ -47,6 +49,7 @@ export class DatasetsAdminController {
   @ApiOperation({ summary: 'Register new GeoTIFFs under DATASET_ROOTS and re-read changed ones' })
   @ApiAcceptedResponse({ type: MaintenanceJobDto })
   @ApiOkResponse({ type: MaintenanceJobDto, description: 'Finished within `wait`' })
+  @ApiBadRequestResponse({ description: 'Unknown or invalid arguments', type: ErrorResponseDto })
   resync(@CurrentUser() user: AuthUser, @Body() args: ResyncArgsDto, @Query() query: MaintenanceQueryDto, @Res({ passthrough: true }) res: Response) {
     return this.start('resync', args, user, query.wait, res);
   }

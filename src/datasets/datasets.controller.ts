@@ -67,6 +67,7 @@ import { parseRange } from './http-range.js';
 
 const NOT_FOUND = { description: 'No such dataset, or not visible to the caller', type: ErrorResponseDto };
 const NOT_READY = { description: 'The dataset is pending or broken', type: ErrorResponseDto };
+const BAD_INPUT = { description: 'Invalid id, query or body', type: ErrorResponseDto };
 
 function sendPng(res: Response, rendered: RenderedPng): void {
   res.setHeader('Content-Type', 'image/png');
@@ -161,6 +162,7 @@ export class DatasetsController {
   @Get('duplicates')
   @Public()
   @ApiOperation({ summary: 'Groups of datasets with the same SHA-256', description: 'Among the datasets the caller may see; largest groups first.' })
+  @ApiBadRequestResponse(BAD_INPUT)
   @ApiOkResponse({ type: DuplicatesPageDto })
   duplicates(@CurrentUser() user: AuthUser | undefined, @Query() query: DuplicatesQueryDto, @Req() req: Request) {
     return this.datasets.duplicates(user, query, publicRequestUrl(this.config.PUBLIC_URL, req));
@@ -169,6 +171,7 @@ export class DatasetsController {
   @Get(':id')
   @Public()
   @ApiOperation({ summary: 'A dataset' })
+  @ApiBadRequestResponse(BAD_INPUT)
   @ApiOkResponse({ type: DatasetDto })
   @ApiNotFoundResponse(NOT_FOUND)
   get(@CurrentUser() user: AuthUser | undefined, @Param('id', ParseUUIDPipe) id: string): Promise<DatasetDto> {
@@ -178,6 +181,7 @@ export class DatasetsController {
   @Patch(':id')
   @Authenticated()
   @ApiOperation({ summary: 'Change the title, description or visibility of a dataset' })
+  @ApiBadRequestResponse(BAD_INPUT)
   @ApiOkResponse({ type: DatasetDto })
   @ApiNotFoundResponse(NOT_FOUND)
   @ApiForbiddenResponse({ description: 'Not the owner', type: ErrorResponseDto })
@@ -192,6 +196,7 @@ export class DatasetsController {
     summary: 'Delete a dataset',
     description: 'Removes the dataset, its STAC item and cached images. An uploaded file is removed with it; a registered file only with `delete_file=true`.',
   })
+  @ApiBadRequestResponse(BAD_INPUT)
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse(NOT_FOUND)
   @ApiForbiddenResponse({ description: 'Not the owner', type: ErrorResponseDto })
@@ -204,6 +209,7 @@ export class DatasetsController {
   @Authenticated()
   @HttpCode(202)
   @ApiOperation({ summary: 'Read the file again (after it changed, or to retry a broken dataset)' })
+  @ApiBadRequestResponse(BAD_INPUT)
   @ApiAcceptedResponse({ type: DatasetDto })
   @ApiNotFoundResponse(NOT_FOUND)
   @ApiConflictResponse({ description: 'Being read already', type: ErrorResponseDto })
@@ -214,6 +220,7 @@ export class DatasetsController {
   @Get(':id/data.tif')
   @Public()
   @ApiOperation({ summary: 'Download the GeoTIFF', description: 'Supports single byte ranges (`Range: bytes=…`), as COG readers use.' })
+  @ApiBadRequestResponse(BAD_INPUT)
   @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end' })
   @ApiProduces('image/tiff')
   @ApiOkResponse({ description: 'The file', schema: { type: 'string', format: 'binary' } })
@@ -254,6 +261,7 @@ export class DatasetsController {
   @Public()
   @Header('Content-Type', 'application/geo+json')
   @ApiOperation({ summary: 'The footprint as a GeoJSON Feature (WGS 84; a MultiPolygon when it crosses the antimeridian)' })
+  @ApiBadRequestResponse(BAD_INPUT)
   @ApiProduces('application/geo+json')
   @ApiOkResponse({ description: 'GeoJSON Feature', schema: { type: 'object' } })
   @ApiNotFoundResponse({ description: 'No such dataset, or not georeferenced', type: ErrorResponseDto })
@@ -265,6 +273,7 @@ export class DatasetsController {
   @Get(':id/thumbnail.png')
   @Public()
   @ApiOperation({ summary: 'A PNG preview', description: 'From the best overview; non-byte data stretched (2–98 %); nodata and masked pixels transparent. Cached.' })
+  @ApiBadRequestResponse(BAD_INPUT)
   @ApiProduces('image/png')
   @ApiOkResponse({ description: 'PNG', schema: { type: 'string', format: 'binary' } })
   @ApiNotFoundResponse(NOT_FOUND)
