@@ -7,6 +7,7 @@ import { CollectionsModule } from './collections/collections.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DatasetsModule } from './datasets/datasets.module.js';
 import { HealthModule } from './health/health.module.js';
 import { loggerOptions } from './logger.js';
 import { ManagementJobsModule } from './management-jobs/management-jobs.module.js';
@@ -15,7 +16,7 @@ import { QueueModule } from './queue/queue.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, ManagementJobsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, ManagementJobsModule, DatasetsModule];
 
 @Module({})
 export class AppModule {

@@ -1,6 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DeepPartial, EntityManager, In, Repository } from 'typeorm';
+import { DeepPartial, EntityManager, FindOptionsWhere, In, Repository } from 'typeorm';
 import { Collection } from './collection.entity.js';
 import { CollectionsRepository } from './collections.repository.js';
 import { Item } from './item.entity.js';
@@ -31,6 +31,11 @@ export class CollectionsService {
 
   findCollection(id: string, manager?: EntityManager): Promise<Collection | null> {
     return this.col(manager).findOneBy({ id });
+  }
+
+  /** The oldest collection matching `where` (e.g. a user's default collection of a kind), or null. */
+  findCollectionBy(where: FindOptionsWhere<Collection>, manager?: EntityManager): Promise<Collection | null> {
+    return this.col(manager).findOne({ where, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   async getCollection(id: string, manager?: EntityManager): Promise<Collection> {

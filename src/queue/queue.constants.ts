@@ -12,6 +12,8 @@ export enum QueueName {
 export enum JobName {
   StorageCleanupTemp = 'storage.cleanup-temp',
   ManagementRun = 'management.run',
+  DatasetIngest = 'datasets.ingest',
+  DatasetMaintenance = 'datasets.maintenance',
 }
 
 /** The payload of each job. */
@@ -19,6 +21,10 @@ export interface JobPayloads {
   [JobName.StorageCleanupTemp]: { maxAgeSeconds?: number };
   /** One run (attempt) of a management job; the job row holds the command and its arguments. */
   [JobName.ManagementRun]: { jobId: string; attempt: number };
+  /** Reads a registered raster (hash, header, footprint, statistics); `revision` is the dataset's. */
+  [JobName.DatasetIngest]: { datasetId: string; revision: number };
+  /** A dataset maintenance command run from the admin route. */
+  [JobName.DatasetMaintenance]: { command: 'rehash' | 'prune-missing' | 'resync'; args: Record<string, unknown>; userId: string | null };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -37,6 +43,8 @@ export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   // Retries here only cover failures before the run is claimed (database briefly away); the
   // outcome of the command itself is recorded in the management_job row, never retried by BullMQ.
   [JobName.ManagementRun]: { queue: QueueName.Management, id: (p) => safeJobId('management', p.jobId, p.attempt), attempts: 3 },
+  [JobName.DatasetIngest]: { queue: QueueName.Datasets, id: (p) => safeJobId('datasets.ingest', p.datasetId, p.revision) },
+  [JobName.DatasetMaintenance]: { queue: QueueName.Datasets, attempts: 1 },
 };
 
 export interface JobSchedule<N extends JobName = JobName> {

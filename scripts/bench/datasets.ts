@@ -1,0 +1,297 @@
+// `npm run bench:datasets`: writes a tiled, overviewed 10000×10000 RGB GeoTIFF, starts the real
+// API and worker (child processes) on a throwaway database, then measures over HTTP: upload and
+// ingest, registration from a path and its ingest (hashing included), thumbnails, XYZ tile
+// latency cold (rendered) and warm (cached), and point sampling (single points and 1000-point
+// batches). Prints the figures; cleans up after itself.
+//
+//   --size=10000      raster width and height in pixels
+//   --tiles=60        distinct tiles per zoom scenario
+//   --samples=200     single-point sample requests
+//   --keep            keep the generated file (its path is printed)
+//
+//   DATABASE_URL / REDIS_URL   where PostgreSQL and Redis are (defaults as for the app)
+import 'reflect-metadata';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, openAsBlob, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import proj4 from 'proj4';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { writeTiff } from './datasets-tiff-writer.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const SIZE = Number(arg('size', '10000'));
+const TILES = Number(arg('tiles', '60'));
+const SAMPLES = Number(arg('samples', '200'));
+const KEEP = process.argv.includes('--keep');
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+// The raster: UTM 33N, 0.5 m pixels, south-west of Berlin.
+const EPSG = 32633;
+const UTM33 = '+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs';
+const ORIGIN: [number, number] = [380_000, 5_820_000];
+const PIXEL = 0.5;
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const stats = (values: number[]) => `p50 ${ms(percentile(values, 50))}  p95 ${ms(percentile(values, 95))}  max ${ms(Math.max(...values))}  (n=${values.length})`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(entry: 'main' | 'worker', env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src', `${entry}.js`)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready.test(out)) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${entry} exited (${code}):\n${out.slice(-3000)}`)));
+  });
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function main(): Promise<void> {
+  const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sightline';
+  const dbName = `sightline_bench_datasets_${process.pid}`;
+  const dbUrl = new URL(baseUrl);
+  dbUrl.pathname = `/${dbName}`;
+  const adminUrl = new URL(baseUrl);
+  adminUrl.pathname = '/postgres';
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `bench_datasets_${process.pid}`;
+  const work = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-datasets-'));
+  const dataDir = path.join(work, 'data');
+  const rootDir = path.join(work, 'rasters');
+  let api: ChildProcess | undefined;
+  let worker: ChildProcess | undefined;
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+
+  try {
+    // 1. The raster.
+    const file = path.join(rootDir, `bench-${SIZE}.tif`);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(rootDir, { recursive: true });
+    const overviews: number[] = [];
+    for (let f = 2; SIZE / f >= 256; f *= 2) overviews.push(f);
+    let t0 = performance.now();
+    await writeTiff(file, {
+      width: SIZE,
+      height: SIZE,
+      bands: 3,
+      dataType: 'uint8',
+      tile: 256,
+      compression: 'deflate',
+      overviews,
+      nodata: '0',
+      datetime: '2024:05:01 10:00:00',
+      geo: { epsg: EPSG, transform: [PIXEL, 0, ORIGIN[0], 0, -PIXEL, ORIGIN[1]] },
+      // Fields, roads and noise: compresses like imagery, not like a flat colour.
+      pixel: (b, c, r) => {
+        const field = (((c >> 7) * 37 + (r >> 7) * 91) & 127) + 64;
+        const road = (c % 1500 < 12 || r % 1700 < 10) ? 200 : 0;
+        const noise = ((c * 2654435761) ^ (r * 2246822519) ^ (b * 3266489917)) >>> 26;
+        return Math.min(255, Math.max(1, (road || field + b * 20) + noise));
+      },
+    });
+    const generation = performance.now() - t0;
+    const fileSize = statSync(file).size;
+    log(`generated ${SIZE}×${SIZE} RGB GeoTIFF (256 px deflate tiles, ${overviews.length} overviews, COG layout): ${(fileSize / 1e6).toFixed(1)} MB in ${(generation / 1000).toFixed(1)} s`);
+
+    // 2. Database, processes, a user.
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}"`);
+    await admin.query(`CREATE DATABASE "${dbName}"`);
+    const ds = new DataSource({ ...dataSourceOptions({ DATABASE_URL: dbUrl.toString(), DATABASE_POOL_SIZE: 2 }), logging: ['error'] });
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    const port = await freePort();
+    const env: Record<string, string> = {
+      NODE_ENV: 'development',
+      DATABASE_URL: dbUrl.toString(),
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      DATA_DIR: dataDir,
+      DATASET_ROOTS: rootDir,
+      DATASET_MAX_BYTES: String(4 * 1024 ** 3),
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      WORKER_HEALTH_PORT: '0',
+      LOG_LEVEL: 'warn',
+      SECRET_KEY: `bench-${randomUUID()}`,
+    };
+    [api, worker] = await Promise.all([start('main', env, /listening on port/), start('worker', env, /worker started/)]);
+    Object.assign(process.env, env);
+    const { NestFactory } = await import('@nestjs/core');
+    const { AppModule } = await import('../../src/app.module.js');
+    const { UsersService } = await import('../../src/auth/users.service.js');
+    const { TokensService } = await import('../../src/auth/tokens.service.js');
+    const ctx = await NestFactory.createApplicationContext(AppModule.forRoot('api'), { logger: false });
+    const user = await ctx.get(UsersService).upsertLocal('bench', 'user');
+    const { jwt } = await ctx.get(TokensService).create(user.id, 'bench');
+    await ctx.close();
+    await ds.destroy();
+    const auth = { authorization: `Bearer ${jwt}` };
+    const base = `http://127.0.0.1:${port}/api`;
+    const getJson = async (url: string) => (await fetch(`${base}${url}`, { headers: auth })).json() as Promise<Record<string, unknown>>;
+    const waitReady = async (id: string) => {
+      for (;;) {
+        const d = await getJson(`/datasets/${id}`);
+        if (d.status !== 'pending') return d;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    // 3. Upload + ingest, then from-path + ingest (hashing in the job).
+    t0 = performance.now();
+    const form = new FormData();
+    form.append('title', 'bench upload');
+    form.append('file', await openAsBlob(file, { type: 'image/tiff' }), path.basename(file));
+    const up = await fetch(`${base}/datasets`, { method: 'POST', headers: auth, body: form });
+    const upBody = (await up.json()) as { id: string; message?: string };
+    if (up.status !== 202) throw new Error(`upload answered ${up.status}: ${upBody.message}`);
+    const uploadMs = performance.now() - t0;
+    const uploaded = await waitReady(upBody.id);
+    const uploadTotal = performance.now() - t0;
+    if (uploaded.status !== 'ready') throw new Error(`ingest failed: ${uploaded.error as string}`);
+    t0 = performance.now();
+    const reg = await fetch(`${base}/datasets/from-path`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ path: path.basename(file), allow_duplicate: true }) });
+    const regBody = (await reg.json()) as { id: string };
+    const registered = await waitReady(regBody.id);
+    const pathTotal = performance.now() - t0;
+    const id = upBody.id;
+
+    // 4. Thumbnail.
+    const timed = async (url: string, init?: RequestInit) => {
+      const t = performance.now();
+      const res = await fetch(`${base}${url}`, { ...init, headers: { ...auth, ...(init?.headers ?? {}) } });
+      await res.arrayBuffer();
+      return { status: res.status, ms: performance.now() - t };
+    };
+    const thumbCold = await timed(`/datasets/${id}/thumbnail.png?size=512`);
+    const thumbWarm = await timed(`/datasets/${id}/thumbnail.png?size=512`);
+
+    // 5. Tiles, cold (rendered) then warm (cached), at the native zoom and three coarser ones.
+    const toLonLat = proj4(UTM33, 'EPSG:4326');
+    const random = rng(42);
+    const scenarios: { z: number; cold: number[]; warm: number[] }[] = [];
+    const centreLat = (toLonLat.forward([ORIGIN[0] + (SIZE * PIXEL) / 2, ORIGIN[1] - (SIZE * PIXEL) / 2]) as number[])[1]!;
+    const nativeZ = Math.round(Math.log2((156543.03 * Math.cos((centreLat * Math.PI) / 180)) / PIXEL));
+    for (const z of [nativeZ, nativeZ - 2, nativeZ - 4, nativeZ - 6]) {
+      const seen = new Set<string>();
+      const urls: string[] = [];
+      for (let i = 0; i < TILES * 10 && urls.length < TILES; i++) {
+        const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
+        const n = 2 ** z;
+        const x = Math.floor(((lon + 180) / 360) * n);
+        const rad = (lat * Math.PI) / 180;
+        const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
+        if (seen.has(`${x}/${y}`)) continue;
+        seen.add(`${x}/${y}`);
+        urls.push(`/datasets/${id}/tiles/${z}/${x}/${y}.png`);
+      }
+      const cold: number[] = [];
+      const warm: number[] = [];
+      for (const u of urls) {
+        const r = await timed(u);
+        if (r.status !== 200) throw new Error(`${u} answered ${r.status}`);
+        cold.push(r.ms);
+      }
+      for (const u of urls) warm.push((await timed(u)).ms);
+      scenarios.push({ z, cold, warm });
+    }
+
+    // 6. Sampling.
+    const single: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
+      const r = await timed(`/datasets/${id}/sample?lon=${lon}&lat=${lat}`);
+      if (r.status !== 200) throw new Error(`sample answered ${r.status}`);
+      single.push(r.ms);
+    }
+    const batches: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const points = Array.from({ length: 1000 }, () => {
+        const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
+        return { lon, lat };
+      });
+      const r = await timed(`/datasets/${id}/sample`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points }) });
+      if (r.status !== 200) throw new Error(`batch sample answered ${r.status}`);
+      batches.push(r.ms);
+    }
+
+    log('');
+    log(`datasets bench — ${SIZE}×${SIZE} px, 3 × uint8, ${(fileSize / 1e6).toFixed(1)} MB, ${os.cpus().length} CPU(s), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    log(`  upload (HTTP, streamed + hashed)      ${ms(uploadMs)}`);
+    log(`  ingest after upload (job)             ${ms(uploaded.ingest_ms as number)}   (202 → ready ${ms(uploadTotal - uploadMs)})`);
+    log(`  from-path: 202 → ready (hash + read)  ${ms(pathTotal)}   (job ${ms(registered.ingest_ms as number)})`);
+    log(`  statistics from overview              ${JSON.stringify(uploaded.statistics_from)}`);
+    log(`  thumbnail 512 px                      cold ${ms(thumbCold.ms)}  warm ${ms(thumbWarm.ms)}`);
+    for (const s of scenarios) {
+      log(`  tiles z${s.z} cold                      ${stats(s.cold)}`);
+      log(`  tiles z${s.z} warm                      ${stats(s.warm)}`);
+    }
+    log(`  sample GET (1 point)                  ${stats(single)}`);
+    log(`  sample POST (1000 points)             ${stats(batches)}`);
+  } finally {
+    await Promise.all([stop(api), stop(worker)]);
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect().catch(() => undefined);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    if (KEEP) log(`kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);

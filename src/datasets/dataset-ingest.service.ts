@@ -1,0 +1,146 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CollectionsService } from '../collections/collections.service.js';
+import { AppConfig } from '../config/app-config.js';
+import { JobQueueService } from '../queue/job-queue.service.js';
+import { JobName, type JobPayloads, JOBS } from '../queue/queue.constants.js';
+import { OnJob, Reconciler } from '../queue/queue.decorators.js';
+import type { JobContext, JobReconciler } from '../queue/queue.types.js';
+import { StorageService } from '../storage/storage.service.js';
+import type { Dataset } from './dataset.entity.js';
+import { DatasetFiles } from './dataset-files.js';
+import { datasetItemAssets, datasetItemProperties } from './dataset-stac.js';
+import { DatasetsRepository } from './datasets.repository.js';
+import { analyseRaster } from './raster/geotiff-raster.js';
+import { RasterProblem } from './raster/raster-info.js';
+
+/**
+ * The `datasets.ingest` job: hash (when not known), read and check the raster, then publish the
+ * STAC item (`ready`) or record why it cannot be (`broken`), all in one transaction. Idempotent:
+ * a job for another revision, or for a dataset no longer pending, does nothing.
+ */
+@Injectable()
+@Reconciler()
+export class DatasetIngestService implements JobReconciler {
+  private readonly logger = new Logger(DatasetIngestService.name);
+
+  constructor(
+    private readonly repo: DatasetsRepository,
+    private readonly collections: CollectionsService,
+    private readonly files: DatasetFiles,
+    private readonly storage: StorageService,
+    private readonly jobs: JobQueueService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Re-adds the ingest job of every pending dataset (same deterministic id: a no-op while it is
+   * queued). A job that failed for good without recording it (its worker was killed during the
+   * last attempt) would block that id: its dataset is marked broken instead.
+   */
+  async reconcile(): Promise<number> {
+    const pending = await this.repo.pending(1000);
+    if (pending.length === 0) return 0;
+    const queue = this.jobs.queue(JOBS[JobName.DatasetIngest].queue);
+    const payloads: JobPayloads[JobName.DatasetIngest][] = [];
+    for (const p of pending) {
+      const payload = { datasetId: p.id, revision: p.revision };
+      const job = await queue.getJob(JOBS[JobName.DatasetIngest].id!(payload));
+      if (job && (await job.isFailed())) {
+        const dataset = await this.repo.findWithItem(p.id);
+        if (dataset?.status === 'pending' && dataset.revision === p.revision) await this.broken(dataset, `Reading the file failed: ${job.failedReason}`);
+        continue;
+      }
+      payloads.push(payload);
+    }
+    if (payloads.length) await this.jobs.addBulk(JobName.DatasetIngest, payloads);
+    return payloads.length;
+  }
+
+  @OnJob(JobName.DatasetIngest)
+  async ingest(payload: JobPayloads[JobName.DatasetIngest], context: JobContext): Promise<{ status: string; reason?: string }> {
+    const dataset = await this.repo.findWithItem(payload.datasetId);
+    if (!dataset?.item) return { status: 'skipped', reason: 'deleted' };
+    const item = dataset.item;
+    if (dataset.status !== 'pending' || dataset.revision !== payload.revision) return { status: 'skipped', reason: `now ${dataset.status} at revision ${dataset.revision}` };
+    const started = Date.now();
+    // Renders of an older revision are stale now.
+    await this.storage.deletePrefix(`datasets/${dataset.id}/cache/`);
+    try {
+      const local = await this.files.localPath(dataset);
+      const facts = local ? await this.files.stat(dataset) : null;
+      if (!local || !facts) return this.broken(dataset, 'The file is missing (moved, deleted, or no longer under DATASET_ROOTS)');
+      let { sha256, size } = dataset;
+      if (!sha256 || size !== facts.size) {
+        await context.log('hashing the file');
+        const hashed = await this.files.hash(dataset, context.signal);
+        if (!hashed) return this.broken(dataset, 'The file is missing');
+        ({ sha256, size } = hashed);
+      }
+      if (dataset.source === 'path' && !dataset.allowDuplicate) {
+        const owner = dataset.item.ownerId ? { id: dataset.item.ownerId, name: '', role: 'user' as const, via: 'api-token' as const } : undefined;
+        const other = await this.repo.findVisibleByHash(sha256, owner, dataset.id);
+        if (other) return this.broken(dataset, `A dataset with the same content (SHA-256) is registered already: ${other}`, sha256);
+      }
+      await context.progress(20);
+      const info = await analyseRaster(local, size ?? facts.size, context.signal);
+      await context.progress(90);
+      const done = { ...dataset, sha256, size };
+      const published = await this.repo.transaction(async (m) => {
+        const applied = await this.repo.updateIfPending(
+          dataset.id,
+          dataset.revision,
+          {
+            status: 'ready',
+            error: null,
+            sha256,
+            size,
+            fileModifiedAt: facts.modifiedAt,
+            crs: info.crs?.code ?? null,
+            width: info.width,
+            height: info.height,
+            bandCount: info.bandCount,
+            isCog: info.isCog,
+            raster: info,
+            ingestedAt: new Date(),
+            ingestMs: Date.now() - started,
+          },
+          m,
+        );
+        if (!applied) return false;
+        await this.collections.updateItem(
+          dataset.id,
+          {
+            status: 'ready',
+            geom: info.footprint,
+            datetime: info.datetime ? new Date(info.datetime) : item.datetime ?? dataset.createdAt,
+            properties: datasetItemProperties(done, info),
+            assets: datasetItemAssets(done, info),
+          },
+          m,
+        );
+        await this.collections.refreshExtent(item.collectionId, {}, m);
+        return true;
+      });
+      await context.progress(100);
+      this.logger.log({ dataset: dataset.id, ms: Date.now() - started, published }, 'dataset ingested');
+      return { status: published ? 'ready' : 'skipped' };
+    } catch (error) {
+      if (error instanceof RasterProblem) return this.broken(dataset, error.message);
+      if (context.signal.aborted) throw error;
+      const attempts = JOBS[JobName.DatasetIngest].attempts ?? this.config.JOB_ATTEMPTS;
+      if (context.attempt >= attempts) return this.broken(dataset, `Reading the file failed ${attempts} times: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+
+  private async broken(dataset: Dataset & { item?: { collectionId: string } }, reason: string, sha256?: string): Promise<{ status: string; reason: string }> {
+    await this.repo.transaction(async (m) => {
+      const applied = await this.repo.updateIfPending(dataset.id, dataset.revision, { status: 'broken', error: reason, ...(sha256 ? { sha256 } : {}) }, m);
+      if (!applied) return;
+      await this.collections.updateItem(dataset.id, { status: 'broken' }, m);
+      if (dataset.item) await this.collections.refreshExtent(dataset.item.collectionId, {}, m);
+    });
+    this.logger.warn({ dataset: dataset.id, reason }, 'dataset broken');
+    return { status: 'broken', reason };
+  }
+}

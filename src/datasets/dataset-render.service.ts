@@ -1,0 +1,139 @@
+import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import type { AuthUser } from '../auth/auth.types.js';
+import { Visibility } from '../auth/visibility.js';
+import { StorageService } from '../storage/storage.service.js';
+import type { SampleDto, SamplesDto } from './dataset.dto.js';
+import { DatasetFiles } from './dataset-files.js';
+import { type DatasetWithItem, DatasetsService } from './datasets.service.js';
+import { OpenRasters } from './open-rasters.js';
+import { applyAffine, invertAffine } from './raster/affine.js';
+import { crsTransformer } from './raster/crs.js';
+import type { RasterFile } from './raster/geotiff-raster.js';
+import { encodePng } from './raster/png.js';
+import type { RasterInfo } from './raster/raster-info.js';
+import { renderGrid, type Resampling, samplePixels, thumbnailSourceGrid, tileSourceGrid, tileTouchesFootprint } from './raster/render.js';
+
+export interface RenderedPng {
+  png: Buffer;
+  /** Whether anonymous clients could see it (lets caches share it). */
+  public: boolean;
+}
+
+/** Thumbnails, XYZ tiles and point sampling of ready datasets; rendered images are cached in storage. */
+@Injectable()
+export class DatasetRenderService {
+  private readonly logger = new Logger(DatasetRenderService.name);
+
+  constructor(
+    private readonly datasets: DatasetsService,
+    private readonly files: DatasetFiles,
+    private readonly storage: StorageService,
+    private readonly rasters: OpenRasters,
+  ) {}
+
+  private cacheKey(dataset: DatasetWithItem, name: string): string {
+    return `datasets/${dataset.id}/cache/r${dataset.revision}/${name}`;
+  }
+
+  private withFile<T>(dataset: DatasetWithItem, work: (file: RasterFile, info: RasterInfo) => Promise<T>): Promise<T> {
+    return this.rasters
+      .use(`${dataset.id}:${dataset.revision}`, () => this.files.localPath(dataset), (file) => work(file, dataset.raster!))
+      .then((result) => {
+        if (result === null) throw new NotFoundException({ message: 'The file of this dataset is missing', details: { reason: 'file_missing' } });
+        return result;
+      });
+  }
+
+  /** A cached render, or renders it, answers, and stores it for next time. */
+  private async cached(dataset: DatasetWithItem, name: string, render: () => Promise<Buffer>): Promise<RenderedPng> {
+    const key = this.cacheKey(dataset, name);
+    const isPublic = dataset.item.visibility === Visibility.Anyone;
+    if (await this.storage.stat(key)) {
+      try {
+        return { png: await buffer(await this.storage.get(key)), public: isPublic };
+      } catch {
+        // Removed meanwhile: render again.
+      }
+    }
+    const png = await render();
+    await this.storage.put(key, Readable.from([png])).catch((error: Error) => this.logger.warn({ key, err: error.message }, 'could not cache a render'));
+    return { png, public: isPublic };
+  }
+
+  async thumbnail(user: AuthUser | undefined, id: string, size = 256): Promise<RenderedPng> {
+    const dataset = await this.datasets.accessReady(user, id);
+    const info = dataset.raster!;
+    const effective = Math.min(size, Math.max(info.width, info.height));
+    return this.cached(dataset, `thumbnail-${effective}.png`, () =>
+      this.withFile(dataset, async (file) => encodePng(await renderGrid(file, info, thumbnailSourceGrid(info, effective), info.render.mode === 'palette' ? 'nearest' : 'bilinear'))),
+    );
+  }
+
+  async tile(user: AuthUser | undefined, id: string, z: number, x: number, y: number, resampling: Resampling = 'bilinear'): Promise<RenderedPng> {
+    const dataset = await this.datasets.accessReady(user, id);
+    const info = dataset.raster!;
+    const n = 2 ** z;
+    if (x >= n || y >= n) throw new BadRequestException({ message: `Tile ${z}/${x}/${y} does not exist: x and y must be below ${n} at zoom ${z}`, details: [{ field: 'x', problems: ['out of range'] }] });
+    if (!info.footprint) throw new NotFoundException('The dataset is not georeferenced: it has no tiles');
+    if (!tileTouchesFootprint(info, z, x, y)) throw new NotFoundException({ message: `Tile ${z}/${x}/${y} is outside the dataset's footprint`, details: { bbox: info.wgs84Bboxes } });
+    return this.cached(dataset, `tiles/${resampling}/${z}/${x}/${y}.png`, () =>
+      this.withFile(dataset, async (file) => {
+        const grid = tileSourceGrid(info, z, x, y);
+        if (!grid) throw new NotFoundException('The dataset is not georeferenced: it has no tiles');
+        return encodePng(await renderGrid(file, info, grid, resampling));
+      }),
+    );
+  }
+
+  /**
+   * Every band's value at each point (WGS 84). `strict`: a point off the raster is a 400
+   * (the single-point route); otherwise it is reported with `inside: false`.
+   */
+  async sample(user: AuthUser | undefined, id: string, points: { lon: number; lat: number }[], strict: boolean): Promise<SamplesDto> {
+    const dataset = await this.datasets.accessReady(user, id);
+    const info = dataset.raster!;
+    if (!info.crs || !info.transform) {
+      throw new BadRequestException({ message: 'The dataset is not georeferenced: it cannot be sampled by longitude and latitude', details: { warnings: info.warnings } });
+    }
+    const transformer = crsTransformer(info.crs);
+    const inverse = invertAffine(info.transform);
+    const west = info.nativeBounds?.[0] ?? -180;
+    const located = points.map(({ lon, lat }) => {
+      let [x, y] = transformer.fromLonLat(lon, lat);
+      if (info.crs!.geographic && Number.isFinite(x)) x = west + ((((x - west) % 360) + 360) % 360);
+      const [c, r] = Number.isFinite(x) && Number.isFinite(y) ? applyAffine(inverse, x, y) : [NaN, NaN];
+      const col = Math.floor(c);
+      const row = Math.floor(r);
+      const inside = col >= 0 && row >= 0 && col < info.width && row < info.height;
+      return { lon, lat, x, y, col, row, inside };
+    });
+    const outside = located.find((p) => !p.inside);
+    if (strict && outside) {
+      throw new BadRequestException({
+        message: `The point (${outside.lon}, ${outside.lat}) is outside the raster`,
+        details: { lon: outside.lon, lat: outside.lat, col: Number.isFinite(outside.col) ? outside.col : null, row: Number.isFinite(outside.row) ? outside.row : null, width: info.width, height: info.height },
+      });
+    }
+    const insideIdx = located.map((p, i) => (p.inside ? i : -1)).filter((i) => i >= 0);
+    const values = insideIdx.length
+      ? await this.withFile(dataset, (file) => samplePixels(file, info, insideIdx.map((i) => ({ col: located[i]!.col, row: located[i]!.row }))))
+      : [];
+    const byIndex = new Map(insideIdx.map((i, k) => [i, values[k]!.values]));
+    const samples: SampleDto[] = located.map((p, i) => ({
+      lon: p.lon,
+      lat: p.lat,
+      inside: p.inside,
+      col: p.inside ? p.col : null,
+      row: p.inside ? p.row : null,
+      coordinates: Number.isFinite(p.x) && Number.isFinite(p.y) ? [p.x, p.y] : null,
+      values: byIndex.get(i) ?? null,
+    }));
+    return {
+      dataset_id: dataset.id,
+      bands: info.bands.map((b) => ({ index: b.index, data_type: b.dataType, nodata: b.nodata })),
+      samples,
+    };
+  }
+}

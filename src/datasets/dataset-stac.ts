@@ -1,0 +1,80 @@
+import type { Dataset } from './dataset.entity.js';
+import type { RasterInfo } from './raster/raster-info.js';
+
+/** STAC extensions a dataset item uses (versions as in the schemas the project validates against). */
+export const DATASET_STAC_EXTENSIONS = {
+  projection: 'https://stac-extensions.github.io/projection/v2.0.0/schema.json',
+  raster: 'https://stac-extensions.github.io/raster/v1.1.0/schema.json',
+  file: 'https://stac-extensions.github.io/file/v2.1.0/schema.json',
+  webMapLinks: 'https://stac-extensions.github.io/web-map-links/v1.2.0/schema.json',
+} as const;
+
+/** Relative paths (from the API root) of what the datasets module serves for a dataset. */
+export const datasetPaths = (id: string) => ({
+  self: `datasets/${id}`,
+  data: `datasets/${id}/data.tif`,
+  thumbnail: `datasets/${id}/thumbnail.png`,
+  tiles: `datasets/${id}/tiles/{z}/{x}/{y}.png`,
+  extent: `datasets/${id}/extent.geojson`,
+});
+
+/** STAC multihash of a SHA-256 (code 0x12, length 0x20). */
+export function multihashSha256(hex: string): string {
+  return `1220${hex}`;
+}
+
+export function geotiffMediaType(isCog: boolean): string {
+  return `image/tiff; application=geotiff${isCog ? '; profile=cloud-optimized' : ''}`;
+}
+
+/**
+ * The item properties of a ready dataset. Links the STAC layer should add to the item
+ * (relative hrefs, made absolute on the API root) are under `sightline:links`; the
+ * extensions used are listed under `stac_extensions`.
+ */
+export function datasetItemProperties(dataset: Pick<Dataset, 'id' | 'title' | 'description'>, info: RasterInfo): Record<string, unknown> {
+  const paths = datasetPaths(dataset.id);
+  const properties: Record<string, unknown> = { title: dataset.title };
+  if (dataset.description) properties.description = dataset.description;
+  const extensions: string[] = [DATASET_STAC_EXTENSIONS.raster, DATASET_STAC_EXTENSIONS.file];
+  if (info.transform) {
+    extensions.unshift(DATASET_STAC_EXTENSIONS.projection);
+    properties['proj:code'] = info.crs?.code ?? null;
+    if (info.nativeBounds) properties['proj:bbox'] = info.nativeBounds;
+    properties['proj:shape'] = [info.height, info.width];
+    properties['proj:transform'] = info.transform;
+  }
+  if (info.resolutionMeters) properties.gsd = info.resolutionMeters;
+  if (info.footprint) {
+    extensions.push(DATASET_STAC_EXTENSIONS.webMapLinks);
+    properties['sightline:links'] = [{ rel: 'xyz', href: paths.tiles, type: 'image/png', title: `${dataset.title} (XYZ tiles)` }];
+  }
+  properties.stac_extensions = extensions;
+  return properties;
+}
+
+/** The item assets: the file itself (with file and raster fields) and its thumbnail. */
+export function datasetItemAssets(dataset: Pick<Dataset, 'id' | 'title' | 'fileName' | 'size' | 'sha256'>, info: RasterInfo): Record<string, Record<string, unknown>> {
+  const paths = datasetPaths(dataset.id);
+  const data: Record<string, unknown> = {
+    href: paths.data,
+    type: geotiffMediaType(info.isCog),
+    title: dataset.fileName,
+    roles: ['data'],
+  };
+  if (dataset.size !== null) data['file:size'] = dataset.size;
+  if (dataset.sha256) data['file:checksum'] = multihashSha256(dataset.sha256);
+  data['file:byte_order'] = info.byteOrder;
+  data['raster:bands'] = info.bands.map((band) => {
+    const out: Record<string, unknown> = { data_type: band.dataType, sampling: info.sampling };
+    if (band.bitsPerSample !== Number(band.dataType.replace(/\D/g, '')) && band.dataType !== 'other') out.bits_per_sample = band.bitsPerSample;
+    if (band.nodata !== null) out.nodata = band.nodata;
+    if (info.resolutionMeters) out.spatial_resolution = info.resolutionMeters;
+    if (band.statistics) out.statistics = band.statistics;
+    return out;
+  });
+  return {
+    data,
+    thumbnail: { href: paths.thumbnail, type: 'image/png', title: `Thumbnail of ${dataset.title}`, roles: ['thumbnail'] },
+  };
+}

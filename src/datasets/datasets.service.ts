@@ -1,0 +1,422 @@
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  HttpException,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { EntityManager, IsNull, Raw } from 'typeorm';
+import type { AuthUser } from '../auth/auth.types.js';
+import { UsersService } from '../auth/users.service.js';
+import { canEdit, canSee, Visibility } from '../auth/visibility.js';
+import type { Collection } from '../collections/collection.entity.js';
+import { CollectionsService } from '../collections/collections.service.js';
+import type { Item } from '../collections/item.entity.js';
+import { type Page, pageParams, toPage } from '../common/pagination.js';
+import { AppConfig } from '../config/app-config.js';
+import { JobQueueService } from '../queue/job-queue.service.js';
+import { JobName } from '../queue/queue.constants.js';
+import { StorageService } from '../storage/storage.service.js';
+import type { ByteRange } from '../storage/storage.types.js';
+import { type DatasetDto, type DuplicateGroupDto, type DuplicatesQueryDto, type ListDatasetsQueryDto, type RegisterPathDto, toDatasetDto, type UpdateDatasetDto, type UploadDatasetDto } from './dataset.dto.js';
+import type { Dataset } from './dataset.entity.js';
+import { DatasetFiles } from './dataset-files.js';
+import { geotiffMediaType } from './dataset-stac.js';
+import { type DatasetFilters, DatasetsRepository } from './datasets.repository.js';
+import { OpenRasters } from './open-rasters.js';
+import { stacBbox } from './raster/footprint.js';
+import { probeRaster } from './raster/geotiff-raster.js';
+import { RasterProblem } from './raster/raster-info.js';
+
+/** What the upload storage engine stored for a request. */
+export interface StoredDatasetUpload {
+  datasetId: string;
+  storageKey: string;
+  originalName: string;
+  size: number;
+  sha256: string;
+}
+
+/** Who registers: a user, or the system (a maintenance run without a user). */
+export type Registrant = AuthUser | null;
+
+export type DatasetWithItem = Dataset & { item: Item };
+
+const DEFAULT_COLLECTION_MARKER = { 'sightline:default': 'datasets' };
+
+/** Registration, reading and editing of datasets; ingest and rendering live in their own services. */
+@Injectable()
+export class DatasetsService {
+  private readonly logger = new Logger(DatasetsService.name);
+
+  constructor(
+    private readonly repo: DatasetsRepository,
+    private readonly collections: CollectionsService,
+    private readonly files: DatasetFiles,
+    private readonly storage: StorageService,
+    private readonly jobs: JobQueueService,
+    private readonly users: UsersService,
+    private readonly config: AppConfig,
+    private readonly rasters: OpenRasters,
+  ) {}
+
+  /** Absolute URL of the API root (`…/api/`), the base of every relative href. */
+  apiRoot(): string {
+    return new URL('/api/', this.config.PUBLIC_URL).toString();
+  }
+
+  toDto(dataset: DatasetWithItem, user: AuthUser | undefined): DatasetDto {
+    return toDatasetDto(dataset, dataset.item, { apiRoot: this.apiRoot(), showPath: user?.role === 'admin' });
+  }
+
+  // --- registration ---------------------------------------------------------------------------
+
+  /** Registers a file the upload engine has stored; removes it again when the registration is refused. */
+  async registerUpload(user: AuthUser, upload: StoredDatasetUpload, dto: UploadDatasetDto): Promise<DatasetDto> {
+    try {
+      const local = this.storage.localPath(upload.storageKey);
+      if (!local) throw new Error('Datasets need a storage driver with local files');
+      await this.probe(local);
+      const dataset = await this.create(user, dto, {
+        id: upload.datasetId,
+        source: 'upload',
+        storageKey: upload.storageKey,
+        filePath: null,
+        fileName: upload.originalName,
+        size: upload.size,
+        sha256: upload.sha256,
+        fileModifiedAt: new Date(),
+      });
+      return this.toDto(dataset, user);
+    } catch (error) {
+      await this.storage.delete(upload.storageKey).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Registers a file under DATASET_ROOTS where it is. The hash is computed by ingest. */
+  async registerPath(user: Registrant, dto: RegisterPathDto): Promise<DatasetWithItem> {
+    const real = await this.files.resolveForRegistration(dto.path);
+    return this.registerResolvedPath(user, real, dto);
+  }
+
+  /** The same, for a path already resolved and checked (resync). */
+  async registerResolvedPath(user: Registrant, real: string, dto: Omit<RegisterPathDto, 'path'>): Promise<DatasetWithItem> {
+    await this.probe(real);
+    if (!dto.allow_duplicate) {
+      const existing = (await this.repo.findByPath(real)).find((d) => !user || canSee(user, d.item!));
+      if (existing) {
+        throw new ConflictException({ message: 'This file is registered already', details: { existing_id: existing.id, path_registered: true } });
+      }
+    }
+    const facts = await this.files.stat({ source: 'path', storageKey: null, filePath: real });
+    if (!facts) throw new BadRequestException('The file disappeared while it was being registered');
+    return this.create(user, dto, {
+      id: randomUUID(),
+      source: 'path',
+      storageKey: null,
+      filePath: real,
+      fileName: path.basename(real),
+      size: facts.size,
+      sha256: null,
+      fileModifiedAt: facts.modifiedAt,
+    });
+  }
+
+  /** The checks registration makes on a file (415 / 422 …), without registering it. */
+  checkFile(local: string): Promise<void> {
+    return this.probe(local);
+  }
+
+  /** The cheap header checks; a RasterProblem becomes the HTTP answer it names. */
+  private async probe(local: string): Promise<void> {
+    try {
+      await probeRaster(local);
+    } catch (error) {
+      if (error instanceof RasterProblem) throw new HttpException({ message: error.message, details: { reason: error.code } }, error.status);
+      throw error;
+    }
+  }
+
+  private async create(
+    user: Registrant,
+    dto: Omit<UploadDatasetDto, 'path'>,
+    file: Pick<Dataset, 'id' | 'source' | 'storageKey' | 'filePath' | 'fileName' | 'size' | 'sha256' | 'fileModifiedAt'>,
+  ): Promise<DatasetWithItem> {
+    const visibility = dto.visibility ?? (user ? (await this.users.findById(user.id))?.defaultVisibility : undefined) ?? Visibility.Anyone;
+    const title = dto.title?.trim() || file.fileName;
+    await this.repo.transaction(async (m) => {
+      if (file.sha256 && !dto.allow_duplicate) {
+        await this.repo.lockHash(file.sha256, m);
+        const existing = await this.repo.findVisibleByHash(file.sha256, user ?? undefined, null, m);
+        if (existing) throw new ConflictException({ message: 'A dataset with the same content (SHA-256) is registered already', details: { existing_id: existing, sha256: file.sha256 } });
+      }
+      const collection = await this.resolveCollection(user, dto.collection, m);
+      await this.collections.createItem(
+        {
+          id: file.id,
+          collectionId: collection.id,
+          kind: 'dataset',
+          ownerId: user?.id ?? null,
+          visibility,
+          status: 'pending',
+          datetime: new Date(),
+          properties: { title, ...(dto.description ? { description: dto.description } : {}) },
+          assets: {},
+        },
+        m,
+      );
+      await this.repo.insert({ ...file, title, description: dto.description ?? null, status: 'pending', revision: 1, allowDuplicate: dto.allow_duplicate === true }, m);
+    });
+    await this.enqueue(file.id, 1);
+    return (await this.repo.findWithItem(file.id)) as DatasetWithItem;
+  }
+
+  /**
+   * The collection a new dataset goes to: by id (a dataset collection the registrant may edit),
+   * by name (theirs, created when missing), or their default "Datasets" collection.
+   */
+  private async resolveCollection(user: Registrant, ref: string | undefined, m: EntityManager): Promise<Collection> {
+    const ownerId = user?.id ?? null;
+    const owner = ownerId ? ownerId : IsNull();
+    if (ref && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) {
+      const c = await this.collections.findCollection(ref, m);
+      if (!c || (user && !canSee(user, c))) throw new NotFoundException(`Collection ${ref} not found`);
+      if (c.kind !== 'dataset') throw new BadRequestException({ message: `Collection ${ref} is not a dataset collection`, details: [{ field: 'collection', problems: [`kind is ${c.kind}`] }] });
+      if (user && !canEdit(user, c)) throw new ForbiddenException(`You may not add datasets to collection ${ref}`);
+      return c;
+    }
+    if (ref) {
+      const name = ref.trim();
+      await this.repo.lockKey(`dataset-collection:${ownerId ?? '-'}:${name}`, m);
+      const found = await this.collections.findCollectionBy({ kind: 'dataset', ownerId: owner, title: name }, m);
+      return found ?? this.collections.createCollection({ kind: 'dataset', ownerId, title: name, description: `Raster datasets: ${name}` }, m);
+    }
+    await this.repo.lockKey(`dataset-collection:${ownerId ?? '-'}:default`, m);
+    const marker = JSON.stringify(DEFAULT_COLLECTION_MARKER);
+    const found = await this.collections.findCollectionBy({ kind: 'dataset', ownerId: owner, properties: Raw((alias) => `${alias} @> CAST(:marker AS jsonb)`, { marker }) }, m);
+    return (
+      found ??
+      this.collections.createCollection(
+        {
+          kind: 'dataset',
+          ownerId,
+          title: 'Datasets',
+          description: user ? `Raster datasets registered by ${user.name}` : 'Raster datasets registered from the server folders',
+          properties: { ...DEFAULT_COLLECTION_MARKER },
+        },
+        m,
+      )
+    );
+  }
+
+  /** Adds the ingest job; the reconciler re-adds it should Redis be unavailable now. */
+  async enqueue(id: string, revision: number): Promise<void> {
+    try {
+      await this.jobs.add(JobName.DatasetIngest, { datasetId: id, revision });
+    } catch (error) {
+      this.logger.warn({ dataset: id, err: (error as Error).message }, 'could not enqueue the ingest job; the reconciler will');
+    }
+  }
+
+  /** Marks a dataset for a new read of its file (changed file, broken earlier…). */
+  async requestIngest(dataset: Dataset, options: { rehash: boolean }): Promise<number> {
+    const revision = dataset.revision + 1;
+    await this.repo.transaction(async (m) => {
+      await this.repo.update(dataset.id, { status: 'pending', error: null, revision, ...(options.rehash && dataset.source === 'path' ? { sha256: null } : {}) }, m);
+      await this.collections.updateItem(dataset.id, { status: 'pending' }, m);
+    });
+    this.rasters.forget(`${dataset.id}:`);
+    await this.enqueue(dataset.id, revision);
+    return revision;
+  }
+
+  async reingest(user: AuthUser, id: string): Promise<DatasetDto> {
+    const dataset = await this.access(user, id, { edit: true });
+    if (dataset.status === 'pending') throw new ConflictException('The dataset is being read already');
+    await this.requestIngest(dataset, { rehash: true });
+    return this.toDto((await this.repo.findWithItem(id)) as DatasetWithItem, user);
+  }
+
+  // --- reading --------------------------------------------------------------------------------
+
+  /**
+   * A dataset the caller may see (404 otherwise, as for one that does not exist). Pending and
+   * broken datasets are visible to their owner and admins only; `edit` requires owner or admin (403).
+   */
+  async access(user: AuthUser | undefined, id: string, options: { edit?: boolean } = {}): Promise<DatasetWithItem> {
+    const dataset = await this.repo.findWithItem(id);
+    if (!dataset?.item || !canSee(user, dataset.item) || (dataset.status !== 'ready' && !canEdit(user, dataset.item))) {
+      throw new NotFoundException(`Dataset ${id} not found`);
+    }
+    if (options.edit && !canEdit(user, dataset.item)) throw new ForbiddenException('Only the owner of a dataset (or an admin) may change it');
+    return dataset as DatasetWithItem;
+  }
+
+  /** Like access, and the dataset must be ready (409 with its state otherwise). */
+  async accessReady(user: AuthUser | undefined, id: string): Promise<DatasetWithItem> {
+    const dataset = await this.access(user, id);
+    if (dataset.status !== 'ready' || !dataset.raster) {
+      throw new ConflictException({
+        message: dataset.status === 'broken' ? `The dataset is broken: ${dataset.error ?? 'unknown reason'}` : 'The dataset is still being read; try again shortly',
+        details: { status: dataset.status },
+      });
+    }
+    return dataset;
+  }
+
+  async get(user: AuthUser | undefined, id: string): Promise<DatasetDto> {
+    return this.toDto(await this.access(user, id), user);
+  }
+
+  async list(user: AuthUser | undefined, query: ListDatasetsQueryDto, url: URL): Promise<Page<DatasetDto>> {
+    const params = pageParams(query);
+    const filters: DatasetFilters = { sort: query.sort ?? '-created', q: query.q?.trim() || undefined, status: query.status, collectionId: query.collection };
+    if (query.bbox) filters.bboxes = parseBbox(query.bbox);
+    if (query.datetime) filters.datetime = parseDatetime(query.datetime);
+    if (query.crs) filters.crs = `EPSG:${query.crs.replace(/^epsg:/i, '')}`;
+    if (query.owner) {
+      if (query.owner.toLowerCase() === 'me' && !user) throw new BadRequestException({ message: 'owner=me needs a logged-in caller', details: [{ field: 'owner', problems: ['not logged in'] }] });
+      filters.ownerId = query.owner.toLowerCase() === 'me' ? user!.id : query.owner;
+    }
+    const { ids, total } = await this.repo.list(user, filters, params.limit, params.offset);
+    const rows = await this.repo.findManyWithItem(ids);
+    return toPage(rows.map((d) => this.toDto(d as DatasetWithItem, user)), total, params, url);
+  }
+
+  async duplicates(user: AuthUser | undefined, query: DuplicatesQueryDto, url: URL): Promise<Page<DuplicateGroupDto>> {
+    const params = pageParams(query);
+    const { groups, total } = await this.repo.duplicateGroups(user, params.limit, params.offset);
+    const rows = await this.repo.findManyWithItem(groups.flatMap((g) => g.ids));
+    const byId = new Map(rows.map((r) => [r.id, r as DatasetWithItem]));
+    const items = groups.map((g) => {
+      const datasets = g.ids.map((id) => byId.get(id)).filter((d): d is DatasetWithItem => !!d);
+      return { sha256: g.sha256, count: datasets.length, datasets: datasets.map((d) => this.toDto(d, user)) };
+    });
+    return toPage(items, total, params, url);
+  }
+
+  /** The footprint as a GeoJSON Feature. */
+  async extent(user: AuthUser | undefined, id: string): Promise<Record<string, unknown>> {
+    const dataset = await this.accessReady(user, id);
+    const info = dataset.raster!;
+    if (!info.footprint) throw new NotFoundException({ message: 'The dataset is not georeferenced: it has no footprint', details: { warnings: info.warnings } });
+    return {
+      type: 'Feature',
+      id: dataset.id,
+      bbox: stacBbox(info.wgs84Bboxes),
+      geometry: info.footprint,
+      properties: {
+        title: dataset.title,
+        crs: info.crs?.code ?? null,
+        native_bbox: info.nativeBounds,
+        width: info.width,
+        height: info.height,
+        datetime: dataset.item.datetime?.toISOString() ?? null,
+      },
+    };
+  }
+
+  // --- editing --------------------------------------------------------------------------------
+
+  async update(user: AuthUser, id: string, dto: UpdateDatasetDto): Promise<DatasetDto> {
+    const dataset = await this.access(user, id, { edit: true });
+    const title = dto.title?.trim() || dataset.title;
+    const description = dto.description === undefined ? dataset.description : dto.description;
+    const properties: Record<string, unknown> = { ...dataset.item.properties, title };
+    if (description) properties.description = description;
+    else delete properties.description;
+    const links = properties['sightline:links'];
+    if (Array.isArray(links)) properties['sightline:links'] = links.map((l: Record<string, unknown>) => ({ ...l, title: `${title} (XYZ tiles)` }));
+    const assets = { ...dataset.item.assets };
+    if (assets.thumbnail) assets.thumbnail = { ...assets.thumbnail, title: `Thumbnail of ${title}` };
+    await this.repo.transaction(async (m) => {
+      await this.repo.update(id, { title, description }, m);
+      await this.collections.updateItem(id, { properties, assets, ...(dto.visibility ? { visibility: dto.visibility } : {}) }, m);
+    });
+    return this.get(user, id);
+  }
+
+  /** Deletes the dataset and its item; its cached renders and uploaded file always, a registered file only when asked. */
+  async remove(user: AuthUser, id: string, deleteFile: boolean): Promise<{ fileDeleted: boolean }> {
+    const dataset = await this.access(user, id, { edit: true });
+    if (deleteFile && dataset.source === 'path' && dataset.filePath && (await this.repo.countByPath(dataset.filePath, id)) > 0) {
+      throw new ConflictException({ message: 'Another dataset is registered with the same file: it is not deleted', details: { path_shared: true } });
+    }
+    await this.deleteRecords(dataset);
+    let fileDeleted = dataset.source === 'upload';
+    if (deleteFile && dataset.source === 'path' && dataset.filePath) fileDeleted = await this.files.deleteRegisteredFile(dataset.filePath);
+    return { fileDeleted };
+  }
+
+  /** Removes the rows (item and dataset), the queued job, open files and everything stored under the dataset's prefix. */
+  async deleteRecords(dataset: DatasetWithItem): Promise<void> {
+    await this.repo.transaction(async (m) => {
+      await this.collections.deleteItem(dataset.id, m);
+      await this.collections.refreshExtent(dataset.item.collectionId, {}, m);
+    });
+    this.rasters.forget(`${dataset.id}:`);
+    await this.jobs.remove(JobName.DatasetIngest, { datasetId: dataset.id, revision: dataset.revision }).catch(() => undefined);
+    await this.storage.deletePrefix(`datasets/${dataset.id}/`);
+  }
+
+  // --- the file -------------------------------------------------------------------------------
+
+  /** The file for download: size, type, validator, and a way to open any byte range. */
+  async dataFile(user: AuthUser | undefined, id: string): Promise<{ size: number; fileName: string; contentType: string; etag: string | null; open: (range?: ByteRange) => Promise<Readable> }> {
+    const dataset = await this.accessReady(user, id);
+    const facts = await this.files.stat(dataset);
+    if (!facts) throw new NotFoundException({ message: 'The file of this dataset is missing', details: { reason: 'file_missing' } });
+    return {
+      size: facts.size,
+      fileName: dataset.fileName,
+      contentType: geotiffMediaType(dataset.isCog),
+      etag: dataset.sha256 && facts.size === dataset.size ? `"${dataset.sha256}"` : null,
+      open: async (range) => {
+        const stream = await this.files.open(dataset, range);
+        if (!stream) throw new NotFoundException('The file of this dataset is missing');
+        return stream;
+      },
+    };
+  }
+}
+
+/** `w,s,e,n` → one box, or two when it crosses the antimeridian (w > e). */
+export function parseBbox(text: string): [number, number, number, number][] {
+  const [w, s, e, n] = text.split(',').map((v) => Number(v.trim())) as [number, number, number, number];
+  const bad = (why: string) => new BadRequestException({ message: `bbox ${why}`, details: [{ field: 'bbox', problems: [why] }] });
+  if (![w, s, e, n].every(Number.isFinite)) throw bad('must be four numbers');
+  if (w < -180 || w > 180 || e < -180 || e > 180) throw bad('longitudes must be within [-180, 180]');
+  if (s < -90 || n > 90 || s > n) throw bad('latitudes must be within [-90, 90] with south ≤ north');
+  return w <= e ? [[w, s, e, n]] : [[w, s, 180, n], [-180, s, e, n]];
+}
+
+/** RFC 3339 instant or interval with open ends (`..` or empty). */
+export function parseDatetime(text: string): { start: Date | null; end: Date | null } {
+  const bad = () => new BadRequestException({ message: 'datetime must be an RFC 3339 date-time or an interval start/end (either may be ..)', details: [{ field: 'datetime', problems: ['invalid'] }] });
+  const parse = (part: string): Date | null => {
+    const p = part.trim();
+    if (p === '' || p === '..') return null;
+    if (!/^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?)?$/.test(p)) throw bad();
+    const d = new Date(p);
+    if (Number.isNaN(d.getTime())) throw bad();
+    return d;
+  };
+  const parts = text.split('/');
+  if (parts.length === 1) {
+    const at = parse(parts[0]!);
+    if (!at) throw bad();
+    return { start: at, end: at };
+  }
+  if (parts.length !== 2) throw bad();
+  const start = parse(parts[0]!);
+  const end = parse(parts[1]!);
+  if (!start && !end) throw bad();
+  if (start && end && start > end) throw bad();
+  return { start, end };
+}

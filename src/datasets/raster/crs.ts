@@ -1,0 +1,129 @@
+import { toProj4 } from 'geotiff-geokeys-to-proj4';
+import proj4 from 'proj4';
+
+/** A raster's coordinate reference system, as stored with the dataset. */
+export interface CrsInfo {
+  /** `EPSG:<n>` when the file names an EPSG code, null for a user-defined CRS. */
+  code: string | null;
+  /** Proj4 definition (axis order east, north). */
+  proj4: string;
+  geographic: boolean;
+  /** Multiply file coordinates by these to get the units proj4 expects (metres or degrees). */
+  unitScale: [number, number];
+  /** Human-readable name from the file (GTCitationGeoKey), when present. */
+  name: string | null;
+}
+
+const USER_DEFINED = 32767;
+
+function epsgFrom(geoKeys: Record<string, unknown>): number | null {
+  const model = geoKeys.GTModelTypeGeoKey;
+  const projected = geoKeys.ProjectedCSTypeGeoKey;
+  const geographic = geoKeys.GeographicTypeGeoKey;
+  const valid = (v: unknown): v is number => typeof v === 'number' && v > 0 && v < USER_DEFINED;
+  if (model === 1 && valid(projected)) return projected;
+  if (model === 2 && valid(geographic)) return geographic;
+  if (valid(projected)) return projected;
+  if (model !== 1 && valid(geographic)) return geographic;
+  return null;
+}
+
+/**
+ * The CRS of a GeoTIFF from its GeoKeys, or null with the reason when there is none or it
+ * cannot be used. GeoTIFF model coordinates are always (east, north), so any axis-order
+ * parameter is dropped from the Proj4 definition.
+ */
+export function crsFromGeoKeys(geoKeys: Record<string, unknown> | null): { crs: CrsInfo | null; problem?: string } {
+  if (!geoKeys || Object.keys(geoKeys).length === 0) return { crs: null, problem: 'the file has no GeoKeys (no coordinate reference system)' };
+  if (geoKeys.GTModelTypeGeoKey === 3) return { crs: null, problem: 'geocentric coordinate systems are not supported' };
+  const epsg = epsgFrom(geoKeys);
+  let converted;
+  try {
+    converted = toProj4(geoKeys as never);
+  } catch (error) {
+    return { crs: null, problem: `the GeoKeys cannot be read: ${(error as Error).message}` };
+  }
+  const errors = Object.entries(converted.errors ?? {});
+  const definition = (converted.proj4 ?? '')
+    .split(/\s+/)
+    .filter((token) => token && !token.startsWith('+axis='))
+    .join(' ');
+  if (!definition || errors.some(([key]) => key === 'CRSNotSupported' || key === 'coordinateTransformationNotSupported' || key === 'conversionNotSupported')) {
+    const detail = errors.map(([k, v]) => `${k}=${String(v)}`).join(', ');
+    return { crs: null, problem: `the coordinate reference system is not supported${epsg ? ` (EPSG:${epsg})` : ''}${detail ? `: ${detail}` : ''}` };
+  }
+  try {
+    proj4(definition, 'EPSG:4326').forward([0, 0]);
+  } catch (error) {
+    return { crs: null, problem: `the coordinate reference system cannot be used: ${(error as Error).message}` };
+  }
+  const scale = converted.coordinatesConversionParameters ?? { x: 1, y: 1 };
+  const citation = typeof geoKeys.GTCitationGeoKey === 'string' ? geoKeys.GTCitationGeoKey : typeof geoKeys.GeogCitationGeoKey === 'string' ? geoKeys.GeogCitationGeoKey : null;
+  return {
+    crs: {
+      code: epsg ? `EPSG:${epsg}` : null,
+      proj4: definition,
+      geographic: converted.isGCS === true,
+      unitScale: [scale.x || 1, scale.y || 1],
+      name: citation ? citation.replace(/\|+$/, '').trim() || null : null,
+    },
+  };
+}
+
+/** Converts between a raster's CRS (file units) and WGS 84 longitude/latitude. */
+export interface CrsTransformer {
+  toLonLat(x: number, y: number): [number, number];
+  fromLonLat(lon: number, lat: number): [number, number];
+}
+
+const R = 6378137;
+const D2R = Math.PI / 180;
+
+function isWebMercator(crs: CrsInfo): boolean {
+  if (crs.code === 'EPSG:3857' || crs.code === 'EPSG:900913') return true;
+  const p = crs.proj4;
+  return /\+proj=merc\b/.test(p) && /\+a=6378137\b/.test(p) && /\+b=6378137\b/.test(p) && !/\+lat_ts=(?!0\b)/.test(p) && !/\+lon_0=(?!0\b)/.test(p) && !/\+[xy]_0=(?!0\b)/.test(p);
+}
+
+function isWgs84LonLat(crs: CrsInfo): boolean {
+  return crs.code === 'EPSG:4326' && crs.geographic;
+}
+
+export function mercatorToLonLat(x: number, y: number): [number, number] {
+  return [x / R / D2R, (2 * Math.atan(Math.exp(y / R)) - Math.PI / 2) / D2R];
+}
+
+export function lonLatToMercator(lon: number, lat: number): [number, number] {
+  const clamped = Math.max(-85.0511287798066, Math.min(85.0511287798066, lat));
+  return [lon * D2R * R, Math.log(Math.tan(Math.PI / 4 + (clamped * D2R) / 2)) * R];
+}
+
+/** A transformer for a CRS; exact formulas for WGS 84 and Web Mercator, proj4 otherwise. */
+export function crsTransformer(crs: CrsInfo): CrsTransformer {
+  const [sx, sy] = crs.unitScale;
+  if (isWgs84LonLat(crs) && sx === 1 && sy === 1) {
+    return { toLonLat: (x, y) => [x, y], fromLonLat: (lon, lat) => [lon, lat] };
+  }
+  if (isWebMercator(crs) && sx === 1 && sy === 1) {
+    return { toLonLat: mercatorToLonLat, fromLonLat: lonLatToMercator };
+  }
+  const converter = proj4(crs.proj4, 'EPSG:4326');
+  return {
+    toLonLat: (x, y) => {
+      try {
+        const [lon, lat] = converter.forward([x * sx, y * sy]) as [number, number];
+        return [lon, lat];
+      } catch {
+        return [NaN, NaN];
+      }
+    },
+    fromLonLat: (lon, lat) => {
+      try {
+        const [x, y] = converter.inverse([lon, lat]) as [number, number];
+        return [x / sx, y / sy];
+      } catch {
+        return [NaN, NaN];
+      }
+    },
+  };
+}

@@ -1,0 +1,624 @@
+import { randomUUID } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { inflateSync } from 'node:zlib';
+import { addDecoder, BaseDecoder, fromFile, type GeoTIFF, type GeoTIFFImage, type TypedArray } from 'geotiff';
+import { type Affine, invertAffine, nativeBounds, pixelSize } from './affine.js';
+import { crsFromGeoKeys, crsTransformer } from './crs.js';
+import { densifiedOutline, footprintBboxes, footprintFromOutline } from './footprint.js';
+import type { BlockCache } from './block-cache.js';
+import type { BandInfo, BandRole, BandStatistics, LevelInfo, RasterDataType, RasterInfo } from './raster-info.js';
+import { RasterProblem } from './raster-info.js';
+
+/** Deflate through Node's zlib (native) rather than geotiff's JavaScript inflate: several times faster. */
+class NativeDeflateDecoder extends BaseDecoder {
+  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+    const out = inflateSync(new Uint8Array(buffer));
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+  }
+}
+addDecoder([8, 32946], async () => NativeDeflateDecoder, undefined, false);
+
+type BlockReader = GeoTIFFImage['getTileOrStrip'];
+
+/** An open GeoTIFF file; close it when done (it holds a file descriptor). */
+export class RasterFile {
+  private readonly images = new Map<number, Promise<GeoTIFFImage>>();
+  private readonly id = randomUUID();
+
+  private constructor(
+    readonly tiff: GeoTIFF,
+    readonly path: string,
+    private readonly blocks?: BlockCache,
+  ) {}
+
+  /** `blocks`: share decoded blocks through this cache (long-lived files serving requests). */
+  static async open(path: string, signal?: AbortSignal, blocks?: BlockCache): Promise<RasterFile> {
+    return new RasterFile(await fromFile(path, signal), path, blocks);
+  }
+
+  image(ifd: number): Promise<GeoTIFFImage> {
+    let p = this.images.get(ifd);
+    if (!p) {
+      p = this.tiff.getImage(ifd).then((image) => {
+        const cache = this.blocks;
+        if (cache) {
+          const read: BlockReader = image.getTileOrStrip.bind(image);
+          image.getTileOrStrip = ((x, y, sample, decoder, signal) => cache.get(`${this.id}/${ifd}/${x}/${y}/${sample}`, () => read(x, y, sample, decoder, signal))) as BlockReader;
+        }
+        return image;
+      });
+      this.images.set(ifd, p);
+      p.catch(() => this.images.delete(ifd));
+    }
+    return p;
+  }
+
+  async close(): Promise<void> {
+    this.blocks?.forget(`${this.id}/`);
+    await this.tiff.close();
+  }
+}
+
+const SIGNATURES: [string, number[]][] = [
+  ['JPEG', [0xff, 0xd8, 0xff]],
+  ['PNG', [0x89, 0x50, 0x4e, 0x47]],
+  ['GIF', [0x47, 0x49, 0x46, 0x38]],
+  ['PDF', [0x25, 0x50, 0x44, 0x46]],
+  ['ZIP', [0x50, 0x4b, 0x03, 0x04]],
+  ['JPEG 2000', [0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50]],
+];
+
+/** Classic TIFF or BigTIFF, either byte order. */
+function isTiffSignature(head: Uint8Array): boolean {
+  if (head.length < 4) return false;
+  const ii = head[0] === 0x49 && head[1] === 0x49;
+  const mm = head[0] === 0x4d && head[1] === 0x4d;
+  if (!ii && !mm) return false;
+  const magic = ii ? head[2]! | (head[3]! << 8) : (head[2]! << 8) | head[3]!;
+  return magic === 42 || magic === 43;
+}
+
+/** Offset of the first image directory, from the 8-byte (TIFF) or 16-byte (BigTIFF) header. */
+function firstIfdOffset(head: Uint8Array): number | null {
+  const little = head[0] === 0x49;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const big = (little ? view.getUint16(2, true) : view.getUint16(2, false)) === 43;
+  if (head.length < (big ? 16 : 8)) return null;
+  return big ? Number(view.getBigUint64(8, little)) : view.getUint32(4, little);
+}
+
+/**
+ * The checks a registration request makes before accepting a file: a non-empty TIFF whose
+ * first image has at least one band and more than one pixel. Cheap: the header only.
+ */
+export async function probeRaster(path: string): Promise<{ width: number; height: number; bands: number }> {
+  const handle = await open(path, 'r');
+  let head: Uint8Array;
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+    const buffer = Buffer.alloc(16);
+    const { bytesRead } = await handle.read(buffer, 0, 16, 0);
+    head = buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  if (size === 0) throw new RasterProblem(400, 'The file is empty', 'empty_file');
+  if (!isTiffSignature(head)) {
+    const known = SIGNATURES.find(([, sig]) => sig.every((b, i) => head[i] === b));
+    throw new RasterProblem(415, `The file is not a TIFF${known ? ` (it is a ${known[0]} file)` : ''}: only GeoTIFF and COG rasters are accepted`, 'not_tiff');
+  }
+  const firstIfd = firstIfdOffset(head);
+  if (firstIfd === null || firstIfd + 2 > size) {
+    throw new RasterProblem(422, `The TIFF header cannot be read: the file is truncated (${size} bytes, the first image directory is ${firstIfd === null ? 'missing' : `at byte ${firstIfd}`})`, 'invalid_tiff');
+  }
+  let file: RasterFile | undefined;
+  try {
+    file = await RasterFile.open(path);
+    const image = await file.image(0);
+    const width = image.getWidth();
+    const height = image.getHeight();
+    const bands = image.getSamplesPerPixel();
+    if (!(bands >= 1)) throw new RasterProblem(422, 'The raster has no bands (SamplesPerPixel is 0)', 'no_bands');
+    if (!(width >= 1 && height >= 1)) throw new RasterProblem(422, `The raster has no pixels (${width}×${height})`, 'too_small');
+    if (width * height < 2) throw new RasterProblem(422, `The raster is ${width}×${height} pixel: too small to have a footprint, a thumbnail or tiles`, 'too_small');
+    return { width, height, bands };
+  } catch (error) {
+    if (error instanceof RasterProblem) throw error;
+    throw new RasterProblem(422, `The TIFF header cannot be read: ${(error as Error).message}`, 'invalid_tiff');
+  } finally {
+    await file?.close().catch(() => undefined);
+  }
+}
+
+// --- tags -----------------------------------------------------------------------------------
+
+type Fd = ReturnType<GeoTIFFImage['getFileDirectory']>;
+
+async function tag(fd: Fd, name: string): Promise<unknown> {
+  if (!fd.hasTag(name as never)) return undefined;
+  return fd.loadValue(name as never);
+}
+
+function numbers(value: unknown): number[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' || typeof value === 'bigint') return [Number(value)];
+  if (ArrayBuffer.isView(value) || Array.isArray(value)) return Array.from(value as ArrayLike<number | bigint>, Number);
+  return undefined;
+}
+
+function ascii(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.replace(/\0+$/, '').trim();
+  if (Array.isArray(value) && typeof value[0] === 'string') return value.join('').replace(/\0+$/, '').trim();
+  return undefined;
+}
+
+function dataTypeOf(format: number, bits: number): RasterDataType {
+  if (format === 3) return bits === 16 ? 'float16' : bits === 32 ? 'float32' : bits === 64 ? 'float64' : 'other';
+  if (format === 2) return bits === 8 ? 'int8' : bits === 16 ? 'int16' : bits === 32 ? 'int32' : bits === 64 ? 'int64' : 'other';
+  if (format === 5) return bits === 32 ? 'cint16' : bits === 64 ? 'cint32' : 'other';
+  if (format === 6) return bits === 64 ? 'cfloat32' : bits === 128 ? 'cfloat64' : 'other';
+  if (bits <= 8) return 'uint8';
+  return bits === 16 ? 'uint16' : bits === 32 ? 'uint32' : bits === 64 ? 'uint64' : 'other';
+}
+
+function parseNodata(text: string | undefined): BandInfo['nodata'] {
+  if (text === undefined || text === '') return null;
+  const t = text.toLowerCase();
+  if (t === 'nan' || t === '-nan') return 'nan';
+  if (t === 'inf' || t === '+inf') return 'inf';
+  if (t === '-inf') return '-inf';
+  const v = Number(text);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** The nodata value as a number for comparisons (NaN for `nan`). */
+export function nodataNumber(nodata: BandInfo['nodata']): number | null {
+  if (nodata === null) return null;
+  if (nodata === 'nan') return NaN;
+  if (nodata === 'inf') return Infinity;
+  if (nodata === '-inf') return -Infinity;
+  return nodata;
+}
+
+function parseTiffDate(text: string | undefined): string | null {
+  const m = text?.match(/^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/);
+  if (!m) return null;
+  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  return Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1800 ? null : d.toISOString();
+}
+
+/** The geotransform from ModelTransformation or ModelTiepoint + ModelPixelScale; GDAL's PixelIsPoint shift applied. */
+async function geotransform(fd: Fd, pixelIsPoint: boolean): Promise<{ transform: Affine | null; problem?: string }> {
+  const matrix = numbers(await tag(fd, 'ModelTransformation'));
+  const tiepoints = numbers(await tag(fd, 'ModelTiepoint'));
+  const scale = numbers(await tag(fd, 'ModelPixelScale'));
+  let t: Affine | null = null;
+  if (matrix && matrix.length >= 16) {
+    t = [matrix[0]!, matrix[1]!, matrix[3]!, matrix[4]!, matrix[5]!, matrix[7]!];
+  } else if (tiepoints && tiepoints.length >= 6 && scale && scale.length >= 2) {
+    const [i, j, , x, y] = tiepoints as [number, number, number, number, number];
+    const [sx, sy] = scale as [number, number];
+    t = [sx, 0, x - i * sx, 0, -sy, y + j * sy];
+  } else if (tiepoints && tiepoints.length > 6) {
+    return { transform: null, problem: 'the file is georeferenced by ground control points only, which is not supported' };
+  } else {
+    return { transform: null, problem: 'the file has no geotransform (ModelTransformation or ModelTiepoint + ModelPixelScale)' };
+  }
+  if (pixelIsPoint) t = [t[0], t[1], t[2] - 0.5 * t[0] - 0.5 * t[1], t[3], t[4], t[5] - 0.5 * t[3] - 0.5 * t[4]];
+  if (!t.every(Number.isFinite)) return { transform: null, problem: 'the geotransform is not finite' };
+  try {
+    invertAffine(t);
+  } catch {
+    return { transform: null, problem: 'the geotransform is degenerate (zero pixel size)' };
+  }
+  return { transform: t };
+}
+
+// --- structure ------------------------------------------------------------------------------
+
+interface IfdSummary {
+  ifd: number;
+  offset: number;
+  width: number;
+  height: number;
+  spp: number;
+  subfile: number;
+  photometric: number;
+}
+
+async function ifdOffsets(tiff: GeoTIFF, count: number): Promise<number[]> {
+  const offsets = [tiff.firstIFDOffset];
+  for (let i = 0; i < count - 1; i++) offsets.push((await tiff.requestIFD(i)).nextIFDByteOffset);
+  return offsets;
+}
+
+/**
+ * Every tile or strip of every image must lie inside the file: a truncated copy or a damaged
+ * offset table is found here, before anything is published. Returns the smallest data offset.
+ */
+async function checkBlocks(file: RasterFile, summaries: IfdSummary[], fileSize: number, signal?: AbortSignal): Promise<number> {
+  let firstData = Infinity;
+  for (const s of summaries) {
+    signal?.throwIfAborted();
+    const image = await file.image(s.ifd);
+    const fd = image.getFileDirectory();
+    const tiled = image.isTiled;
+    const offsets = numbers(await tag(fd, tiled ? 'TileOffsets' : 'StripOffsets'));
+    const counts = numbers(await tag(fd, tiled ? 'TileByteCounts' : 'StripByteCounts'));
+    const what = s.ifd === 0 ? 'the full-resolution image' : `image ${s.ifd + 1}`;
+    if (!offsets || !counts) throw new RasterProblem(422, `The file is damaged: ${what} has no ${tiled ? 'tile' : 'strip'} offsets`, 'damaged');
+    const planes = image.planarConfiguration === 2 ? s.spp : 1;
+    const expected = tiled
+      ? Math.ceil(s.width / image.getTileWidth()) * Math.ceil(s.height / image.getTileHeight()) * planes
+      : Math.ceil(s.height / image.getTileHeight()) * planes;
+    if (offsets.length < expected || counts.length < expected) {
+      throw new RasterProblem(422, `The file is damaged: ${what} lists ${offsets.length} ${tiled ? 'tiles' : 'strips'}, ${expected} expected`, 'damaged');
+    }
+    for (let i = 0; i < expected; i++) {
+      const offset = offsets[i]!;
+      const count = counts[i]!;
+      if (offset === 0 && count === 0) continue; // sparse block (GDAL): nodata
+      if (offset + count > fileSize) {
+        throw new RasterProblem(
+          422,
+          `The file is damaged or truncated: ${tiled ? 'tile' : 'strip'} ${i + 1} of ${what} ends at byte ${offset + count}, past the end of the file (${fileSize} bytes)`,
+          'damaged',
+        );
+      }
+      if (offset < firstData) firstData = offset;
+    }
+  }
+  return firstData;
+}
+
+function roles(photometric: number, spp: number, extra: number[]): { roles: BandRole[]; render: RasterInfo['render'] } {
+  const base = photometric === 2 || photometric === 6 ? 3 : photometric === 5 ? 4 : 1;
+  const out: BandRole[] = Array.from({ length: spp }, () => 'undefined');
+  let alpha: number | null = null;
+  const extraStart = Math.max(0, spp - extra.length);
+  extra.forEach((kind, k) => {
+    const index = extraStart + k;
+    if ((kind === 1 || kind === 2) && index >= Math.min(base, spp) && alpha === null) {
+      out[index] = 'alpha';
+      alpha = index;
+    }
+  });
+  if ((photometric === 2 || photometric === 6) && spp >= 3) {
+    out[0] = 'red';
+    out[1] = 'green';
+    out[2] = 'blue';
+    return { roles: out, render: { mode: 'rgb', bands: [0, 1, 2], alpha, invert: false } };
+  }
+  if (photometric === 3) {
+    out[0] = 'palette';
+    return { roles: out, render: { mode: 'palette', bands: [0], alpha, invert: false } };
+  }
+  const colour = out.map((r, i) => (r === 'alpha' ? -1 : i)).filter((i) => i >= 0);
+  if (colour.length >= 3 && photometric !== 0) {
+    return { roles: out, render: { mode: 'rgb', bands: colour.slice(0, 3), alpha, invert: false } };
+  }
+  out[colour[0] ?? 0] = out[colour[0] ?? 0] === 'alpha' ? 'alpha' : 'gray';
+  return { roles: out, render: { mode: 'gray', bands: [colour[0] ?? 0], alpha, invert: photometric === 0 } };
+}
+
+/** A standard-compliant cloud-optimized layout: tiled, overviews when large, every IFD before the image data. */
+function isCloudOptimized(levels: LevelInfo[], tiledByIfd: Map<number, boolean>, ifdPositions: number[], firstData: number, width: number, height: number): boolean {
+  if (!levels.every((l) => tiledByIfd.get(l.ifd))) return false;
+  if (Math.max(width, height) > 512 && levels.length < 2) return false;
+  return ifdPositions.every((p) => p < firstData);
+}
+
+// --- reading --------------------------------------------------------------------------------
+
+/** YCbCr (JPEG-compressed TIFFs) to RGB, in place, with the JFIF formulas and rounding of geotiff's readRGB. */
+function ycbcrToRgb(y: TypedArray, cb: TypedArray, cr: TypedArray): void {
+  const px = new Uint8ClampedArray(3);
+  for (let i = 0; i < y.length; i++) {
+    const Y = y[i]!;
+    const Cb = cb[i]! - 128;
+    const Cr = cr[i]! - 128;
+    px[0] = Y + 1.402 * Cr;
+    px[1] = Y - 0.34414 * Cb - 0.71414 * Cr;
+    px[2] = Y + 1.772 * Cb;
+    y[i] = px[0];
+    cb[i] = px[1];
+    cr[i] = px[2];
+  }
+}
+
+export interface Window {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** Band values (one array per band, row-major over the window) of a level; YCbCr comes back as RGB. */
+export async function readWindow(file: RasterFile, info: RasterInfo, level: LevelInfo, w: Window, signal?: AbortSignal): Promise<TypedArray[]> {
+  const image = await file.image(level.ifd);
+  const result = (await image.readRasters({ window: [w.x0, w.y0, w.x1, w.y1], interleave: false, signal })) as unknown as TypedArray[];
+  const bands = Array.from(result);
+  if (info.photometric === 6 && bands.length >= 3) ycbcrToRgb(bands[0]!, bands[1]!, bands[2]!);
+  return bands;
+}
+
+/** The transparency mask over a window (non-zero = valid), or null when the level has none. */
+export async function readMask(file: RasterFile, level: LevelInfo, w: Window, signal?: AbortSignal): Promise<TypedArray | null> {
+  if (level.maskIfd === null) return null;
+  const image = await file.image(level.maskIfd);
+  const result = (await image.readRasters({ window: [w.x0, w.y0, w.x1, w.y1], interleave: false, samples: [0], signal })) as unknown as TypedArray[];
+  return result[0] ?? null;
+}
+
+/** Rows per read so that a window `width` wide stays around `maxPixels`, aligned to the block height. */
+export function stripeRows(width: number, blockHeight: number, maxPixels = 4_000_000): number {
+  const rows = Math.max(1, Math.floor(maxPixels / Math.max(1, width)));
+  return Math.max(blockHeight, Math.floor(rows / blockHeight) * blockHeight);
+}
+
+// --- statistics -----------------------------------------------------------------------------
+
+const MAX_PERCENTILE_SAMPLES = 200_000;
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.round((p / 100) * (sorted.length - 1))));
+  return sorted[i]!;
+}
+
+/** The level statistics come from: an overview of at most 1024 px when there is one, else the coarsest overview, else full resolution. */
+export function statisticsLevel(levels: LevelInfo[]): number {
+  if (levels.length < 2) return 0;
+  const small = levels.findIndex((l, i) => i > 0 && Math.max(l.width, l.height) <= 1024);
+  return small > 0 ? small : levels.length - 1;
+}
+
+async function computeStatistics(file: RasterFile, info: RasterInfo, levelIndex: number, signal?: AbortSignal): Promise<void> {
+  const level = info.levels[levelIndex]!;
+  // Without overviews, a very large image is sampled every `stride` rows and columns.
+  const stride = Math.max(1, Math.ceil(Math.sqrt((level.width * level.height) / 16_000_000)));
+  const n = info.bandCount;
+  const acc = Array.from({ length: n }, () => ({ count: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity }));
+  const samples = Array.from({ length: n }, () => [] as number[]);
+  const totalSampled = Math.ceil(level.width / stride) * Math.ceil(level.height / stride);
+  const keepEvery = Math.max(1, Math.ceil(totalSampled / MAX_PERCENTILE_SAMPLES));
+  const nodata = info.bands.map((b) => nodataNumber(b.nodata));
+  const alpha = info.render.alpha;
+  let seen = 0;
+  const rowsPerRead = stripeRows(level.width, info.blockHeight);
+  for (let y0 = 0; y0 < level.height; y0 += rowsPerRead) {
+    signal?.throwIfAborted();
+    const y1 = Math.min(level.height, y0 + rowsPerRead);
+    // Skip stripes that contain no sampled row.
+    const firstRow = Math.ceil(y0 / stride) * stride;
+    if (firstRow >= y1) continue;
+    const w = { x0: 0, y0, x1: level.width, y1 };
+    let bands: TypedArray[];
+    let mask: TypedArray | null;
+    try {
+      bands = await readWindow(file, info, level, w, signal);
+      mask = await readMask(file, level, w, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new RasterProblem(422, `The image data cannot be decoded (rows ${y0}–${y1 - 1} of ${levelIndex === 0 ? 'the full-resolution image' : `overview ${levelIndex}`}): ${(error as Error).message}`, 'damaged');
+    }
+    for (let row = firstRow; row < y1; row += stride) {
+      const base = (row - y0) * level.width;
+      for (let col = 0; col < level.width; col += stride) {
+        const i = base + col;
+        if (mask && mask[i] === 0) continue;
+        if (alpha !== null && bands[alpha]![i] === 0) continue;
+        const keep = seen++ % keepEvery === 0;
+        for (let b = 0; b < n; b++) {
+          const v = bands[b]![i]!;
+          const nd = nodata[b];
+          if (Number.isNaN(v) || v === nd) continue;
+          const a = acc[b]!;
+          a.count++;
+          a.sum += v;
+          a.sumSq += v * v;
+          if (v < a.min) a.min = v;
+          if (v > a.max) a.max = v;
+          if (keep) samples[b]!.push(v);
+        }
+      }
+    }
+  }
+  const total = totalSampled;
+  info.bands.forEach((band, b) => {
+    const a = acc[b]!;
+    if (a.count === 0) {
+      band.statistics = { valid_percent: 0 };
+      band.stretch = null;
+      return;
+    }
+    const mean = a.sum / a.count;
+    const stats: BandStatistics = {
+      minimum: a.min,
+      maximum: a.max,
+      mean: round(mean),
+      stddev: round(Math.sqrt(Math.max(0, a.sumSq / a.count - mean * mean))),
+      valid_percent: round((100 * a.count) / total, 4),
+    };
+    band.statistics = stats;
+    const sorted = Float64Array.from(samples[b]!).sort();
+    const lo = percentile(sorted, 2);
+    const hi = percentile(sorted, 98);
+    band.stretch = hi > lo ? [lo, hi] : [a.min, a.max > a.min ? a.max : a.min + 1];
+  });
+  if (info.bands.every((b) => b.statistics?.valid_percent === 0)) info.warnings.push('every pixel is nodata');
+}
+
+function round(v: number, digits = 6): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+// --- analysis -------------------------------------------------------------------------------
+
+/**
+ * Reads a GeoTIFF completely enough to publish it: structure (images, overviews, masks, block
+ * table sanity), bands, CRS and geotransform, the WGS 84 footprint, statistics and a decode
+ * check. Throws RasterProblem for a file that cannot be served.
+ */
+export async function analyseRaster(path: string, fileSize: number, signal?: AbortSignal): Promise<RasterInfo> {
+  let file: RasterFile;
+  try {
+    file = await RasterFile.open(path, signal);
+  } catch (error) {
+    throw new RasterProblem(422, `The TIFF header cannot be read: ${(error as Error).message}`, 'invalid_tiff');
+  }
+  try {
+    return await analyseOpen(file, fileSize, signal);
+  } catch (error) {
+    if (error instanceof RasterProblem || signal?.aborted) throw error;
+    throw new RasterProblem(422, `The file cannot be read: ${(error as Error).message}`, 'invalid_tiff');
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+}
+
+async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSignal): Promise<RasterInfo> {
+  const tiff = file.tiff;
+  const count = await tiff.getImageCount();
+  const summaries: IfdSummary[] = [];
+  const tiledByIfd = new Map<number, boolean>();
+  const positions = await ifdOffsets(tiff, count);
+  for (let i = 0; i < count; i++) {
+    const image = await file.image(i);
+    const fd = image.getFileDirectory();
+    summaries.push({
+      ifd: i,
+      offset: positions[i]!,
+      width: image.getWidth(),
+      height: image.getHeight(),
+      spp: image.getSamplesPerPixel(),
+      subfile: Number((await tag(fd, 'NewSubfileType')) ?? 0),
+      photometric: Number((await tag(fd, 'PhotometricInterpretation')) ?? 1),
+    });
+    tiledByIfd.set(i, image.isTiled);
+  }
+  const main = summaries[0]!;
+  const image = await file.image(0);
+  const fd = image.getFileDirectory();
+  if (main.spp < 1) throw new RasterProblem(422, 'The raster has no bands (SamplesPerPixel is 0)', 'no_bands');
+  if (main.width * main.height < 2) throw new RasterProblem(422, `The raster is ${main.width}×${main.height} pixel: too small to serve`, 'too_small');
+
+  const firstData = await checkBlocks(file, summaries, fileSize, signal);
+
+  // Overviews: reduced-resolution images of the same bands; masks: transparency masks.
+  const overviews = summaries
+    .filter((s) => s.ifd > 0 && (s.subfile & 1) === 1 && (s.subfile & 4) === 0 && s.spp === main.spp && s.width < main.width)
+    .sort((a, b) => b.width - a.width);
+  const masks = summaries.filter((s) => (s.subfile & 4) === 4 && s.spp === 1);
+  const maskFor = (w: number, h: number) => masks.find((m) => m.width === w && m.height === h)?.ifd ?? null;
+  const levels: LevelInfo[] = [main, ...overviews].map((s) => ({ ifd: s.ifd, width: s.width, height: s.height, maskIfd: maskFor(s.width, s.height) }));
+
+  const bits = numbers(await tag(fd, 'BitsPerSample')) ?? [8];
+  const formats = numbers(await tag(fd, 'SampleFormat')) ?? [1];
+  const extra = numbers(await tag(fd, 'ExtraSamples')) ?? [];
+  const photometric = main.photometric;
+  const { roles: bandRoles, render } = roles(photometric, main.spp, extra);
+  const nodata = parseNodata(ascii(await tag(fd, 'GDAL_NODATA')));
+  const ycbcr = photometric === 6;
+  const bands: BandInfo[] = Array.from({ length: main.spp }, (_, i) => {
+    const b = bits[i] ?? bits[0] ?? 8;
+    return {
+      index: i + 1,
+      dataType: ycbcr && i < 3 ? 'uint8' : dataTypeOf(formats[i] ?? formats[0] ?? 1, b),
+      bitsPerSample: ycbcr && i < 3 ? 8 : b,
+      nodata,
+      role: bandRoles[i]!,
+      statistics: null,
+      stretch: null,
+    };
+  });
+  if (bands.some((b) => ['other', 'cint16', 'cint32', 'cfloat32', 'cfloat64', 'int64', 'uint64', 'float16'].includes(b.dataType))) {
+    throw new RasterProblem(422, `Unsupported sample type (${bands.map((b) => b.dataType).join(', ')})`, 'unsupported');
+  }
+  const palette = photometric === 3 ? (numbers(await tag(fd, 'ColorMap')) ?? null) : null;
+  if (photometric === 3 && !palette) throw new RasterProblem(422, 'A palette image without a colour map', 'damaged');
+
+  const warnings: string[] = [];
+  const geoKeys = image.getGeoKeys() as Record<string, unknown> | null;
+  const pixelIsPoint = geoKeys?.GTRasterTypeGeoKey === 2;
+  const { crs, problem: crsProblem } = crsFromGeoKeys(geoKeys);
+  const { transform, problem: transformProblem } = await geotransform(fd, pixelIsPoint);
+  if (crsProblem) warnings.push(crsProblem);
+  if (transformProblem) warnings.push(transformProblem);
+
+  let footprint = null;
+  let resolutionMeters: number | null = null;
+  const bounds = transform ? nativeBounds(transform, main.width, main.height) : null;
+  const resolution = transform ? pixelSize(transform) : null;
+  if (crs && transform) {
+    const transformer = crsTransformer(crs);
+    const outline = densifiedOutline(main.width, main.height).map(([col, row]) => {
+      const x = transform[0] * col + transform[1] * row + transform[2];
+      const y = transform[3] * col + transform[4] * row + transform[5];
+      return transformer.toLonLat(x, y);
+    });
+    footprint = footprintFromOutline(outline);
+    if (!footprint) warnings.push('the footprint could not be computed: the corners do not project to WGS 84');
+    if (resolution) {
+      if (crs.geographic) {
+        const [cx, cy] = [(bounds![0] + bounds![2]) / 2, (bounds![1] + bounds![3]) / 2];
+        const lat = transformer.toLonLat(cx, cy)[1];
+        const metresPerDegree = 111_320;
+        resolutionMeters = round(((resolution[0] * Math.cos((lat * Math.PI) / 180) + resolution[1]) / 2) * metresPerDegree * crs.unitScale[0], 6);
+      } else {
+        resolutionMeters = round(((resolution[0] * crs.unitScale[0] + resolution[1] * crs.unitScale[1]) / 2), 6);
+      }
+    }
+  }
+
+  const info: RasterInfo = {
+    version: 1,
+    width: main.width,
+    height: main.height,
+    bandCount: main.spp,
+    bands,
+    photometric,
+    compression: Number((await tag(fd, 'Compression')) ?? 1),
+    tiled: tiledByIfd.get(0) === true,
+    blockWidth: image.getTileWidth(),
+    blockHeight: image.getTileHeight(),
+    byteOrder: tiff.littleEndian ? 'little-endian' : 'big-endian',
+    bigTiff: tiff.bigTiff,
+    levels,
+    isCog: isCloudOptimized(levels, tiledByIfd, positions, firstData, main.width, main.height),
+    render,
+    palette,
+    transform,
+    sampling: pixelIsPoint ? 'point' : 'area',
+    crs,
+    nativeBounds: bounds,
+    resolution,
+    resolutionMeters,
+    footprint,
+    wgs84Bboxes: footprintBboxes(footprint),
+    datetime: parseTiffDate(ascii(await tag(fd, 'DateTime'))),
+    statisticsLevel: statisticsLevel(levels),
+    warnings,
+  };
+
+  // Decode a few blocks of the full-resolution image: corners and centre.
+  const probes: [number, number][] = [
+    [0, 0],
+    [main.width - 1, 0],
+    [0, main.height - 1],
+    [main.width - 1, main.height - 1],
+    [Math.floor(main.width / 2), Math.floor(main.height / 2)],
+  ];
+  for (const [x, y] of probes) {
+    try {
+      await readWindow(file, info, levels[0]!, { x0: x, y0: y, x1: x + 1, y1: y + 1 }, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new RasterProblem(422, `The image data cannot be decoded at pixel (${x}, ${y}): ${(error as Error).message}`, 'damaged');
+    }
+  }
+  await computeStatistics(file, info, info.statisticsLevel, signal);
+  return info;
+}
