@@ -270,6 +270,19 @@ describe('management jobs', () => {
     assert.deepEqual(rows.map((r) => r.id).sort(), [valid.token.id, fresh.token.id].sort());
   });
 
+  it('runs the dataset maintenance commands as jobs', async () => {
+    const names = (await json(await get('/api/management/commands'))).commands.map((c: { name: string }) => c.name);
+    for (const name of ['datasets.rehash', 'datasets.prune-missing', 'datasets.resync']) assert.ok(names.includes(name), name);
+    const bad = await post('/api/management/commands/datasets.rehash/jobs', { args: { ids: ['not-a-uuid'] } });
+    assert.equal(bad.status, 400);
+    assert.match((await json(bad)).message, /ids/);
+    const job = await create('datasets.prune-missing', { args: { dry_run: true } });
+    const done = await waitJob(job.id, 'to finish', (j) => FINISHED.includes(j.status));
+    assert.equal(done.status, 'succeeded', done.error);
+    assert.equal(done.progress, 100);
+    assert.equal(typeof done.result, 'object');
+  });
+
   it('purges jobs that ended long ago with management.purge-finished', async () => {
     const old = await create('system.ping', { args: { message: 'old' } });
     await waitJob(old.id, 'to finish', (j) => FINISHED.includes(j.status));

@@ -1,3 +1,4 @@
+import { DatasetCommands } from './dataset-commands.service.js';
 import { Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -30,7 +31,7 @@ import { OpenRasters } from './open-rasters.js';
     }),
   ],
   controllers: [DatasetsController, DatasetsAdminController],
-  providers: [DatasetsService, DatasetsRepository, DatasetFiles, DatasetIngestService, DatasetMaintenanceService, DatasetRenderService, OpenRasters],
+  providers: [DatasetsService, DatasetsRepository, DatasetFiles, DatasetIngestService, DatasetMaintenanceService, DatasetRenderService, OpenRasters, DatasetCommands],
   exports: [DatasetsService, DatasetMaintenanceService],
 })
 export class DatasetsModule {}
