@@ -9,12 +9,13 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { loggerOptions } from './logger.js';
+import { MapModule } from './map/map.module.js';
 import type { ProcessRole } from './queue/process-role.js';
 import { QueueModule } from './queue/queue.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, MapModule];
 
 @Module({})
 export class AppModule {

@@ -11,11 +11,17 @@ export enum QueueName {
 /** Every job of the system; each has exactly one handler (checked when the worker starts). */
 export enum JobName {
   StorageCleanupTemp = 'storage.cleanup-temp',
+  CollectionsPurgeFiles = 'collections.purge-files',
+  MapRefreshGrid = 'map.refresh-grid',
 }
 
 /** The payload of each job. */
 export interface JobPayloads {
   [JobName.StorageCleanupTemp]: { maxAgeSeconds?: number };
+  /** Removes the files of every pending `file_purge` row (one row when `purgeId` is given). */
+  [JobName.CollectionsPurgeFiles]: { purgeId?: string };
+  /** Recounts the grid cells marked dirty (`full`: rebuilds the whole grid). */
+  [JobName.MapRefreshGrid]: { full?: boolean };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -31,6 +37,9 @@ export interface JobDefinition<N extends JobName> {
 
 export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   [JobName.StorageCleanupTemp]: { queue: QueueName.Maintenance, attempts: 1 },
+  // Producers of one purge set the id `purge-files__<purgeId>`; the reconciler's sweeps have none.
+  [JobName.CollectionsPurgeFiles]: { queue: QueueName.Maintenance },
+  [JobName.MapRefreshGrid]: { queue: QueueName.Maintenance, attempts: 1 },
 };
 
 export interface JobSchedule<N extends JobName = JobName> {

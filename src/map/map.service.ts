@@ -1,0 +1,48 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth.types.js';
+import { AppConfig } from '../config/app-config.js';
+import { mapStyle, GRID_MAX_ZOOM, PICTURES_MIN_ZOOM, SEQUENCES_MIN_ZOOM } from './map-style.js';
+import { MapRepository } from './map.repository.js';
+
+export interface Tile {
+  /** Empty when nothing is visible there. */
+  body: Buffer;
+  cacheControl: string;
+  vary?: string;
+}
+
+/** Vector tiles of what the caller may see, and the MapLibre style that draws them. */
+@Injectable()
+export class MapService {
+  constructor(
+    private readonly repository: MapRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  async tile(z: number, x: number, y: number, user: AuthUser | undefined): Promise<Tile> {
+    const n = 2 ** z;
+    if (x >= n || y >= n) {
+      throw new BadRequestException({
+        message: `Tile ${z}/${x}/${y} does not exist: at zoom ${z}, x and y go from 0 to ${n - 1}`,
+        details: [{ field: x >= n ? 'x' : 'y', problems: [`must be less than ${n} at zoom ${z}`] }],
+      });
+    }
+    const publicCache = `public, max-age=${this.config.MAP_TILE_CACHE_MAX_AGE_SECONDS}`;
+    if (z < GRID_MAX_ZOOM) {
+      // The grid counts what anonymous users see, for everybody: one cacheable answer.
+      return { body: await this.repository.gridTile(z, x, y), cacheControl: publicCache };
+    }
+    const layers = [z >= SEQUENCES_MIN_ZOOM ? this.repository.sequencesTile(z, x, y, user) : undefined, z >= PICTURES_MIN_ZOOM ? this.repository.picturesTile(z, x, y, user) : undefined];
+    const parts = await Promise.all(layers.filter((p): p is Promise<Buffer> => !!p));
+    // A tile is the concatenation of its layers' messages.
+    const body = Buffer.concat(parts);
+    // Authenticated callers may see more than the public: their tiles are theirs only.
+    return user
+      ? { body, cacheControl: 'private, no-cache', vary: 'Authorization, Cookie' }
+      : { body, cacheControl: publicCache, vary: 'Authorization, Cookie' };
+  }
+
+  style(): Record<string, unknown> {
+    return mapStyle(this.config.PUBLIC_URL);
+  }
+}
