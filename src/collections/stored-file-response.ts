@@ -69,11 +69,20 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end: Math.min(end, size - 1) };
 }
 
+/**
+ * Whether an `If-None-Match` header matches `etag` (weak comparison, lists and `*`). Evaluated
+ * even when the request also says `Cache-Control: no-cache`, which is meant for caches on the way.
+ */
+export function matchesIfNoneMatch(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  const tags = ifNoneMatch.split(',').map((t) => t.trim());
+  return tags.includes('*') || tags.some((t) => opaque(t) === opaque(etag));
+}
+
 /** What to answer, per RFC 9110 §13 (preconditions) and §14 (ranges). */
 export function decide(h: ConditionalHeaders, file: Pick<ServedFile, 'etag' | 'modifiedAt' | 'size'>): ServeDecision {
   if (h.ifNoneMatch !== undefined) {
-    const tags = h.ifNoneMatch.split(',').map((t) => t.trim());
-    if (tags.includes('*') || tags.some((t) => opaque(t) === file.etag)) return { status: 304 };
+    if (matchesIfNoneMatch(h.ifNoneMatch, file.etag)) return { status: 304 };
   } else {
     const since = parseHttpDate(h.ifModifiedSince);
     if (since && seconds(file.modifiedAt) <= seconds(since)) return { status: 304 };

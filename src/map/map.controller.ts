@@ -1,6 +1,7 @@
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { matchesIfNoneMatch } from '../collections/stored-file-response.js';
 import { CurrentUser, Public } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { ErrorResponseDto } from '../common/error-response.js';
@@ -41,7 +42,7 @@ export class MapController {
   @ApiNoContentResponse({ description: 'Nothing visible in this tile (empty tile)' })
   @ApiResponse({ status: 304, description: 'Not modified (`If-None-Match`)' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'z outside 0–22, or x / y outside 0 … 2^z − 1' })
-  async tile(@CurrentUser() user: AuthUser | undefined, @Param() params: TileParamsDto, @Res() res: Response): Promise<void> {
+  async tile(@CurrentUser() user: AuthUser | undefined, @Param() params: TileParamsDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     const tile = await this.map.tile(params.z, params.x, params.y, user);
     res.setHeader('Cache-Control', tile.cacheControl);
     if (tile.vary) res.setHeader('Vary', tile.vary);
@@ -49,8 +50,12 @@ export class MapController {
       res.status(204).end();
       return;
     }
+    res.setHeader('ETag', tile.etag);
+    if (matchesIfNoneMatch(req.get('if-none-match'), tile.etag)) {
+      res.status(304).end();
+      return;
+    }
     res.type(MVT_CONTENT_TYPE);
-    // res.send adds the strong ETag and answers 304 to a matching If-None-Match.
     res.send(tile.body);
   }
 }

@@ -1,4 +1,5 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import type { AuthUser } from '../auth/auth.types.js';
 import { AppConfig } from '../config/app-config.js';
 import { mapStyle, GRID_MAX_ZOOM, PICTURES_MIN_ZOOM, SEQUENCES_MIN_ZOOM } from './map-style.js';
@@ -7,6 +8,8 @@ import { MapRepository } from './map.repository.js';
 export interface Tile {
   /** Empty when nothing is visible there. */
   body: Buffer;
+  /** Strong ETag of the body. */
+  etag: string;
   cacheControl: string;
   vary?: string;
 }
@@ -30,7 +33,8 @@ export class MapService {
     const publicCache = `public, max-age=${this.config.MAP_TILE_CACHE_MAX_AGE_SECONDS}`;
     if (z < GRID_MAX_ZOOM) {
       // The grid counts what anonymous users see, for everybody: one cacheable answer.
-      return { body: await this.repository.gridTile(z, x, y), cacheControl: publicCache };
+      const body = await this.repository.gridTile(z, x, y);
+      return { body, etag: etagOf(body), cacheControl: publicCache };
     }
     const layers = [z >= SEQUENCES_MIN_ZOOM ? this.repository.sequencesTile(z, x, y, user) : undefined, z >= PICTURES_MIN_ZOOM ? this.repository.picturesTile(z, x, y, user) : undefined];
     const parts = await Promise.all(layers.filter((p): p is Promise<Buffer> => !!p));
@@ -38,11 +42,15 @@ export class MapService {
     const body = Buffer.concat(parts);
     // Authenticated callers may see more than the public: their tiles are theirs only.
     return user
-      ? { body, cacheControl: 'private, no-cache', vary: 'Authorization, Cookie' }
-      : { body, cacheControl: publicCache, vary: 'Authorization, Cookie' };
+      ? { body, etag: etagOf(body), cacheControl: 'private, no-cache', vary: 'Authorization, Cookie' }
+      : { body, etag: etagOf(body), cacheControl: publicCache, vary: 'Authorization, Cookie' };
   }
 
   style(): Record<string, unknown> {
     return mapStyle(this.config.PUBLIC_URL);
   }
+}
+
+function etagOf(body: Buffer): string {
+  return `"${body.length.toString(16)}-${createHash('sha1').update(body).digest('base64url').slice(0, 27)}"`;
 }

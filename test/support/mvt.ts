@@ -139,3 +139,25 @@ export function tileOf(lon: number, lat: number, z: number): { z: number; x: num
   const y = Math.floor(((1 - Math.asinh(Math.tan(rad)) / Math.PI) / 2) * n);
   return { z, x: Math.min(n - 1, Math.max(0, x)), y: Math.min(n - 1, Math.max(0, y)) };
 }
+
+/** The vertices of a feature's geometry, in tile units (MoveTo / LineTo commands decoded; ClosePath skipped). */
+export function vertices(feature: MvtFeature): [number, number][] {
+  const out: [number, number][] = [];
+  const g = feature.geometry;
+  let x = 0;
+  let y = 0;
+  let i = 0;
+  const zigzag = (n: number) => (n % 2 ? -(n + 1) / 2 : n / 2);
+  while (i < g.length) {
+    const command = g[i]! & 7;
+    const count = g[i]! >> 3;
+    i++;
+    if (command === 7) continue;
+    for (let k = 0; k < count; k++) {
+      x += zigzag(g[i++]!);
+      y += zigzag(g[i++]!);
+      out.push([x, y]);
+    }
+  }
+  return out;
+}
