@@ -6,6 +6,8 @@ import type { JobContext, JobReconciler } from '../queue/queue.types.js';
 import { MapRepository } from './map.repository.js';
 
 const BATCH = 2000;
+/** Below this many dirty cells, always recount them one by one. */
+const FULL_REBUILD_MIN_CELLS = 64;
 
 /**
  * Keeps the grid of picture counts fresh: triggers on `item` and `collection` mark the cells
@@ -27,7 +29,9 @@ export class MapGridProcessor implements JobReconciler {
 
   @OnJob(JobName.MapRefreshGrid)
   async refresh(payload: JobPayloads[JobName.MapRefreshGrid], context: JobContext): Promise<{ cells: number; busy?: true }> {
-    if (payload.full) {
+    const { dirtyCells, gridCells } = await this.repository.gridStats();
+    // Recounting cell by cell costs an index scan per cell; past a share of the grid, one pass over all pictures is cheaper.
+    if (payload.full || dirtyCells > Math.max(FULL_REBUILD_MIN_CELLS, gridCells / 4)) {
       const cells = await this.repository.rebuildGrid();
       if (cells === null) return { cells: 0, busy: true };
       this.logger.log(`grid rebuilt: ${cells} cells`);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { visibilitySql } from '../auth/visibility.js';
 import { itemVisibilitySql } from '../collections/item-visibility.js';
@@ -22,14 +22,26 @@ export class MapRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
+   * Runs tile queries in a transaction without JIT compilation: PostGIS declares its MVT
+   * functions costly, so on large tables the planner's estimates pass jit_above_cost and
+   * compiling would take longer (hundreds of ms) than the query itself.
+   */
+  withoutJit<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (manager) => {
+      await manager.query(`SET LOCAL jit = off`);
+      return work(manager);
+    });
+  }
+
+  /**
    * The `grid` layer of a low-zoom tile: the cells of zoom `GRID_ZOOM` under the tile, added
    * up into cells of zoom z + `levels` (16 × 16 cells per tile with levels = 4).
    */
-  async gridTile(z: number, x: number, y: number, levels = 4): Promise<Buffer> {
+  async gridTile(z: number, x: number, y: number, manager: EntityManager = this.db.manager, levels = 4): Promise<Buffer> {
     const level = Math.min(GRID_ZOOM, z + levels);
     const shift = GRID_ZOOM - level;
     const span = 1 << (GRID_ZOOM - z);
-    const [row] = await this.db.query(
+    const [row] = await manager.query(
       `WITH cells AS (
          SELECT (x >> $4) AS cx, (y >> $4) AS cy, sum(count)::int AS n
          FROM map_grid
@@ -46,9 +58,9 @@ export class MapRepository {
   }
 
   /** The `sequences` layer: sequence lines the caller may see, with id, title and date. */
-  async sequencesTile(z: number, x: number, y: number, user: AuthUser | undefined): Promise<Buffer> {
+  async sequencesTile(z: number, x: number, y: number, user: AuthUser | undefined, manager: EntityManager = this.db.manager): Promise<Buffer> {
     const vis = visibilitySql('c', user, 4);
-    const [row] = await this.db.query(
+    const [row] = await manager.query(
       `SELECT coalesce(ST_AsMVT(t, 'sequences', ${EXTENT}, 'geom'), ''::bytea) AS mvt FROM (
          SELECT c.id::text AS id, c.title,
                 to_char(c.datetime_start AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date,
@@ -64,9 +76,9 @@ export class MapRepository {
   }
 
   /** The `pictures` layer: ready pictures the caller may see, with id, heading, sequence id and capture time. */
-  async picturesTile(z: number, x: number, y: number, user: AuthUser | undefined): Promise<Buffer> {
+  async picturesTile(z: number, x: number, y: number, user: AuthUser | undefined, manager: EntityManager = this.db.manager): Promise<Buffer> {
     const vis = itemVisibilitySql('i', 'c', user, 4);
-    const [row] = await this.db.query(
+    const [row] = await manager.query(
       `SELECT coalesce(ST_AsMVT(t, 'pictures', ${EXTENT}, 'geom'), ''::bytea) AS mvt FROM (
          SELECT i.id::text AS id,
                 CASE WHEN jsonb_typeof(i.properties->'view:azimuth') = 'number' THEN (i.properties->>'view:azimuth')::float8 END AS heading,
@@ -138,8 +150,11 @@ export class MapRepository {
     });
   }
 
-  async dirtyCellCount(): Promise<number> {
-    const [row] = await this.db.query(`SELECT count(*)::int AS n FROM map_grid_dirty`);
-    return row.n;
+  /** Distinct cells marked dirty, and cells in the grid. */
+  async gridStats(): Promise<{ dirtyCells: number; gridCells: number }> {
+    const [row] = await this.db.query(
+      `SELECT (SELECT count(*) FROM (SELECT DISTINCT x, y FROM map_grid_dirty) d)::int AS dirty, (SELECT count(*) FROM map_grid)::int AS grid`,
+    );
+    return { dirtyCells: row.dirty, gridCells: row.grid };
   }
 }
