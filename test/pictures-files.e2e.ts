@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Visibility } from '../src/auth/visibility.js';
 import { CollectionsService } from '../src/collections/collections.service.js';
+import { PictureFilesService } from '../src/collections/picture-files.service.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { pointsNorth, randomSpot, seedPictureFiles, seedSequence } from './support/collections-seed.js';
@@ -188,6 +189,15 @@ describe('picture files: /api/pictures/{id}/…', () => {
       const res = await get(`/api/pictures/${id}/hd.jpg`, {}, admin);
       assert.equal(res.status, 200);
       assert.deepEqual(await bytesOf(res), stored.hd);
+
+      // Once the pipeline tells who uploaded it, its owner sees it too, privately.
+      api.app.get(PictureFilesService).setUndispatchedPictureOwner(async (pictureId) => (pictureId === id ? { ownerId: owner.id } : null));
+      const mine = await get(`/api/pictures/${id}/sd.jpg`, {}, owner);
+      assert.equal(mine.status, 200);
+      assert.equal(mine.headers.get('cache-control'), 'private, no-cache');
+      await mine.arrayBuffer();
+      assert.equal((await get(`/api/pictures/${id}/sd.jpg`, {}, other)).status, 404);
+      assert.equal((await get(`/api/pictures/${id}/sd.jpg`)).status, 404);
     });
 
     it('answers 404 when the picture exists but the file does not', async () => {

@@ -27,6 +27,21 @@ export class CollectionEditingService {
     private readonly config: AppConfig,
   ) {}
 
+  /**
+   * A transaction, retried a few times when PostgreSQL gives it up to a deadlock or a
+   * serialization failure (another process, e.g. the pipeline, writing the same rows).
+   */
+  private async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction(work);
+      } catch (error) {
+        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw error;
+      }
+    }
+  }
+
   /** The collection, locked, if the caller may see it (404 otherwise) and edit it (403 otherwise). */
   private async editableCollection(user: AuthUser, id: string, manager: EntityManager): Promise<Collection> {
     if (!(await this.repository.lockCollection(id, manager))) throw this.collectionNotFound(id);
@@ -44,7 +59,7 @@ export class CollectionEditingService {
     if (Object.values(dto).every((v) => v === undefined)) {
       throw new BadRequestException('Nothing to change: give title, description, visibility, relative_heading or sortby');
     }
-    const updated = await this.db.transaction(async (manager) => {
+    const updated = await this.transaction(async (manager) => {
       const collection = await this.editableCollection(user, id, manager);
       const sequenceOnly = (['relative_heading', 'sortby'] as const).filter((k) => dto[k] !== undefined);
       if (sequenceOnly.length && collection.kind !== 'sequence') {
@@ -82,7 +97,7 @@ export class CollectionEditingService {
   }
 
   async deleteCollection(user: AuthUser, id: string): Promise<void> {
-    const { purgeId } = await this.db.transaction(async (manager) => {
+    const { purgeId } = await this.transaction(async (manager) => {
       await this.editableCollection(user, id, manager);
       return this.collections.deleteCollectionWithFiles(id, manager);
     });
@@ -108,7 +123,7 @@ export class CollectionEditingService {
     if (Object.values(dto).every((v) => v === undefined)) {
       throw new BadRequestException('Nothing to change: give heading, visibility, capture_time or position');
     }
-    const updated = await this.db.transaction(async (manager) => {
+    const updated = await this.transaction(async (manager) => {
       const { collection } = await this.editableItem(user, collectionId, itemId, manager);
       const patch: DeepPartial<Item> = {};
       if (dto.visibility !== undefined) patch.visibility = dto.visibility;
@@ -136,7 +151,7 @@ export class CollectionEditingService {
   }
 
   async deleteItem(user: AuthUser, collectionId: string, itemId: string): Promise<void> {
-    const { purgeId } = await this.db.transaction(async (manager) => {
+    const { purgeId } = await this.transaction(async (manager) => {
       const { item } = await this.editableItem(user, collectionId, itemId, manager);
       return this.collections.deleteItemWithFiles(item, manager);
     });

@@ -16,6 +16,6 @@ import { PictureFilesService } from './picture-files.service.js';
   imports: [TypeOrmModule.forFeature([Collection, Item, FilePurge])],
   controllers: [CollectionsController, CollectionsAdminController, PictureFilesController],
   providers: [CollectionsService, CollectionsRepository, CollectionEditingService, PictureFilesService, FilePurgeProcessor],
-  exports: [CollectionsService],
+  exports: [CollectionsService, PictureFilesService],
 })
 export class CollectionsModule {}

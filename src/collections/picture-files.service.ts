@@ -12,14 +12,26 @@ import { ServedFile, storedFileEtag } from './stored-file-response.js';
 export const PICTURE_VARIANTS = ['hd', 'sd', 'thumb'] as const;
 export type PictureVariant = (typeof PICTURE_VARIANTS)[number];
 
+/**
+ * Tells who owns a picture that is not in a sequence yet (no item row): the upload pipeline
+ * knows, from its own tables. null when it does not know the picture.
+ */
+export type UndispatchedPictureOwner = (pictureId: string) => Promise<{ ownerId: string | null } | null>;
+
 /** Serves the files of pictures (derivatives, 360° tiles) to whoever may see the picture. */
 @Injectable()
 export class PictureFilesService {
+  private undispatchedOwner?: UndispatchedPictureOwner;
   constructor(
     private readonly repository: CollectionsRepository,
     private readonly storage: StorageService,
     private readonly config: AppConfig,
   ) {}
+
+  /** Lets the owner of a picture not yet dispatched see its files (administrators always may). */
+  setUndispatchedPictureOwner(resolver: UndispatchedPictureOwner): void {
+    this.undispatchedOwner = resolver;
+  }
 
   variant(user: AuthUser | undefined, id: string, variant: PictureVariant): Promise<ServedFile> {
     return this.file(user, id, pictureKey(id, variant), `No ${variant} file for picture ${id}`);
@@ -32,7 +44,8 @@ export class PictureFilesService {
   /**
    * The caller must see the picture's item and its collection; a picture that is not ready yet
    * is shown only to those who may edit it. A picture not yet in a sequence (no item row) is
-   * shown to administrators only. Anything else is a 404, like a picture that does not exist.
+   * shown to administrators, and to its owner once the pipeline registered an
+   * UndispatchedPictureOwner. Anything else is a 404, like a picture that does not exist.
    */
   private async file(user: AuthUser | undefined, id: string, key: string, missing: string): Promise<ServedFile> {
     const notFound = () => new NotFoundException(`Picture ${id} not found`);
@@ -44,7 +57,8 @@ export class PictureFilesService {
       if (item.status !== 'ready' && !canEdit(user, { ownerId: item.owner_id }) && !canEdit(user, collection)) throw notFound();
       isPublic = item.status === 'ready' && item.visibility === Visibility.Anyone && item.collection_visibility === Visibility.Anyone;
     } else if (user?.role !== 'admin') {
-      throw notFound();
+      const picture = user && this.undispatchedOwner ? await this.undispatchedOwner(id) : null;
+      if (!picture || !canEdit(user, picture)) throw notFound();
     }
     const stat = await this.storage.stat(key);
     if (!stat) throw new NotFoundException(missing);
