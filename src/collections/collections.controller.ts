@@ -27,21 +27,21 @@ const uuid = new ParseUUIDPipe({ version: 'all' });
 export class CollectionsController {
   constructor(private readonly editing: CollectionEditingService) {}
 
-  @Patch(':id')
+  @Patch(':collectionId')
   @ApiOperation({ summary: 'Change a collection: title, description, visibility; for sequences the relative heading and the order of the pictures' })
-  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiParam({ name: 'collectionId', format: 'uuid' })
   @ApiOkResponse({ type: CollectionDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid or unknown field, empty patch, or a sequence-only field on another kind' })
-  patchCollection(@CurrentUser() user: AuthUser, @Param('id', uuid) id: string, @Body() body: PatchCollectionDto): Promise<CollectionDto> {
+  patchCollection(@CurrentUser() user: AuthUser, @Param('collectionId', uuid) id: string, @Body() body: PatchCollectionDto): Promise<CollectionDto> {
     return this.editing.patchCollection(user, id, body);
   }
 
-  @Delete(':id')
+  @Delete(':collectionId')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a collection and its items; their files are removed in the background' })
-  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiParam({ name: 'collectionId', format: 'uuid' })
   @ApiNoContentResponse({ description: 'Deleted: the collection and its items are gone from every listing now' })
-  deleteCollection(@CurrentUser() user: AuthUser, @Param('id', uuid) id: string): Promise<void> {
+  deleteCollection(@CurrentUser() user: AuthUser, @Param('collectionId', uuid) id: string): Promise<void> {
     return this.editing.deleteCollection(user, id);
   }
 
