@@ -11,12 +11,13 @@ import { DatasetsModule } from './datasets/datasets.module.js';
 import { HealthModule } from './health/health.module.js';
 import { loggerOptions } from './logger.js';
 import { ManagementJobsModule } from './management-jobs/management-jobs.module.js';
+import { MapModule } from './map/map.module.js';
 import type { ProcessRole } from './queue/process-role.js';
 import { QueueModule } from './queue/queue.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, ManagementJobsModule, DatasetsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, MapModule, ManagementJobsModule, DatasetsModule];
 
 @Module({})
 export class AppModule {

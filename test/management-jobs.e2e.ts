@@ -270,6 +270,18 @@ describe('management jobs', () => {
     assert.deepEqual(rows.map((r) => r.id).sort(), [valid.token.id, fresh.token.id].sort());
   });
 
+  it('runs collections.recompute as a job', async () => {
+    const job = await create('collections.recompute', { args: {} });
+    const done = await waitJob(job.id, 'to finish', (j) => FINISHED.includes(j.status));
+    assert.equal(done.status, 'succeeded', done.error);
+    assert.equal(done.progress, 100);
+    assert.equal(typeof done.result.collections, 'number');
+    const unknown = await create('collections.recompute', { args: { collection_id: '00000000-0000-4000-8000-000000000000' } });
+    const failed = await waitJob(unknown.id, 'to finish', (j) => FINISHED.includes(j.status));
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error, /not found/);
+  });
+
   it('runs the dataset maintenance commands as jobs', async () => {
     const names = (await json(await get('/api/management/commands'))).commands.map((c: { name: string }) => c.name);
     for (const name of ['datasets.rehash', 'datasets.prune-missing', 'datasets.resync']) assert.ok(names.includes(name), name);

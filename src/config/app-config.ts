@@ -176,6 +176,18 @@ export class AppConfig {
 
   @Transform(toBool) @IsBoolean()
   METRICS_ENABLED = true;
+
+  /** `Cache-Control: public, max-age` of picture files everyone may see, in seconds. */
+  @Transform(toInt) @IsInt() @Min(0)
+  PICTURE_CACHE_MAX_AGE_SECONDS = 86400;
+
+  /** `Cache-Control: public, max-age` of anonymous vector tiles and the map style, in seconds. */
+  @Transform(toInt) @IsInt() @Min(0)
+  MAP_TILE_CACHE_MAX_AGE_SECONDS = 60;
+
+  /** How often the worker recounts the grid cells whose pictures changed, in seconds. */
+  @Transform(toInt) @IsInt() @Min(1)
+  MAP_GRID_REFRESH_SECONDS = 30;
 }
 
 export class ConfigError extends Error {}

@@ -14,6 +14,8 @@ export enum JobName {
   ManagementRun = 'management.run',
   DatasetIngest = 'datasets.ingest',
   DatasetMaintenance = 'datasets.maintenance',
+  CollectionsPurgeFiles = 'collections.purge-files',
+  MapRefreshGrid = 'map.refresh-grid',
 }
 
 /** The payload of each job. */
@@ -25,6 +27,10 @@ export interface JobPayloads {
   [JobName.DatasetIngest]: { datasetId: string; revision: number };
   /** A dataset maintenance command run from the admin route. */
   [JobName.DatasetMaintenance]: { command: 'rehash' | 'prune-missing' | 'resync'; args: Record<string, unknown>; userId: string | null };
+  /** Removes the files of every pending `file_purge` row (one row when `purgeId` is given). */
+  [JobName.CollectionsPurgeFiles]: { purgeId?: string };
+  /** Recounts the grid cells marked dirty (`full`: rebuilds the whole grid). */
+  [JobName.MapRefreshGrid]: { full?: boolean };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -45,6 +51,9 @@ export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   [JobName.ManagementRun]: { queue: QueueName.Management, id: (p) => safeJobId('management', p.jobId, p.attempt), attempts: 3 },
   [JobName.DatasetIngest]: { queue: QueueName.Datasets, id: (p) => safeJobId('datasets.ingest', p.datasetId, p.revision) },
   [JobName.DatasetMaintenance]: { queue: QueueName.Datasets, attempts: 1 },
+  // Producers of one purge set the id `purge-files__<purgeId>`; the reconciler's sweeps have none.
+  [JobName.CollectionsPurgeFiles]: { queue: QueueName.Maintenance },
+  [JobName.MapRefreshGrid]: { queue: QueueName.Maintenance, attempts: 1 },
 };
 
 export interface JobSchedule<N extends JobName = JobName> {

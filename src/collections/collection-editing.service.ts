@@ -1,0 +1,160 @@
+import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, DeepPartial, EntityManager } from 'typeorm';
+import type { AuthUser } from '../auth/auth.types.js';
+import { canEdit, canSee } from '../auth/visibility.js';
+import { AppConfig } from '../config/app-config.js';
+import { point } from '../database/geometry.js';
+import { CollectionDto, PatchCollectionDto, SORTBY_METHODS, toCollectionDto } from './collection.dto.js';
+import type { Collection } from './collection.entity.js';
+import { CollectionsRepository, HEADING_COMPUTED_PROPERTY } from './collections.repository.js';
+import { CollectionsService, relativeHeadingOf } from './collections.service.js';
+import { ItemDto, PatchItemDto, toItemDto } from './item.dto.js';
+import type { Item } from './item.entity.js';
+import { canSeeItem } from './item-visibility.js';
+
+/**
+ * What owners and admins do to their collections and items over HTTP: edit, re-sort, delete.
+ * Every check reads the rows inside the transaction that changes them, with the collection
+ * locked, so concurrent edits of one sequence apply one after the other.
+ */
+@Injectable()
+export class CollectionEditingService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly collections: CollectionsService,
+    private readonly repository: CollectionsRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * A transaction, retried a few times when PostgreSQL gives it up to a deadlock or a
+   * serialization failure (another process, e.g. the pipeline, writing the same rows).
+   */
+  private async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction(work);
+      } catch (error) {
+        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw error;
+      }
+    }
+  }
+
+  /** The collection, locked, if the caller may see it (404 otherwise) and edit it (403 otherwise). */
+  private async editableCollection(user: AuthUser, id: string, manager: EntityManager): Promise<Collection> {
+    if (!(await this.repository.lockCollection(id, manager))) throw this.collectionNotFound(id);
+    const collection = await this.collections.getCollection(id, manager);
+    if (!canSee(user, collection)) throw this.collectionNotFound(id);
+    if (!canEdit(user, collection)) throw new ForbiddenException('Only the owner of the collection or an administrator may change it');
+    return collection;
+  }
+
+  private collectionNotFound(id: string): NotFoundException {
+    return new NotFoundException(`Collection ${id} not found`);
+  }
+
+  async patchCollection(user: AuthUser, id: string, dto: PatchCollectionDto): Promise<CollectionDto> {
+    if (Object.values(dto).every((v) => v === undefined)) {
+      throw new BadRequestException('Nothing to change: give title, description, visibility, relative_heading or sortby');
+    }
+    const updated = await this.transaction(async (manager) => {
+      const collection = await this.editableCollection(user, id, manager);
+      const sequenceOnly = (['relative_heading', 'sortby'] as const).filter((k) => dto[k] !== undefined);
+      if (sequenceOnly.length && collection.kind !== 'sequence') {
+        throw new BadRequestException({
+          message: `${sequenceOnly.join(' and ')} apply to sequences only; this collection is a ${collection.kind}`,
+          details: sequenceOnly.map((field) => ({ field, problems: ['only for collections of kind sequence'] })),
+        });
+      }
+      const patch: DeepPartial<Collection> = {};
+      if (dto.title !== undefined) patch.title = dto.title;
+      if (dto.description !== undefined) patch.description = dto.description;
+      if (dto.visibility !== undefined) patch.visibility = dto.visibility;
+      const properties = { ...collection.properties };
+      if (dto.relative_heading !== undefined) {
+        if (dto.relative_heading === null) delete properties.relative_heading;
+        else properties.relative_heading = dto.relative_heading;
+      }
+      const sortMethod = dto.sortby !== undefined ? SORTBY_METHODS[dto.sortby]! : undefined;
+      if (sortMethod) properties.sort_method = sortMethod;
+      if (dto.relative_heading !== undefined || sortMethod) patch.properties = properties;
+      await this.collections.updateCollection(id, patch, manager);
+
+      if (sortMethod) await this.collections.resortItems(id, sortMethod, manager);
+      if (typeof dto.relative_heading === 'number') {
+        // An explicit relative heading describes how the camera was mounted: it holds for every picture.
+        await this.collections.recomputeHeadings(id, { relativeHeading: dto.relative_heading, onlyComputed: false, headingForLonePicture: true }, manager);
+      } else if (sortMethod) {
+        const relativeHeading = relativeHeadingOf({ properties });
+        await this.collections.recomputeHeadings(id, { relativeHeading, onlyComputed: true, headingForLonePicture: relativeHeading !== null }, manager);
+      }
+      if (sortMethod) await this.collections.recomputeCollection(id, manager);
+      return this.collections.getCollection(id, manager);
+    });
+    return toCollectionDto(updated, this.config.PUBLIC_URL);
+  }
+
+  async deleteCollection(user: AuthUser, id: string): Promise<void> {
+    const { purgeId } = await this.transaction(async (manager) => {
+      await this.editableCollection(user, id, manager);
+      return this.collections.deleteCollectionWithFiles(id, manager);
+    });
+    await this.collections.schedulePurge(purgeId);
+  }
+
+  /** The item and its locked collection, if the caller may see both (404) and edit the item (403). */
+  private async editableItem(user: AuthUser, collectionId: string, itemId: string, manager: EntityManager): Promise<{ item: Item; collection: Collection }> {
+    if (!(await this.repository.lockCollection(collectionId, manager))) throw this.collectionNotFound(collectionId);
+    const collection = await this.collections.getCollection(collectionId, manager);
+    if (!canSee(user, collection)) throw this.collectionNotFound(collectionId);
+    const item = await this.collections.findItem(itemId, manager);
+    if (!item || item.collectionId !== collectionId || !canSeeItem(user, item, collection)) {
+      throw new NotFoundException(`Item ${itemId} not found in collection ${collectionId}`);
+    }
+    if (!canEdit(user, item) && !canEdit(user, collection)) {
+      throw new ForbiddenException('Only the owner of the item or of its collection, or an administrator, may change it');
+    }
+    return { item, collection };
+  }
+
+  async patchItem(user: AuthUser, collectionId: string, itemId: string, dto: PatchItemDto): Promise<ItemDto> {
+    if (Object.values(dto).every((v) => v === undefined)) {
+      throw new BadRequestException('Nothing to change: give heading, visibility, capture_time or position');
+    }
+    const updated = await this.transaction(async (manager) => {
+      const { collection } = await this.editableItem(user, collectionId, itemId, manager);
+      const patch: DeepPartial<Item> = {};
+      if (dto.visibility !== undefined) patch.visibility = dto.visibility;
+      if (dto.capture_time !== undefined) patch.datetime = new Date(dto.capture_time);
+      if (dto.position !== undefined) patch.geom = point(dto.position.coordinates[0]!, dto.position.coordinates[1]!);
+      if (Object.keys(patch).length) await this.collections.updateItem(itemId, patch, manager);
+
+      if (typeof dto.heading === 'number') {
+        // A heading given by a person is the picture's own: later recomputations leave it.
+        await this.repository.patchItemProperties(itemId, { 'view:azimuth': dto.heading % 360 }, [HEADING_COMPUTED_PROPERTY], manager);
+      } else if (dto.heading === null) {
+        await this.repository.patchItemProperties(itemId, { [HEADING_COMPUTED_PROPERTY]: true }, ['view:azimuth'], manager);
+      }
+      if (collection.kind === 'sequence' && (dto.heading === null || dto.position !== undefined)) {
+        // A move changes the direction of travel around the picture: its neighbours' derived headings follow.
+        const relativeHeading = relativeHeadingOf(collection);
+        await this.collections.recomputeHeadings(collectionId, { relativeHeading, onlyComputed: true, headingForLonePicture: relativeHeading !== null }, manager);
+      }
+      if (dto.capture_time !== undefined || dto.position !== undefined) {
+        await this.collections.recomputeCollection(collectionId, manager);
+      }
+      return (await this.collections.findItem(itemId, manager))!;
+    });
+    return toItemDto(updated, this.config.PUBLIC_URL);
+  }
+
+  async deleteItem(user: AuthUser, collectionId: string, itemId: string): Promise<void> {
+    const { purgeId } = await this.transaction(async (manager) => {
+      const { item } = await this.editableItem(user, collectionId, itemId, manager);
+      return this.collections.deleteItemWithFiles(item, manager);
+    });
+    await this.collections.schedulePurge(purgeId);
+  }
+}
