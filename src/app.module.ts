@@ -11,10 +11,11 @@ import { HealthModule } from './health/health.module.js';
 import { loggerOptions } from './logger.js';
 import type { ProcessRole } from './queue/process-role.js';
 import { QueueModule } from './queue/queue.module.js';
+import { StacModule } from './stac/stac.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, StacModule];
 
 @Module({})
 export class AppModule {

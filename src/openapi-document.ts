@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from './config/app-config.js';
 import { VERSION } from './health/version.js';
@@ -40,6 +41,12 @@ export function setupSwagger(app: INestApplication): OpenAPIObject {
     jsonDocumentUrl: 'api/docs/openapi.json',
     yamlDocumentUrl: 'api/docs/openapi.yaml',
     customSiteTitle: 'Sightline API',
+    // STAC clients ask for the media type the landing page's service-desc link advertises.
+    patchDocumentOnRequest: <TRequest, TResponse>(req: TRequest, res: TResponse, doc: OpenAPIObject) => {
+      const accept = String((req as Request).headers.accept ?? '');
+      if (accept.includes('application/vnd.oai.openapi+json')) (res as Response).type('application/vnd.oai.openapi+json;version=3.0');
+      return doc;
+    },
     swaggerOptions: {
       persistAuthorization: true,
       withCredentials: true,

@@ -7,6 +7,8 @@ export type CollectionKind = 'sequence' | 'dataset' | 'harvested';
 
 /** A STAC collection: a sequence of pictures, a set of datasets, or a harvested remote collection. */
 @Entity('collection')
+// Free-text index of the STAC collection search (hand-written migration 1763800003000).
+@Index('ix_collection_search_text', { synchronize: false })
 @Index(['kind', 'createdAt'])
 @Index(['ownerId'])
 export class Collection {
