@@ -80,7 +80,7 @@ async function sequence(
       visibility: options.visibilityOf?.(rank) ?? visibility,
       status: options.statusOf?.(rank) ?? 'ready',
       datetime: new Date((options.startMs ?? PICTURE_START) + rank * 10_000),
-      geom: { type: 'Point', coordinates: [origin[0] + rank * 0.0001, origin[1] + rank * 0.00005] },
+      geom: { type: 'Point', coordinates: [Math.round((origin[0] + rank * 0.0001) * 1e7) / 1e7, Math.round((origin[1] + rank * 0.00005) * 1e7) / 1e7] },
       rank,
       properties: {
         'view:azimuth': (rank * 37) % 360,
@@ -124,7 +124,8 @@ export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
   const covers = [0, 5, 12, 55, null];
   const datasetItems: Item[] = [];
   for (const [i, cover] of covers.entries()) {
-    const x = 100.2 + i * 0.15;
+    const x = Math.round((100.2 + i * 0.15) * 1e6) / 1e6;
+    const x1 = Math.round((x + 0.1) * 1e6) / 1e6;
     datasetItems.push(
       await svc.createItem({
         collectionId: datasets.id,
@@ -136,8 +137,8 @@ export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
           coordinates: [
             [
               [x, 0.2],
-              [x + 0.1, 0.2],
-              [x + 0.1, 0.6],
+              [x1, 0.2],
+              [x1, 0.6],
               [x, 0.6],
               [x, 0.2],
             ],
