@@ -335,7 +335,7 @@ describe('STAC API: item search', () => {
       assert.equal(p.status, 200, `POST ${geometry.type}`);
       assert.deepEqual(ids(g).sort(), ids(p).sort());
     }
-    const hit = await post(api, '/api/search', { intersects: { type: 'Point', coordinates: [100.25, 0.4] } });
+    const hit = await post(api, '/api/search', { intersects: { type: 'Point', coordinates: [100.25, 0.4] }, collections: [w.datasets.id] });
     assert.deepEqual(ids(hit), [w.datasetItems[0].id]);
     const all = await post(api, '/api/search', { intersects: POLYGON, collections: [w.datasets.id] });
     assert.deepEqual(ids(all).sort(), w.datasetItems.map((i) => i.id).sort());
@@ -488,7 +488,7 @@ describe('STAC API: item search', () => {
       await pool.query(
         `INSERT INTO item (collection_id, kind, datetime, geom, properties)
          SELECT $1, 'dataset', timestamptz '2020-01-01' + g * interval '1 minute', ST_SetSRID(ST_MakePoint(10 + g / 100000.0, 10), 4326), '{}'
-         FROM generate_series(1, 12000) g`,
+         FROM generate_series(1, 25000) g`,
         [id],
       );
       await pool.query('ANALYZE item');

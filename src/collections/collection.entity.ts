@@ -9,6 +9,8 @@ export type CollectionKind = 'sequence' | 'dataset' | 'harvested';
 @Entity('collection')
 // Free-text index of the STAC collection search (hand-written migration 1763800003000).
 @Index('ix_collection_search_text', { synchronize: false })
+// Covering index of published collections for the STAC visibility join (same migration).
+@Index('ix_collection_published', { synchronize: false })
 @Index(['kind', 'createdAt'])
 @Index(['ownerId'])
 export class Collection {
@@ -50,6 +52,7 @@ export class Collection {
   providers: unknown[];
 
   /** Spatial footprint of the items (a sequence's path, a union of footprints…); bbox derives from it. */
+  @Index({ spatial: true })
   @GeometryColumn('Geometry', { nullable: true })
   geom: Geometry | null;
 

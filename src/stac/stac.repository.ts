@@ -1,8 +1,8 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { BadRequestException, Injectable, Logger, OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
+import pg from 'pg';
 import type { AuthUser } from '../auth/auth.types.js';
 import { visibilitySql } from '../auth/visibility.js';
+import { AppConfig } from '../config/app-config.js';
 import { compileCql2 } from './cql2/cql2.compiler.js';
 import { Cql2Error, type Cql2Node, type GeoJsonGeometry } from './cql2/cql2.types.js';
 import type { DatetimeRange } from './datetime.js';
@@ -24,7 +24,7 @@ export const ITEM_TEXT_SQL =
 export const COLLECTION_TEXT_SQL =
   "to_tsvector('simple'::regconfig, coalesce(c.title, '') || ' ' || coalesce(c.description, '') || ' ' || sightline_text_array(c.keywords))";
 
-/** Up to this many matches, numberMatched is counted exactly; beyond, it is the planner's estimate. */
+/** When the planner expects at most this many matches, numberMatched is counted exactly; beyond, it is the planner's estimate. */
 export const EXACT_COUNT_LIMIT = 10_000;
 
 export interface ItemFilter {
@@ -99,6 +99,8 @@ export interface Page<T> {
   rows: T[];
   /** More rows exist beyond the page in the direction it was read. */
   hasMore: boolean;
+  /** numberMatched, when it was asked for. */
+  count?: MatchCount;
 }
 
 export interface MatchCount {
@@ -182,22 +184,45 @@ function orderSql(sort: ResolvedSort[], exprs: string[], backwards: boolean): st
   return sort.map((s, i) => `${exprs[i]} ${(s.direction === 'asc') !== backwards ? 'ASC' : 'DESC'}`).join(', ');
 }
 
+/** A search that runs longer than this is cancelled (503) rather than holding a connection. */
+const STATEMENT_TIMEOUT_MS = 30_000;
+
 @Injectable()
-export class StacRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+export class StacRepository implements OnModuleDestroy {
+  private readonly logger = new Logger(StacRepository.name);
+  /**
+   * A pool of its own for the read-only, latency-bound STAC queries (it could point to a read
+   * replica): starting parallel workers (~30 ms here) or JIT-compiling a plan costs more than
+   * it saves on them, so both are off for these sessions only.
+   */
+  private readonly pool: pg.Pool;
+
+  constructor(config: AppConfig) {
+    this.pool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: config.DATABASE_POOL_SIZE,
+      application_name: 'sightline-stac',
+      options: '-c max_parallel_workers_per_gather=0 -c jit=off',
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+    });
+    this.pool.on('error', (error) => this.logger.warn(`idle STAC database connection failed: ${error.message}`));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.end();
+  }
 
   /** Runs a query, turning errors caused by the request's values into 400s. */
   private async query<T>(sql: string, params: unknown[]): Promise<T[]> {
     try {
-      return (await this.db.query(sql, params)) as T[];
+      return (await this.pool.query(sql, params)).rows as T[];
     } catch (error) {
-      if (error instanceof QueryFailedError) {
-        const e = error.driverError as { code?: string; message?: string };
-        const message = e.message ?? error.message;
-        if (e.code?.startsWith('22') || (e.code === 'XX000' && /GEOS|geometry|GeoJSON|Topology|parse error/i.test(message))) {
-          throw new BadRequestException({ message: `The search could not be run on these values: ${message}`, details: { code: e.code } });
-        }
+      const e = error as { code?: string; message?: string };
+      const message = e.message ?? String(error);
+      if (e.code?.startsWith('22') || (e.code === 'XX000' && /GEOS|geometry|GeoJSON|Topology|parse error/i.test(message))) {
+        throw new BadRequestException({ message: `The search could not be run on these values: ${message}`, details: { code: e.code } });
       }
+      if (e.code === '57014') throw new ServiceUnavailableException(`The search took longer than ${STATEMENT_TIMEOUT_MS / 1000} s and was cancelled: narrow it down`);
       throw error;
     }
   }
@@ -221,9 +246,10 @@ export class StacRepository {
 
   // ---- items ---------------------------------------------------------------------------
 
+  /** Conditions on `item i JOIN collection c`; the first two are the collection's. */
   private itemConditions(f: ItemFilter, user: AuthUser | undefined, params: SqlParams): { where: string[]; again: (alias: string) => string } {
     const vi = this.visibility('i', user, params);
-    const where = ["i.status = 'ready'", "c.status = 'ready'", vi.sql, vi.again('c')];
+    const where = ["c.status = 'ready'", vi.again('c'), "i.status = 'ready'", vi.sql];
     if (f.collectionIds) where.push(idList(params, 'i.collection_id', f.collectionIds));
     if (f.ids) where.push(idList(params, 'i.id', f.ids));
     if (f.bbox) where.push(bboxSql('i.geom', params, f.bbox));
@@ -244,14 +270,23 @@ export class StacRepository {
     return { where, again: vi.again };
   }
 
-  async searchItems(f: ItemFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined): Promise<Page<ItemRow>> {
+  /**
+   * A page of items. Without a cursor, also counts the matches: the planner's estimate of the
+   * items alone decides; up to EXACT_COUNT_LIMIT the page query counts them exactly in the same
+   * scan (`count(*) OVER ()`), above that the estimate is returned. Paging cursors carry the
+   * figure, so later pages count nothing.
+   */
+  async searchItems(f: ItemFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined, withCount = false): Promise<Page<ItemRow>> {
     const params = new SqlParams();
     const { where, again } = this.itemConditions(f, user, params);
     const backwards = page.cursor?.direction === 'p';
     if (page.cursor) where.push(keysetSql(sort, page.cursor.values, backwards, params));
-    const limit = params.add(page.limit + 1, 'integer');
-    const inner = sort.map((s, i) => `${s.key.sql} AS s${i}`).join(', ');
-    const outerKeys = sort.map((_, i) => `p.s${i}`);
+    // The estimate leaves out the join with collections: join estimates can be far too low, and
+    // the collection conditions rarely remove many items.
+    const estimate = withCount ? await this.estimate(`SELECT 1 FROM item i WHERE ${where.slice(2).join(' AND ')}`, params) : undefined;
+    const exact = estimate !== undefined && estimate <= EXACT_COUNT_LIMIT;
+    // One level: PostgreSQL evaluates the costly output columns (GeoJSON, neighbour subqueries)
+    // only for the rows that survive ORDER BY … LIMIT.
     const sql = `
       SELECT i.id, i.collection_id, i.kind, i.rank, i.properties, i.assets,
              ${UTC_TEXT('i.datetime')} AS datetime, ${UTC_TEXT('i.created_at')} AS created, ${UTC_TEXT('i.updated_at')} AS updated,
@@ -260,24 +295,29 @@ export class StacRepository {
              c.license AS collection_license,
              ${this.neighbourSql('prev', again)} AS prev_id,
              ${this.neighbourSql('next', again)} AS next_id,
-             ARRAY[${outerKeys.map((k) => `${k}::text`).join(', ')}] AS keys
-      FROM (
-        SELECT i.id AS pid, ${inner}
-        FROM item i JOIN collection c ON c.id = i.collection_id
-        WHERE ${where.join(' AND ')}
-        ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
-        LIMIT ${limit}
-      ) p
-      JOIN item i ON i.id = p.pid
-      JOIN collection c ON c.id = i.collection_id
-      ORDER BY ${orderSql(sort, outerKeys, false)}`;
-    const rows = await this.query<ItemRow>(sql, params.values);
+             ARRAY[${sort.map((s) => `(${s.key.sql})::text`).join(', ')}] AS keys
+             ${exact ? ', (count(*) OVER ())::int AS total' : ''}
+      FROM item i JOIN collection c ON c.id = i.collection_id
+      WHERE ${where.join(' AND ')}
+      ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
+      LIMIT ${params.add(page.limit + 1, 'integer')}`;
+    const rows = await this.query<ItemRow & { total?: number }>(sql, params.values);
+    return this.page(rows, page, backwards, estimate, exact);
+  }
+
+  private page<T extends { total?: number }>(rows: T[], page: PageSpec, backwards: boolean, estimate: number | undefined, exact: boolean): Page<T> {
+    const count: MatchCount | undefined = estimate === undefined ? undefined : exact ? { count: rows[0]?.total ?? 0, estimated: false } : { count: estimate, estimated: true };
+    for (const row of rows) delete row.total;
     const hasMore = rows.length > page.limit;
-    if (hasMore) {
-      if (backwards) rows.shift();
-      else rows.pop();
-    }
-    return { rows, hasMore };
+    if (hasMore) rows.pop();
+    if (backwards) rows.reverse();
+    return { rows, hasMore, count };
+  }
+
+  /** The planner's estimate of the rows a query returns. */
+  private async estimate(sql: string, params: SqlParams): Promise<number> {
+    const plan = await this.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, params.values);
+    return Math.round(plan[0]['QUERY PLAN'][0].Plan['Plan Rows']);
   }
 
   /** The previous / next ready picture of the same sequence that the caller may see. */
@@ -288,25 +328,6 @@ export class StacRepository {
         SELECT n.id FROM item n
         WHERE n.collection_id = i.collection_id AND n.rank ${cmp} i.rank AND n.status = 'ready' AND ${again('n')}
         ORDER BY n.rank ${dir} LIMIT 1) END`;
-  }
-
-  async countItems(f: ItemFilter, user: AuthUser | undefined): Promise<MatchCount> {
-    const params = new SqlParams();
-    const { where } = this.itemConditions(f, user, params);
-    return this.count(`SELECT 1 FROM item i JOIN collection c ON c.id = i.collection_id WHERE ${where.join(' AND ')}`, params);
-  }
-
-  /**
-   * Exact when the planner expects at most EXACT_COUNT_LIMIT rows and a capped count confirms
-   * it; otherwise the planner's estimate.
-   */
-  private async count(sql: string, params: SqlParams): Promise<MatchCount> {
-    const plan = await this.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, params.values);
-    const estimate = Math.round(plan[0]['QUERY PLAN'][0].Plan['Plan Rows']);
-    if (estimate > EXACT_COUNT_LIMIT) return { count: estimate, estimated: true };
-    const [{ n }] = await this.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${EXACT_COUNT_LIMIT + 1}) s`, params.values);
-    if (n <= EXACT_COUNT_LIMIT) return { count: n, estimated: false };
-    return { count: Math.max(estimate, n), estimated: true };
   }
 
   async findItem(collectionId: string, itemId: string, user: AuthUser | undefined): Promise<ItemRow | undefined> {
@@ -346,37 +367,22 @@ export class StacRepository {
           ORDER BY t.rank ASC NULLS LAST, t.datetime ASC, t.id ASC LIMIT 1) END AS thumbnail`;
   }
 
-  async searchCollections(f: CollectionFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined): Promise<Page<CollectionRow>> {
+  async searchCollections(f: CollectionFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined, withCount = false): Promise<Page<CollectionRow>> {
     const params = new SqlParams();
     const { where, again } = this.collectionConditions(f, user, params);
     const backwards = page.cursor?.direction === 'p';
     if (page.cursor) where.push(keysetSql(sort, page.cursor.values, backwards, params));
-    const limit = params.add(page.limit + 1, 'integer');
-    const inner = sort.map((s, i) => `${s.key.sql} AS s${i}`).join(', ');
-    const outerKeys = sort.map((_, i) => `p.s${i}`);
+    const estimate = withCount ? await this.estimate(`SELECT 1 FROM collection c WHERE ${where.join(' AND ')}`, params) : undefined;
+    const exact = estimate !== undefined && estimate <= EXACT_COUNT_LIMIT;
     const sql = `
-      SELECT ${this.collectionSelect(again)}, ARRAY[${outerKeys.map((k) => `${k}::text`).join(', ')}] AS keys
-      FROM (
-        SELECT c.id AS pid, ${inner} FROM collection c
-        WHERE ${where.join(' AND ')}
-        ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
-        LIMIT ${limit}
-      ) p
-      JOIN collection c ON c.id = p.pid
-      ORDER BY ${orderSql(sort, outerKeys, false)}`;
-    const rows = await this.query<CollectionRow>(sql, params.values);
-    const hasMore = rows.length > page.limit;
-    if (hasMore) {
-      if (backwards) rows.shift();
-      else rows.pop();
-    }
-    return { rows, hasMore };
-  }
-
-  async countCollections(f: CollectionFilter, user: AuthUser | undefined): Promise<MatchCount> {
-    const params = new SqlParams();
-    const { where } = this.collectionConditions(f, user, params);
-    return this.count(`SELECT 1 FROM collection c WHERE ${where.join(' AND ')}`, params);
+      SELECT ${this.collectionSelect(again)}, ARRAY[${sort.map((s) => `(${s.key.sql})::text`).join(', ')}] AS keys
+             ${exact ? ', (count(*) OVER ())::int AS total' : ''}
+      FROM collection c
+      WHERE ${where.join(' AND ')}
+      ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
+      LIMIT ${params.add(page.limit + 1, 'integer')}`;
+    const rows = await this.query<CollectionRow & { total?: number }>(sql, params.values);
+    return this.page(rows, page, backwards, estimate, exact);
   }
 
   async findCollection(id: string, user: AuthUser | undefined): Promise<CollectionRow | undefined> {
