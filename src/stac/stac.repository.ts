@@ -26,6 +26,8 @@ export const COLLECTION_TEXT_SQL =
 
 /** When the planner expects at most this many matches, numberMatched is counted exactly; beyond, it is the planner's estimate. */
 export const EXACT_COUNT_LIMIT = 10_000;
+/** Tables up to this size are cheap to read whatever the filter. */
+const SMALL_TABLE_ROWS = 50_000;
 
 export interface ItemFilter {
   collectionIds?: string[];
@@ -99,8 +101,8 @@ export interface Page<T> {
   rows: T[];
   /** More rows exist beyond the page in the direction it was read. */
   hasMore: boolean;
-  /** numberMatched, when it was asked for. */
-  count?: MatchCount;
+  /** numberMatched: counted with the first page, or the cursor's. */
+  count: MatchCount;
 }
 
 export interface MatchCount {
@@ -271,42 +273,73 @@ export class StacRepository implements OnModuleDestroy {
   }
 
   /**
-   * A page of items. Without a cursor, also counts the matches: the planner's estimate of the
-   * items alone decides; up to EXACT_COUNT_LIMIT the page query counts them exactly in the same
-   * scan (`count(*) OVER ()`), above that the estimate is returned. Paging cursors carry the
-   * figure, so later pages count nothing.
+   * A page of items, read one of two ways:
+   * - "matches first" when they are few (the planner expects at most EXACT_COUNT_LIMIT) and an
+   *   index narrows them down (bbox, intersects, ids, collections, q) or the table is small:
+   *   the matches are materialised (id and sort keys only), counted exactly, sorted, and the
+   *   page's rows fetched. This keeps PostgreSQL from walking the datetime index in search of
+   *   a few scattered matches — its estimate assumes they are spread evenly, they are not.
+   * - otherwise in index order with LIMIT, and numberMatched is the planner's estimate.
+   * The first page decides; paging cursors carry the decision (an exact count means the first
+   * way) and the count, so later pages count nothing.
    */
-  async searchItems(f: ItemFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined, withCount = false): Promise<Page<ItemRow>> {
+  async searchItems(f: ItemFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined, cursorCount?: MatchCount): Promise<Page<ItemRow>> {
     const params = new SqlParams();
     const { where, again } = this.itemConditions(f, user, params);
+    let count = cursorCount;
+    if (!count) {
+      // The estimate leaves out the join with collections: join estimates can be far too low, and
+      // the collection conditions rarely remove many items.
+      const estimate = await this.estimate(`SELECT 1 FROM item i WHERE ${where.slice(2).join(' AND ')}`, params);
+      const narrowed = !!(f.bbox || f.intersects || f.ids || f.collectionIds || f.q);
+      const cheap = estimate <= EXACT_COUNT_LIMIT && (narrowed || (await this.tableRows('item')) <= SMALL_TABLE_ROWS);
+      count = { count: estimate, estimated: !cheap };
+    }
+    const matchesFirst = !count.estimated;
+    const countNow = !cursorCount && matchesFirst;
     const backwards = page.cursor?.direction === 'p';
     if (page.cursor) where.push(keysetSql(sort, page.cursor.values, backwards, params));
-    // The estimate leaves out the join with collections: join estimates can be far too low, and
-    // the collection conditions rarely remove many items.
-    const estimate = withCount ? await this.estimate(`SELECT 1 FROM item i WHERE ${where.slice(2).join(' AND ')}`, params) : undefined;
-    const exact = estimate !== undefined && estimate <= EXACT_COUNT_LIMIT;
-    // One level: PostgreSQL evaluates the costly output columns (GeoJSON, neighbour subqueries)
-    // only for the rows that survive ORDER BY … LIMIT.
-    const sql = `
-      SELECT i.id, i.collection_id, i.kind, i.rank, i.properties, i.assets,
+    const limit = params.add(page.limit + 1, 'integer');
+    const columns = `i.id, i.collection_id, i.kind, i.rank, i.properties, i.assets,
              ${UTC_TEXT('i.datetime')} AS datetime, ${UTC_TEXT('i.created_at')} AS created, ${UTC_TEXT('i.updated_at')} AS updated,
              ST_AsGeoJSON(i.geom, 9)::json AS geometry,
              CASE WHEN i.geom IS NULL THEN NULL ELSE ARRAY[ST_XMin(i.geom), ST_YMin(i.geom), ST_XMax(i.geom), ST_YMax(i.geom)] END AS bbox,
              c.license AS collection_license,
              ${this.neighbourSql('prev', again)} AS prev_id,
-             ${this.neighbourSql('next', again)} AS next_id,
-             ARRAY[${sort.map((s) => `(${s.key.sql})::text`).join(', ')}] AS keys
-             ${exact ? ', (count(*) OVER ())::int AS total' : ''}
-      FROM item i JOIN collection c ON c.id = i.collection_id
-      WHERE ${where.join(' AND ')}
-      ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
-      LIMIT ${params.add(page.limit + 1, 'integer')}`;
+             ${this.neighbourSql('next', again)} AS next_id`;
+    let sql: string;
+    if (matchesFirst) {
+      const keys = sort.map((_, i) => `m.s${i}`);
+      sql = `
+        WITH m AS MATERIALIZED (
+          SELECT i.id, ${sort.map((s, i) => `${s.key.sql} AS s${i}`).join(', ')}
+          FROM item i JOIN collection c ON c.id = i.collection_id
+          WHERE ${where.join(' AND ')}
+        ), p AS (
+          SELECT * FROM m ORDER BY ${orderSql(sort, keys, backwards)} LIMIT ${limit}
+        )
+        SELECT ${columns},
+               ARRAY[${sort.map((_, i) => `p.s${i}::text`).join(', ')}] AS keys
+               ${countNow ? ', (SELECT count(*) FROM m)::int AS total' : ''}
+        FROM p JOIN item i ON i.id = p.id JOIN collection c ON c.id = i.collection_id
+        ORDER BY ${orderSql(sort, sort.map((_, i) => `p.s${i}`), backwards)}`;
+    } else {
+      // One level: PostgreSQL evaluates the costly output columns (GeoJSON, neighbour
+      // subqueries) only for the rows that survive ORDER BY … LIMIT.
+      sql = `
+        SELECT ${columns},
+               ARRAY[${sort.map((s) => `(${s.key.sql})::text`).join(', ')}] AS keys
+        FROM item i JOIN collection c ON c.id = i.collection_id
+        WHERE ${where.join(' AND ')}
+        ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
+        LIMIT ${limit}`;
+    }
     const rows = await this.query<ItemRow & { total?: number }>(sql, params.values);
-    return this.page(rows, page, backwards, estimate, exact);
+    if (countNow) count = { count: rows[0]?.total ?? 0, estimated: false };
+    return this.page(rows, page, backwards, count);
   }
 
-  private page<T extends { total?: number }>(rows: T[], page: PageSpec, backwards: boolean, estimate: number | undefined, exact: boolean): Page<T> {
-    const count: MatchCount | undefined = estimate === undefined ? undefined : exact ? { count: rows[0]?.total ?? 0, estimated: false } : { count: estimate, estimated: true };
+  private page<T extends { total?: number }>(rows: T[], page: PageSpec, backwards: boolean, count: MatchCount): Page<T> {
     for (const row of rows) delete row.total;
     const hasMore = rows.length > page.limit;
     if (hasMore) rows.pop();
@@ -318,6 +351,17 @@ export class StacRepository implements OnModuleDestroy {
   private async estimate(sql: string, params: SqlParams): Promise<number> {
     const plan = await this.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, params.values);
     return Math.round(plan[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+  }
+
+  private tableSizes?: { at: number; rows: Map<string, number> };
+
+  /** Approximate row count of a table (pg_class.reltuples, re-read every minute). */
+  private async tableRows(table: 'item' | 'collection'): Promise<number> {
+    if (!this.tableSizes || Date.now() - this.tableSizes.at > 60_000) {
+      const rows = await this.query<{ relname: string; reltuples: number }>(`SELECT relname, reltuples::float8 AS reltuples FROM pg_class WHERE oid IN ('item'::regclass, 'collection'::regclass)`, []);
+      this.tableSizes = { at: Date.now(), rows: new Map(rows.map((r) => [r.relname, Math.max(0, r.reltuples)])) };
+    }
+    return this.tableSizes.rows.get(table) ?? 0;
   }
 
   /** The previous / next ready picture of the same sequence that the caller may see. */
@@ -333,7 +377,7 @@ export class StacRepository implements OnModuleDestroy {
   async findItem(collectionId: string, itemId: string, user: AuthUser | undefined): Promise<ItemRow | undefined> {
     if (!isUuid(collectionId) || !isUuid(itemId)) return undefined;
     const sort: ResolvedSort[] = [{ key: { sql: 'i.id', cast: 'uuid', nullable: false }, direction: 'asc' }];
-    const { rows } = await this.searchItems({ collectionIds: [collectionId], ids: [itemId], queryables: new Map() }, sort, { limit: 1 }, user);
+    const { rows } = await this.searchItems({ collectionIds: [collectionId], ids: [itemId], queryables: new Map() }, sort, { limit: 1 }, user, { count: 1, estimated: false });
     return rows[0];
   }
 
@@ -367,22 +411,45 @@ export class StacRepository implements OnModuleDestroy {
           ORDER BY t.rank ASC NULLS LAST, t.datetime ASC, t.id ASC LIMIT 1) END AS thumbnail`;
   }
 
-  async searchCollections(f: CollectionFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined, withCount = false): Promise<Page<CollectionRow>> {
+  /** A page of collections; counted and read like items (see searchItems). */
+  async searchCollections(f: CollectionFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined, cursorCount?: MatchCount): Promise<Page<CollectionRow>> {
     const params = new SqlParams();
     const { where, again } = this.collectionConditions(f, user, params);
+    let count = cursorCount;
+    if (!count) {
+      const estimate = await this.estimate(`SELECT 1 FROM collection c WHERE ${where.join(' AND ')}`, params);
+      const cheap = estimate <= EXACT_COUNT_LIMIT && (!!(f.bbox || f.q) || (await this.tableRows('collection')) <= SMALL_TABLE_ROWS);
+      count = { count: estimate, estimated: !cheap };
+    }
+    const matchesFirst = !count.estimated;
+    const countNow = !cursorCount && matchesFirst;
     const backwards = page.cursor?.direction === 'p';
     if (page.cursor) where.push(keysetSql(sort, page.cursor.values, backwards, params));
-    const estimate = withCount ? await this.estimate(`SELECT 1 FROM collection c WHERE ${where.join(' AND ')}`, params) : undefined;
-    const exact = estimate !== undefined && estimate <= EXACT_COUNT_LIMIT;
-    const sql = `
-      SELECT ${this.collectionSelect(again)}, ARRAY[${sort.map((s) => `(${s.key.sql})::text`).join(', ')}] AS keys
-             ${exact ? ', (count(*) OVER ())::int AS total' : ''}
-      FROM collection c
-      WHERE ${where.join(' AND ')}
-      ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
-      LIMIT ${params.add(page.limit + 1, 'integer')}`;
+    const limit = params.add(page.limit + 1, 'integer');
+    let sql: string;
+    if (matchesFirst) {
+      const keys = sort.map((_, i) => `m.s${i}`);
+      sql = `
+        WITH m AS MATERIALIZED (
+          SELECT c.id, ${sort.map((s, i) => `${s.key.sql} AS s${i}`).join(', ')} FROM collection c WHERE ${where.join(' AND ')}
+        ), p AS (
+          SELECT * FROM m ORDER BY ${orderSql(sort, keys, backwards)} LIMIT ${limit}
+        )
+        SELECT ${this.collectionSelect(again)}, ARRAY[${sort.map((_, i) => `p.s${i}::text`).join(', ')}] AS keys
+               ${countNow ? ', (SELECT count(*) FROM m)::int AS total' : ''}
+        FROM p JOIN collection c ON c.id = p.id
+        ORDER BY ${orderSql(sort, sort.map((_, i) => `p.s${i}`), backwards)}`;
+    } else {
+      sql = `
+        SELECT ${this.collectionSelect(again)}, ARRAY[${sort.map((s) => `(${s.key.sql})::text`).join(', ')}] AS keys
+        FROM collection c
+        WHERE ${where.join(' AND ')}
+        ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
+        LIMIT ${limit}`;
+    }
     const rows = await this.query<CollectionRow & { total?: number }>(sql, params.values);
-    return this.page(rows, page, backwards, estimate, exact);
+    if (countNow) count = { count: rows[0]?.total ?? 0, estimated: false };
+    return this.page(rows, page, backwards, count);
   }
 
   async findCollection(id: string, user: AuthUser | undefined): Promise<CollectionRow | undefined> {

@@ -129,8 +129,8 @@ export class StacService {
     const filter: CollectionFilter = { bbox: req.bbox, datetime: req.datetime, filter: req.filter, q: req.q, queryables: COLLECTION_QUERYABLES };
     const print = fingerprint({ t: 'collections', bbox: req.bbox, datetime: req.datetime, filter: req.filter, q: req.q, sort: req.sortby ?? null });
     const cursor = this.readCursor(req.token, print, sort.length);
-    const page = await this.repository.searchCollections(filter, sort, { limit: req.limit, cursor: cursor && { direction: cursor.d, values: cursor.k } }, user, !cursor);
-    const count = this.matched(page.count, cursor);
+    const page = await this.repository.searchCollections(filter, sort, { limit: req.limit, cursor: cursor && { direction: cursor.d, values: cursor.k } }, user, this.carried(cursor));
+    const count = page.count;
     const collections = page.rows.map((row) => {
       const c = toStacCollection(row, this.links);
       return req.fields ? applyFields(c, req.fields, DEFAULT_COLLECTION_FIELDS) : c;
@@ -200,8 +200,8 @@ export class StacService {
       sort: req.sortby ?? defaultSort,
     });
     const cursor = this.readCursor(req.token, print, sort.length);
-    const page = await this.repository.searchItems(filter, sort, { limit: req.limit, cursor: cursor && { direction: cursor.d, values: cursor.k } }, user, !cursor);
-    const count = this.matched(page.count, cursor);
+    const page = await this.repository.searchItems(filter, sort, { limit: req.limit, cursor: cursor && { direction: cursor.d, values: cursor.k } }, user, this.carried(cursor));
+    const count = page.count;
     const features = page.rows.map((row) => {
       const item = toStacItem(row, this.links);
       return req.fields ? applyItemFields(item, req.fields) : item;
@@ -216,10 +216,9 @@ export class StacService {
 
   // ---- sorting and paging --------------------------------------------------------------
 
-  /** numberMatched: counted with the first page, carried by the cursor to the next ones. */
-  private matched(counted: MatchCount | undefined, cursor: CursorPayload | undefined): MatchCount {
-    if (counted) return counted;
-    return { count: cursor?.m ?? 0, estimated: cursor ? !!cursor.e : true };
+  /** numberMatched as counted with the first page, carried by the cursor to the next ones. */
+  private carried(cursor: CursorPayload | undefined): MatchCount | undefined {
+    return cursor ? { count: cursor.m ?? 0, estimated: !!cursor.e } : undefined;
   }
 
   private resolveSort(specs: SortSpec[], queryables: ReadonlyMap<string, Queryable>): ResolvedSort[] {
