@@ -117,10 +117,19 @@ function envelope(params: SqlParams, w: number, s: number, e: number, n: number)
   return `ST_MakeEnvelope(${p(w)}, ${p(s)}, ${p(e)}, ${p(n)}, 4326)`;
 }
 
-/** A bbox condition; one crossing the antimeridian (west > east) is split in two. */
-function bboxSql(column: string, params: SqlParams, [w, s, e, n]: [number, number, number, number]): string {
-  if (w <= e) return `ST_Intersects(${column}, ${envelope(params, w, s, e, n)})`;
-  return `(ST_Intersects(${column}, ${envelope(params, w, s, 180, n)}) OR ST_Intersects(${column}, ${envelope(params, -180, s, e, n)}))`;
+/**
+ * A bbox condition; one crossing the antimeridian (west > east) is split in two. The index
+ * test `&&` is exact for points (most items), so ST_Intersects only runs on other geometries;
+ * `estimate` is the bare index test, which the planner estimates well.
+ */
+function bboxSql(column: string, params: SqlParams, [w, s, e, n]: [number, number, number, number]): { sql: string; estimate: string } {
+  const one = (w0: number, e0: number) => {
+    const env = envelope(params, w0, s, e0, n);
+    return { sql: `(${column} && ${env} AND (GeometryType(${column}) = 'POINT' OR ST_Intersects(${column}, ${env})))`, estimate: `${column} && ${env}` };
+  };
+  if (w <= e) return one(w, e);
+  const [a, b] = [one(w, 180), one(-180, e)];
+  return { sql: `(${a.sql} OR ${b.sql})`, estimate: `(${a.estimate} OR ${b.estimate})` };
 }
 
 function flatten(g: GeoJsonGeometry): GeoJsonGeometry[] {
@@ -248,28 +257,40 @@ export class StacRepository implements OnModuleDestroy {
 
   // ---- items ---------------------------------------------------------------------------
 
-  /** Conditions on `item i JOIN collection c`; the first two are the collection's. */
-  private itemConditions(f: ItemFilter, user: AuthUser | undefined, params: SqlParams): { where: string[]; again: (alias: string) => string } {
+  /**
+   * Conditions on `item i JOIN collection c` (`where`), and those on the items alone in the
+   * form the planner estimates best (`estimate`, for numberMatched).
+   */
+  private itemConditions(f: ItemFilter, user: AuthUser | undefined, params: SqlParams): { where: string[]; estimate: string[]; again: (alias: string) => string } {
     const vi = this.visibility('i', user, params);
-    const where = ["c.status = 'ready'", vi.again('c'), "i.status = 'ready'", vi.sql];
-    if (f.collectionIds) where.push(idList(params, 'i.collection_id', f.collectionIds));
-    if (f.ids) where.push(idList(params, 'i.id', f.ids));
-    if (f.bbox) where.push(bboxSql('i.geom', params, f.bbox));
-    if (f.intersects) where.push(intersectsSql('i.geom', params, f.intersects));
+    const items = ["i.status = 'ready'", vi.sql];
+    const estimate = [...items];
+    const both = (sql: string) => {
+      items.push(sql);
+      estimate.push(sql);
+    };
+    if (f.collectionIds) both(idList(params, 'i.collection_id', f.collectionIds));
+    if (f.ids) both(idList(params, 'i.id', f.ids));
+    if (f.bbox) {
+      const b = bboxSql('i.geom', params, f.bbox);
+      items.push(b.sql);
+      estimate.push(b.estimate);
+    }
+    if (f.intersects) both(intersectsSql('i.geom', params, f.intersects));
     if (f.datetime) {
       const { start, end, instant } = f.datetime;
-      if (instant && start) where.push(`i.datetime = ${params.add(start.text, 'timestamptz')}`);
+      if (instant && start) both(`i.datetime = ${params.add(start.text, 'timestamptz')}`);
       else {
-        if (start) where.push(`i.datetime >= ${params.add(start.text, 'timestamptz')}`);
-        if (end) where.push(`i.datetime <= ${params.add(end.text, 'timestamptz')}`);
+        if (start) both(`i.datetime >= ${params.add(start.text, 'timestamptz')}`);
+        if (end) both(`i.datetime <= ${params.add(end.text, 'timestamptz')}`);
       }
     }
     if (f.q) {
       const q = tsQuery(f.q);
-      where.push(q ? `${ITEM_TEXT_SQL} @@ to_tsquery('simple'::regconfig, ${params.add(q, 'text')})` : 'FALSE');
+      both(q ? `${ITEM_TEXT_SQL} @@ to_tsquery('simple'::regconfig, ${params.add(q, 'text')})` : 'FALSE');
     }
-    if (f.filter !== undefined) where.push(this.compileFilter(f.filter, f.queryables, params));
-    return { where, again: vi.again };
+    if (f.filter !== undefined) both(this.compileFilter(f.filter, f.queryables, params));
+    return { where: ["c.status = 'ready'", vi.again('c'), ...items], estimate, again: vi.again };
   }
 
   /**
@@ -285,12 +306,12 @@ export class StacRepository implements OnModuleDestroy {
    */
   async searchItems(f: ItemFilter, sort: ResolvedSort[], page: PageSpec, user: AuthUser | undefined, cursorCount?: MatchCount): Promise<Page<ItemRow>> {
     const params = new SqlParams();
-    const { where, again } = this.itemConditions(f, user, params);
+    const { where, estimate: estimateWhere, again } = this.itemConditions(f, user, params);
     let count = cursorCount;
     if (!count) {
       // The estimate leaves out the join with collections: join estimates can be far too low, and
       // the collection conditions rarely remove many items.
-      const estimate = await this.estimate(`SELECT 1 FROM item i WHERE ${where.slice(2).join(' AND ')}`, params);
+      const estimate = await this.estimate(`SELECT 1 FROM item i WHERE ${estimateWhere.join(' AND ')}`, params);
       const narrowed = !!(f.bbox || f.intersects || f.ids || f.collectionIds || f.q);
       const cheap = estimate <= EXACT_COUNT_LIMIT && (narrowed || (await this.tableRows('item')) <= SMALL_TABLE_ROWS);
       count = { count: estimate, estimated: !cheap };
@@ -386,7 +407,7 @@ export class StacRepository implements OnModuleDestroy {
   private collectionConditions(f: CollectionFilter, user: AuthUser | undefined, params: SqlParams): { where: string[]; again: (alias: string) => string } {
     const vc = this.visibility('c', user, params);
     const where = ["c.status = 'ready'", vc.sql];
-    if (f.bbox) where.push(bboxSql('c.geom', params, f.bbox));
+    if (f.bbox) where.push(bboxSql('c.geom', params, f.bbox).sql);
     if (f.datetime) {
       const { start, end } = f.datetime;
       if (end) where.push(`coalesce(c.datetime_start, '-infinity'::timestamptz) <= ${params.add(end.text, 'timestamptz')}`);
