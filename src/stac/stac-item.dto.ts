@@ -46,6 +46,9 @@ export function toStacItem(row: ItemRow, links: StacLinks): StacItem {
   }
   const ext = itemExtensions(stored, assets);
   const properties: Record<string, unknown> = { ...ext.properties };
+  // The view extension wants an azimuth in [0, 360]; a heading of -10 is 350.
+  const azimuth = properties['view:azimuth'];
+  if (typeof azimuth === 'number' && (azimuth < 0 || azimuth > 360)) properties['view:azimuth'] = ((azimuth % 360) + 360) % 360;
   const hasRange = typeof properties.start_datetime === 'string' && typeof properties.end_datetime === 'string';
   // A STAC item needs a datetime unless it has a range; fall back to its publication time.
   properties.datetime = utcText(row.datetime) ?? (hasRange ? null : utcText(row.created));

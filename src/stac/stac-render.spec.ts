@@ -31,6 +31,30 @@ describe('STAC extensions from field prefixes', () => {
   });
 });
 
+describe('item rendering', () => {
+  it('brings a heading outside [0, 360] back into the view extension range', async () => {
+    const { toStacItem } = await import('./stac-item.dto.js');
+    const row = {
+      id: 'i',
+      collection_id: 'c',
+      kind: 'picture',
+      datetime: '2021-01-01T00:00:00.000000',
+      created: '2021-01-01T00:00:00.000000',
+      updated: '2021-01-01T00:00:00.000000',
+      rank: 1,
+      properties: { 'view:azimuth': -10 },
+      assets: {},
+      geometry: null,
+      bbox: null,
+      collection_license: 'CC0-1.0',
+      prev_id: null,
+      next_id: null,
+      keys: [],
+    };
+    assert.equal(toStacItem(row, new StacLinks('http://x')).properties['view:azimuth'], 350);
+  });
+});
+
 describe('links and times', () => {
   it('makes relative asset hrefs absolute and keeps absolute ones', () => {
     const links = new StacLinks('https://example.org/');
