@@ -38,12 +38,15 @@ function benchUrl(): string {
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-/** A small deterministic PRNG, so runs compare. */
+/** A small deterministic PRNG (mulberry32 over a hashed seed), so runs compare. */
 function rng(seed: number) {
-  let s = seed >>> 0;
+  let a = (Math.imul(seed + 1, 2654435761) ^ 0x9e3779b9) >>> 0;
   return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
