@@ -14,10 +14,11 @@ import { ManagementJobsModule } from './management-jobs/management-jobs.module.j
 import { MapModule } from './map/map.module.js';
 import type { ProcessRole } from './queue/process-role.js';
 import { QueueModule } from './queue/queue.module.js';
+import { StacModule } from './stac/stac.module.js';
 import { StorageModule } from './storage/storage.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, MapModule, ManagementJobsModule, DatasetsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, MapModule, StacModule, ManagementJobsModule, DatasetsModule];
 
 @Module({})
 export class AppModule {

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { SWAGGER_UI_CSS } from './auth/swagger-ui-extension.js';
 import { AppConfig } from './config/app-config.js';
@@ -47,6 +48,12 @@ export function setupSwagger(app: INestApplication): OpenAPIObject {
     // Shows who is logged in (or a login link); a script file, as the CSP forbids inline scripts.
     customJs: '/api/auth/swagger-ui.js',
     customCss: SWAGGER_UI_CSS,
+    // STAC clients ask for the media type the landing page's service-desc link advertises.
+    patchDocumentOnRequest: <TRequest, TResponse>(req: TRequest, res: TResponse, doc: OpenAPIObject) => {
+      const accept = String((req as Request).headers.accept ?? '');
+      if (accept.includes('application/vnd.oai.openapi+json')) (res as Response).type('application/vnd.oai.openapi+json;version=3.0');
+      return doc;
+    },
     swaggerOptions: {
       persistAuthorization: true,
       withCredentials: true,

@@ -1,20 +1,18 @@
 /**
  * Helpers of the datasets e2e tests: uploads, waiting for ingest, the expected geometry computed
  * independently from a file's own tags (geotiff + proj4, not the server's code), PNG checks,
- * and STAC validation with stac-node-validator against ../shared/stac-schemas only.
+ * (STAC documents are validated with test/support/stac-validate.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fromFile } from 'geotiff';
 import proj4 from 'proj4';
 import sharp from 'sharp';
 import type { TestApi } from './support/app.js';
 import type { TestUser } from './support/auth.js';
-import { PROJECT_ROOT, sharedPath } from './support/env.js';
+import { sharedPath } from './support/env.js';
 import { json, waitFor } from './support/net.js';
 
 export const GEOTIFF_DIR = sharedPath('fixtures', 'geotiff');
@@ -157,85 +155,4 @@ export function listFiles(dir: string): string[] {
   };
   walk(dir);
   return out.sort();
-}
-
-/**
- * Validates STAC documents with stac-node-validator (its CLI: the library exits the process),
- * every schema URL mapped to ../shared/stac-schemas. The PROJJSON schema the projection
- * extension refers to is not there: it is mapped to a schema that rejects any value, so an item
- * using `proj:projjson` fails instead of reaching the network; outbound HTTP is blocked anyway.
- */
-export async function validateStac(documents: Record<string, unknown>[]): Promise<{ valid: boolean[]; output: string }> {
-  const root = sharedPath('stac-schemas');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'stac-validate-'));
-  try {
-    const map: string[] = [];
-    for (const rel of listFiles(root)) map.push(`https://${rel.split(path.sep).join('/')}=${path.join(root, rel)}`);
-    const stub = path.join(dir, 'projjson.json');
-    await fs.writeFile(stub, JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', not: {} }));
-    for (const v of ['v0.2', 'v0.5', 'v0.7']) map.push(`https://proj.org/schemas/${v}/projjson.schema.json=${stub}`);
-    const files: string[] = [];
-    for (const [i, doc] of documents.entries()) {
-      const f = path.join(dir, `doc-${i}.json`);
-      await fs.writeFile(f, JSON.stringify(doc, null, 2));
-      files.push(f);
-    }
-    const config = path.join(dir, 'config.json');
-    await fs.writeFile(config, JSON.stringify({ files, schemaMap: map.join(';'), verbose: true, strict: false }));
-    const cli = path.join(PROJECT_ROOT, 'node_modules/stac-node-validator/bin/cli.js');
-    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, '--config', config], {
-        env: { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      child.on('error', reject);
-      child.on('exit', () => resolve({ stdout: out, stderr: err }));
-    });
-    // stdout has one "- <file>" section per document; a failing schema prints "--- <schema>: invalid" in it.
-    const valid = files.map((f) => {
-      const start = stdout.indexOf(`- ${f}`);
-      const next = files.map((g) => stdout.indexOf(`- ${g}`)).filter((i) => i > start).sort((a, b) => a - b)[0] ?? stdout.indexOf('Files:');
-      const section = start >= 0 ? stdout.slice(start, next) : ': invalid';
-      return !/: invalid/.test(section) && /--- Item: valid/.test(section);
-    });
-    const reported = Number(/Invalid: (\d+)/.exec(stdout)?.[1] ?? NaN);
-    if (reported !== valid.filter((v) => !v).length) throw new Error(`stac-node-validator reported ${reported} invalid documents:\n${stdout}\n${stderr}`);
-    return { valid, output: `${stdout}\n${stderr}` };
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** The STAC item of a dataset as the STAC layer publishes it, assembled from the item row. */
-export function stacItemFromRow(
-  row: { id: string; collection_id: string; datetime: Date; geometry: unknown; properties: Record<string, unknown>; assets: Record<string, Record<string, unknown>> },
-  bbox: number[] | null,
-  apiRoot: string,
-): Record<string, unknown> {
-  const properties: Record<string, unknown> = { ...row.properties, datetime: row.datetime.toISOString() };
-  const extensions = (properties.stac_extensions as string[] | undefined) ?? [];
-  const extraLinks = (properties['sightline:links'] as Record<string, string>[] | undefined) ?? [];
-  delete properties.stac_extensions;
-  delete properties['sightline:links'];
-  const assets = Object.fromEntries(Object.entries(row.assets).map(([k, a]) => [k, { ...a, href: `${apiRoot}${a.href as string}` }]));
-  return {
-    type: 'Feature',
-    stac_version: '1.0.0',
-    stac_extensions: extensions,
-    id: row.id,
-    collection: row.collection_id,
-    geometry: row.geometry,
-    ...(row.geometry && bbox ? { bbox } : {}),
-    properties,
-    links: [
-      { rel: 'self', href: `${apiRoot}collections/${row.collection_id}/items/${row.id}`, type: 'application/geo+json' },
-      { rel: 'collection', href: `${apiRoot}collections/${row.collection_id}`, type: 'application/json' },
-      ...extraLinks.map((l) => ({ ...l, href: `${apiRoot}${l.href}` })),
-    ],
-    assets,
-  };
 }

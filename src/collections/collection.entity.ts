@@ -7,6 +7,10 @@ export type CollectionKind = 'sequence' | 'dataset' | 'harvested';
 
 /** A STAC collection: a sequence of pictures, a set of datasets, or a harvested remote collection. */
 @Entity('collection')
+// Free-text index of the STAC collection search (hand-written migration 1763800003000).
+@Index('ix_collection_search_text', { synchronize: false })
+// Covering index of published collections for the STAC visibility join (same migration).
+@Index('ix_collection_published', { synchronize: false })
 @Index(['kind', 'createdAt'])
 @Index(['ownerId'])
 export class Collection {
@@ -48,6 +52,7 @@ export class Collection {
   providers: unknown[];
 
   /** Spatial footprint of the items (a sequence's path, a union of footprints…); bbox derives from it. */
+  @Index({ spatial: true })
   @GeometryColumn('Geometry', { nullable: true })
   geom: Geometry | null;
 

@@ -10,6 +10,8 @@ export type ItemKind = 'picture' | 'dataset' | 'harvested';
  * domain tables (picture, dataset…) share its id and keep their own processing state.
  */
 @Entity('item')
+// Free-text index of the STAC search (hand-written migration 1763800003000).
+@Index('ix_item_search_text', { synchronize: false })
 @Index(['collectionId', 'rank'])
 @Index(['datetime', 'id'])
 @Index(['ownerId'])

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { collectionExtensions, itemExtensions } from './stac-extensions.js';
+import { applyItemFields, type StacItem } from './stac-item.dto.js';
+import { StacLinks, utcText } from './stac-links.js';
+
+describe('STAC extensions from field prefixes', () => {
+  it('lists the extensions whose fields are present and moves undefined prefixed fields aside', () => {
+    const r = itemExtensions({ 'view:azimuth': 10, 'pers:pitch': 3, 'pers:interior_orientation': { focal_length: 3 }, title: 'x' }, { hd: { href: 'a', 'file:size': 3 } });
+    assert.deepEqual(r.stacExtensions, [
+      'https://stac-extensions.github.io/view/v1.0.0/schema.json',
+      'https://stac-extensions.github.io/perspective-imagery/v1.0.0/schema.json',
+      'https://stac-extensions.github.io/file/v2.1.0/schema.json',
+    ]);
+    assert.equal(r.properties['pers:pitch'], undefined);
+    assert.equal(r.properties['sightline:pitch'], 3);
+  });
+
+  it('picks the projection version by its fields and lets a stored list win per extension', () => {
+    assert.deepEqual(itemExtensions({ 'proj:epsg': 4326 }, {}).stacExtensions, ['https://stac-extensions.github.io/projection/v1.1.0/schema.json']);
+    assert.deepEqual(itemExtensions({ 'proj:code': 'EPSG:4326' }, {}).stacExtensions, ['https://stac-extensions.github.io/projection/v2.0.0/schema.json']);
+    const stored = itemExtensions({ stac_extensions: ['https://stac-extensions.github.io/view/v1.1.0/schema.json', 'https://example.org/x/v1.0.0/schema.json'], 'view:azimuth': 1 }, {});
+    assert.deepEqual(stored.stacExtensions, ['https://stac-extensions.github.io/view/v1.1.0/schema.json', 'https://example.org/x/v1.0.0/schema.json']);
+    assert.equal(stored.properties.stac_extensions, undefined);
+  });
+
+  it('declares collection extensions only for fields the extension defines', () => {
+    const r = collectionExtensions({ 'eo:cloud_cover': { minimum: 0, maximum: 10 }, 'view:foo': [1] }, undefined);
+    assert.deepEqual(r.stacExtensions, ['https://stac-extensions.github.io/eo/v1.1.0/schema.json']);
+    assert.deepEqual(Object.keys(r.summaries).sort(), ['eo:cloud_cover', 'sightline:foo']);
+  });
+});
+
+describe('item rendering', () => {
+  it('brings a heading outside [0, 360] back into the view extension range', async () => {
+    const { toStacItem } = await import('./stac-item.dto.js');
+    const row = {
+      id: 'i',
+      collection_id: 'c',
+      kind: 'picture',
+      datetime: '2021-01-01T00:00:00.000000',
+      created: '2021-01-01T00:00:00.000000',
+      updated: '2021-01-01T00:00:00.000000',
+      rank: 1,
+      properties: { 'view:azimuth': -10 },
+      assets: {},
+      geometry: null,
+      bbox: null,
+      collection_license: 'CC0-1.0',
+      prev_id: null,
+      next_id: null,
+      keys: [],
+    };
+    assert.equal(toStacItem(row, new StacLinks('http://x')).properties['view:azimuth'], 350);
+  });
+});
+
+describe('links and times', () => {
+  it('makes relative asset hrefs absolute and keeps absolute ones', () => {
+    const links = new StacLinks('https://example.org/');
+    assert.equal(links.assetHref('pictures/x/hd.jpg'), 'https://example.org/api/pictures/x/hd.jpg');
+    assert.equal(links.assetHref('s3://bucket/key'), 's3://bucket/key');
+    assert.equal(links.root, 'https://example.org/api/');
+  });
+
+  it('writes UTC times without needless zeros', () => {
+    assert.equal(utcText('2021-06-01T10:00:00.000000'), '2021-06-01T10:00:00Z');
+    assert.equal(utcText('2021-06-01T10:00:00.120000'), '2021-06-01T10:00:00.12Z');
+    assert.equal(utcText(null), null);
+  });
+});
+
+describe('fields extension', () => {
+  const item = {
+    type: 'Feature',
+    stac_version: '1.0.0',
+    stac_extensions: ['https://stac-extensions.github.io/view/v1.0.0/schema.json'],
+    id: 'a',
+    collection: 'c',
+    geometry: { type: 'Point', coordinates: [0, 0] },
+    bbox: [0, 0, 0, 0],
+    properties: { datetime: '2020-01-01T00:00:00Z', 'view:azimuth': 3, foo: 1 },
+    assets: { hd: { href: 'x' } },
+    links: [],
+  } as unknown as StacItem;
+
+  it('keeps the default set plus includes, minus excludes', () => {
+    assert.deepEqual(applyItemFields(item, { include: [], exclude: [] }).properties, { datetime: '2020-01-01T00:00:00Z' });
+    assert.deepEqual(applyItemFields(item, { include: [], exclude: [] }).stac_extensions, []);
+    const some = applyItemFields(item, { include: ['properties'], exclude: ['properties.foo', 'assets'] });
+    assert.deepEqual(some.properties, { datetime: '2020-01-01T00:00:00Z', 'view:azimuth': 3 });
+    assert.equal(some.assets, undefined);
+    assert.deepEqual(some.stac_extensions, ['https://stac-extensions.github.io/view/v1.0.0/schema.json']);
+    assert.equal(applyItemFields(item, { include: [], exclude: ['geometry'] }).geometry, undefined);
+  });
+});
