@@ -12,9 +12,10 @@ import { loggerOptions } from './logger.js';
 import type { ProcessRole } from './queue/process-role.js';
 import { QueueModule } from './queue/queue.module.js';
 import { StorageModule } from './storage/storage.module.js';
+import { UploadSetsModule } from './upload-sets/upload-sets.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, UploadSetsModule];
 
 @Module({})
 export class AppModule {

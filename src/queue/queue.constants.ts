@@ -11,11 +11,26 @@ export enum QueueName {
 /** Every job of the system; each has exactly one handler (checked when the worker starts). */
 export enum JobName {
   StorageCleanupTemp = 'storage.cleanup-temp',
+  PictureProcess = 'picture.process',
+  PictureDelete = 'picture.delete',
+  UploadSetDispatch = 'upload-set.dispatch',
+  UploadSetFinalize = 'upload-set.finalize',
+  UploadSetDelete = 'upload-set.delete',
 }
 
 /** The payload of each job. */
 export interface JobPayloads {
   [JobName.StorageCleanupTemp]: { maxAgeSeconds?: number };
+  /** Blur (when needed), then derivatives, then `ready`; `generation` rises on every reprocessing. */
+  [JobName.PictureProcess]: { pictureId: string; generation: number };
+  /** Removes a rejected or deleted picture's files, then its row. */
+  [JobName.PictureDelete]: { pictureId: string };
+  /** Sorts, splits and de-duplicates a completed upload set into sequences. */
+  [JobName.UploadSetDispatch]: { uploadSetId: string; generation: number };
+  /** Headings, geometry, extents and status of the sequences of a set whose pictures are all processed. */
+  [JobName.UploadSetFinalize]: { uploadSetId: string; round: number };
+  /** Removes a deleted upload set's pictures, files and sequences, then the set. */
+  [JobName.UploadSetDelete]: { uploadSetId: string };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -31,6 +46,11 @@ export interface JobDefinition<N extends JobName> {
 
 export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   [JobName.StorageCleanupTemp]: { queue: QueueName.Maintenance, attempts: 1 },
+  [JobName.PictureProcess]: { queue: QueueName.Pictures, id: (p) => safeJobId('picture', p.pictureId, p.generation) },
+  [JobName.PictureDelete]: { queue: QueueName.Pictures, id: (p) => safeJobId('picture-delete', p.pictureId) },
+  [JobName.UploadSetDispatch]: { queue: QueueName.Dispatch, id: (p) => safeJobId('dispatch', p.uploadSetId, p.generation) },
+  [JobName.UploadSetFinalize]: { queue: QueueName.Dispatch, id: (p) => safeJobId('finalize', p.uploadSetId, p.round) },
+  [JobName.UploadSetDelete]: { queue: QueueName.Dispatch, id: (p) => safeJobId('upload-set-delete', p.uploadSetId) },
 };
 
 export interface JobSchedule<N extends JobName = JobName> {
