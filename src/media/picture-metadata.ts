@@ -1,4 +1,5 @@
 import exifr from 'exifr';
+import { open } from 'node:fs/promises';
 import type { Projection } from './media.types.js';
 
 /** Where a capture time came from. */
@@ -158,10 +159,57 @@ function sections(raw: Dict | undefined): Sections {
   return { ifd0: pick('ifd0'), exif: pick('exif'), gps: pick('gps'), gpano: pick('GPano'), dji: pick('drone-dji'), xmpExif: pick('xmp') };
 }
 
+const HEADER_CAP = 16 * 1024 * 1024;
+
+/**
+ * The metadata part of a JPEG file: every segment before the image data (start of scan), read
+ * segment by segment, so a 100 MB picture costs a few kilobytes of IO. (exifr's own chunked
+ * file reading trips over some segment layouts.)
+ */
+export async function readJpegHeader(path: string): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const read = async (position: number, size: number): Promise<Buffer> => {
+      const buffer = Buffer.alloc(size);
+      const { bytesRead } = await file.read(buffer, 0, size, position);
+      return buffer.subarray(0, bytesRead);
+    };
+    const soi = await read(0, 2);
+    if (soi.length < 2 || soi[0] !== 0xff || soi[1] !== 0xd8) return read(0, 64 * 1024);
+    chunks.push(soi);
+    length = 2;
+    let position = 2;
+    while (length < HEADER_CAP) {
+      const marker = await read(position, 4);
+      if (marker.length < 4 || marker[0] !== 0xff) break;
+      const type = marker[1]!;
+      if (type === 0xda || type === 0xd9) break;
+      if (type === 0xff) {
+        position += 1;
+        continue;
+      }
+      const size = marker.readUInt16BE(2);
+      if (size < 2) break;
+      const segment = await read(position, 2 + size);
+      chunks.push(segment);
+      length += segment.length;
+      position += 2 + size;
+    }
+    // A little of what follows: exifr refuses a segment that ends exactly at the end of its input.
+    chunks.push(await read(position, 1024));
+    return Buffer.concat(chunks);
+  } finally {
+    await file.close();
+  }
+}
+
 /** Reads EXIF, GPS and XMP (GPano, DJI) of a JPEG file or buffer. Never throws: unreadable metadata is empty. */
 export async function readRawMetadata(input: string | Buffer): Promise<{ raw: Dict | undefined; error?: string }> {
   try {
-    const raw = (await exifr.parse(input, {
+    const data = typeof input === 'string' ? await readJpegHeader(input) : input;
+    const raw = (await exifr.parse(data, {
       tiff: true,
       ifd0: {},
       exif: true,
