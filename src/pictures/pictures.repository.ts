@@ -81,7 +81,7 @@ export class PicturesRepository {
   /** A failed run: back to `pending` for the next attempt, or `broken` after the last one. */
   async markFailed(id: string, generation: number, error: string, final: boolean, manager?: EntityManager): Promise<boolean> {
     const rows = returnedRows(await this.m(manager).query(
-      `UPDATE picture SET status = $3, last_error = $4, processed_at = CASE WHEN $3 = 'broken' THEN now() ELSE processed_at END, updated_at = now()
+      `UPDATE picture SET status = $3::varchar, last_error = $4, processed_at = CASE WHEN $3::varchar = 'broken' THEN now() ELSE processed_at END, updated_at = now()
        WHERE id = $1 AND process_generation = $2 AND status IN ('pending', 'processing') RETURNING id`,
       [id, generation, final ? 'broken' : 'pending', error.slice(0, 2000)],
     ));
