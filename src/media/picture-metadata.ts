@@ -138,8 +138,8 @@ function gpsDateTime(dateStamp: unknown, timeStamp: unknown): { ms: number | nul
 
 /** Brings an angle to [0, 360). */
 export function normalizeHeading(deg: number): number {
-  const h = ((deg % 360) + 360) % 360;
-  return Math.round(h * 1000) / 1000;
+  const h = Math.round((((deg % 360) + 360) % 360) * 1000) / 1000;
+  return h >= 360 ? 0 : h;
 }
 
 interface Sections {

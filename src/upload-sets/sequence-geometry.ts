@@ -25,8 +25,8 @@ export function pathHeadings(points: PathPoint[], relativeHeading = 0): PathHead
     for (let j = i + 1; j < points.length && azimuth === null; j++) azimuth = bearing(p, points[j]!);
     for (let j = i - 1; j >= 0 && azimuth === null; j--) azimuth = bearing(points[j]!, p);
     if (azimuth === null) return { heading: null, source: null };
-    const h = (((azimuth + relativeHeading) % 360) + 360) % 360;
-    return { heading: Math.round(h * 100) / 100, source: 'computed' };
+    const h = Math.round(((((azimuth + relativeHeading) % 360) + 360) % 360) * 100) / 100;
+    return { heading: h >= 360 ? 0 : h, source: 'computed' };
   });
 }
 
