@@ -1,4 +1,4 @@
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type Exif, type Sharp } from 'sharp';
 
 /** EXIF rational triple `d/1 m/1 s/1000` of an absolute angle. */
 function dmsRational(value: number): string {
@@ -68,6 +68,13 @@ export async function syntheticJpeg(p: SyntheticPicture): Promise<Buffer> {
     const scaled = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).resize(p.width, p.height, { kernel: 'cubic' }).raw().toBuffer();
     image = sharp(scaled, { raw: { width: p.width, height: p.height, channels: 3 } });
   }
+  let out = image.jpeg({ quality: p.quality ?? 85 }).withExif(cameraExif(p));
+  if (p.xmp) out = out.withXmp(p.xmp);
+  return out.toBuffer();
+}
+
+/** The EXIF a geotagging camera writes: make, model, capture time, GPS position and time, heading. */
+export function cameraExif(p: Pick<SyntheticPicture, 'lon' | 'lat' | 'time' | 'heading' | 'make' | 'model'>): Exif {
   const t = p.time;
   const date = `${t.getUTCFullYear()}:${pad(t.getUTCMonth() + 1)}:${pad(t.getUTCDate())}`;
   const clock = `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
@@ -83,7 +90,7 @@ export async function syntheticJpeg(p: SyntheticPicture): Promise<Buffer> {
     gps.GPSImgDirectionRef = 'T';
     gps.GPSImgDirection = `${Math.round(p.heading * 100)}/100`;
   }
-  let out = image.jpeg({ quality: p.quality ?? 85 }).withExif({
+  return {
     IFD0: { Make: p.make ?? 'Sightline', Model: p.model ?? 'Synthetic' },
     IFD2: {
       DateTimeOriginal: `${date} ${clock}`,
@@ -93,9 +100,7 @@ export async function syntheticJpeg(p: SyntheticPicture): Promise<Buffer> {
       FocalLengthIn35mmFilm: '26',
     },
     IFD3: gps,
-  });
-  if (p.xmp) out = out.withXmp(p.xmp);
-  return out.toBuffer();
+  };
 }
 
 /** GPano XMP marking a full equirectangular panorama. */

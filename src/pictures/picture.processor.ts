@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { UnrecoverableError } from 'bullmq';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { CollectionsService } from '../collections/collections.service.js';
 import { pictureKey, pictureTileKey } from '../common/picture-keys.js';
@@ -14,6 +14,7 @@ import { OnJob } from '../queue/queue.decorators.js';
 import type { JobContext } from '../queue/queue.types.js';
 import { StorageService } from '../storage/storage.service.js';
 import { BlurInput, BlurProvider, BlurRefusedError } from './blur/blur-provider.js';
+import { coalesce } from './coalesce.js';
 import type { Picture } from './picture.entity.js';
 import { picturePrefix } from './picture-storage.js';
 import { PicturesRepository } from './pictures.repository.js';
@@ -59,10 +60,8 @@ export class PictureProcessor {
     }
     try {
       await this.storeHd(picture, context.signal);
-      await context.progress(40);
       const derived = await this.derive(picture);
       await this.writeDerivatives(picture.id, derived, context.signal);
-      await context.progress(90);
       await this.finish(picture, generation);
       return { ready: true, blurred: picture.blurred };
     } catch (error) {
@@ -105,14 +104,17 @@ export class PictureProcessor {
       picture.blurred = true;
       await this.pictures.markHdStored(picture.id, { blurred: true, blurMetadata: outcome.metadata });
     } else {
-      await this.storage.put(hdKey, await this.storage.get(sourceKey));
+      await this.storage.put(hdKey, pipeline(await this.storage.get(sourceKey), coalesce(), () => undefined));
       await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
     }
     picture.hdStoredAt = new Date();
-    await this.dropSource(picture);
+    // The row no longer names the original (markHdStored cleared it); a crash before this
+    // delete leaves a file under tmp/ that the scheduled temp cleanup removes.
+    if (picture.sourceKey && picture.sourceKey !== hdKey) await this.storage.delete(picture.sourceKey);
+    picture.sourceKey = null;
   }
 
-  /** The temporary original is deleted only once `hd` is recorded as written. */
+  /** A temporary original left by a run that stopped after writing `hd`. */
   private async dropSource(picture: Picture): Promise<void> {
     if (!picture.sourceKey) return;
     await this.storage.delete(picture.sourceKey);

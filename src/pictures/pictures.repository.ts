@@ -57,9 +57,10 @@ export class PicturesRepository {
     return rows.length ? this.find(id) : null;
   }
 
+  /** `hd` is written; the row stops naming the temporary original (deleted right after). */
   async markHdStored(id: string, patch: { blurred: boolean; blurMetadata?: Record<string, unknown> | null }): Promise<void> {
     await this.db.query(
-      `UPDATE picture SET hd_stored_at = now(), blurred = $2, blur_metadata = COALESCE($3::jsonb, blur_metadata), updated_at = now() WHERE id = $1`,
+      `UPDATE picture SET hd_stored_at = now(), blurred = $2, blur_metadata = COALESCE($3::jsonb, blur_metadata), source_key = NULL, updated_at = now() WHERE id = $1`,
       [id, patch.blurred, patch.blurMetadata === undefined || patch.blurMetadata === null ? null : JSON.stringify(patch.blurMetadata)],
     );
   }

@@ -120,7 +120,7 @@ export class UploadSetsRepository {
    * sending a corrected file again is how a rejection is fixed.
    */
   async saveFile(data: Partial<UploadFile> & Pick<UploadFile, 'uploadSetId' | 'fileName'>, manager?: EntityManager): Promise<UploadFile> {
-    const rows: { id: string }[] = await this.m(manager).query(
+    const rows: unknown[] = await this.m(manager).query(
       `INSERT INTO upload_file (upload_set_id, file_name, size, sha256, picture_id, rejection_reason, rejection_severity, rejection_message, rejection_details)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
        ON CONFLICT (upload_set_id, file_name) DO UPDATE SET
@@ -129,7 +129,8 @@ export class UploadSetsRepository {
          rejection_message = EXCLUDED.rejection_message, rejection_details = EXCLUDED.rejection_details,
          created_at = now(), updated_at = now()
        WHERE upload_file.picture_id IS NULL
-       RETURNING id`,
+       RETURNING id, upload_set_id, file_name, size, sha256, picture_id, rejection_reason, rejection_severity,
+         rejection_message, rejection_details, created_at, updated_at`,
       [
         data.uploadSetId,
         data.fileName,
@@ -142,8 +143,22 @@ export class UploadSetsRepository {
         data.rejectionDetails ? JSON.stringify(data.rejectionDetails) : null,
       ],
     );
-    if (!rows.length) throw new FileNameTakenError();
-    return (await this.m(manager).getRepository(UploadFile).findOneBy({ id: rows[0]!.id }))!;
+    const row = rows[0] as Record<string, unknown> | undefined;
+    if (!row) throw new FileNameTakenError();
+    return Object.assign(new UploadFile(), {
+      id: row.id,
+      uploadSetId: row.upload_set_id,
+      fileName: row.file_name,
+      size: row.size === null ? null : Number(row.size),
+      sha256: row.sha256,
+      pictureId: row.picture_id,
+      rejectionReason: row.rejection_reason,
+      rejectionSeverity: row.rejection_severity,
+      rejectionMessage: row.rejection_message,
+      rejectionDetails: row.rejection_details,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    } as UploadFile);
   }
 
   listFiles(uploadSetId: string): Promise<UploadFile[]> {

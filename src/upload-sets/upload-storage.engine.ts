@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
+import { coalesce } from '../pictures/coalesce.js';
 import { originalTempKey } from '../pictures/picture-storage.js';
 import { StorageService } from '../storage/storage.service.js';
 
@@ -36,6 +37,8 @@ export class PictureStorageEngine implements StorageEngine {
     const key = originalTempKey(pictureId);
     let head = Buffer.alloc(0);
     let tail = Buffer.alloc(0);
+    // Notes the JPEG markers on the way, and hands storage chunks of about 1 MB (see coalesce).
+    const batch = coalesce();
     const peek = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         if (head.length < 3) head = Buffer.concat([head, chunk.subarray(0, 3 - head.length)]);
@@ -43,9 +46,8 @@ export class PictureStorageEngine implements StorageEngine {
         done(null, chunk);
       },
     });
-    file.stream.on('error', (error) => peek.destroy(error));
-    file.stream.pipe(peek);
-    this.storage.put(key, peek, { maxBytes: this.maxBytes, contentType: 'image/jpeg' }).then(
+    const body = pipeline(file.stream, peek, batch, () => undefined);
+    this.storage.put(key, body, { maxBytes: this.maxBytes, contentType: 'image/jpeg' }).then(
       (result) => {
         const info: ReceivedPicture = {
           pictureId,
