@@ -209,5 +209,10 @@ describe('blurring through an HTTP blur service', () => {
     const entry = files.files.find((f: { picture_id: string }) => f.picture_id === id);
     assert.equal(entry.processing.status, 'broken');
     assert.match(entry.processing.last_error, /503/);
+    const set = await json(await api.fetch(`/api/upload_sets/${setId}`, { headers: user.headers }));
+    assert.equal(set.items_status.broken, 1);
+    const error = set.processing_errors.find((e: { picture_id: string }) => e.picture_id === id);
+    assert.deepEqual([error.status, error.attempts], ['broken', 2]);
+    assert.match(error.last_error, /503/);
   });
 });

@@ -105,6 +105,15 @@ export class ExtentDto {
   @ApiProperty({ type: TemporalExtentDto }) temporal: TemporalExtentDto;
 }
 
+export class ProcessingErrorDto {
+  @ApiProperty({ format: 'uuid' }) picture_id: string;
+  @ApiProperty() file_name: string;
+  @ApiProperty({ description: '`pending` (a retry is coming) or `broken` (no more attempts)' }) status: string;
+  @ApiProperty() attempts: number;
+  @ApiProperty() last_error: string;
+  @ApiProperty({ type: String, format: 'date-time' }) at: string;
+}
+
 export class AssociatedCollectionDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() title: string;
@@ -140,6 +149,8 @@ export class UploadSetDto {
   @ApiProperty({ description: 'Pictures accepted (rejected files excluded)' }) nb_items: number;
   @ApiProperty({ type: ItemsStatusDto }) items_status: ItemsStatusDto;
   @ApiProperty({ type: [AssociatedCollectionDto] }) associated_collections: AssociatedCollectionDto[];
+  @ApiPropertyOptional({ type: [ProcessingErrorDto], description: 'The latest processing errors of its pictures (at most 20; only on a single set)' })
+  processing_errors?: ProcessingErrorDto[];
   @ApiProperty({ type: [LinkDto] }) links: LinkDto[];
 }
 

@@ -192,6 +192,28 @@ export class UploadSetsRepository {
     return new Map(rows.map((r) => [r.id, r.n]));
   }
 
+  /** The latest processing errors of a set's pictures (failed runs, broken pictures). */
+  processingErrors(uploadSetId: string, limit: number): Promise<{ picture_id: string; file_name: string; status: string; attempts: number; last_error: string; updated_at: Date }[]> {
+    return this.db.query(
+      `SELECT id AS picture_id, file_name, status, attempts, last_error, updated_at FROM picture
+       WHERE upload_set_id = $1 AND last_error IS NOT NULL AND status NOT IN ('rejected', 'deleting')
+       ORDER BY updated_at DESC LIMIT $2`,
+      [uploadSetId, limit],
+    );
+  }
+
+  /** Open sets untouched for this long (abandoned uploads); marks them deleting and returns their ids. */
+  async markStaleDeleting(olderThanDays: number): Promise<string[]> {
+    const rows = returnedRows<{ id: string }>(
+      await this.db.query(
+        `UPDATE upload_set SET status = 'deleting', updated_at = now()
+         WHERE status = 'open' AND updated_at < now() - make_interval(days => $1) RETURNING id`,
+        [olderThanDays],
+      ),
+    );
+    return rows.map((r) => r.id);
+  }
+
   // --- reconciliation ---
 
   listDispatchDue(limit: number): Promise<{ id: string; generation: number }[]> {

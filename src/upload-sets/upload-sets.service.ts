@@ -2,6 +2,7 @@ import { BadRequestException, ConflictException, HttpException, HttpStatus, Inje
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { Request, Response } from 'express';
+import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
 import { canEdit, Visibility } from '../auth/visibility.js';
@@ -176,7 +177,7 @@ export class UploadSetsService {
   }
 
   /** The sequences and items of a set follow its visibility. */
-  private async propagateVisibility(uploadSetId: string, visibility: Visibility, manager: import('typeorm').EntityManager): Promise<void> {
+  private async propagateVisibility(uploadSetId: string, visibility: Visibility, manager: EntityManager): Promise<void> {
     const rows: { id: string; sequence_id: string | null }[] = await manager.query(
       `SELECT id, sequence_id FROM picture WHERE upload_set_id = $1 AND sequence_id IS NOT NULL`,
       [uploadSetId],
@@ -201,6 +202,19 @@ export class UploadSetsService {
     if (await this.repo.markDeleting(id)) {
       await this.jobs.add(JobName.UploadSetDelete, { uploadSetId: id }).catch((error: Error) => this.logger.warn({ err: error.message }, 'delete job not queued; the reconciler will'));
     }
+  }
+
+  /**
+   * Deletes open sets nobody touched for `olderThanDays` days (abandoned uploads), like DELETE
+   * does; for the `upload-sets.cleanup-stale` management command. Returns how many.
+   */
+  async deleteStale(olderThanDays: number): Promise<number> {
+    const ids = await this.repo.markStaleDeleting(olderThanDays);
+    await this.jobs.addBulk(
+      JobName.UploadSetDelete,
+      ids.map((uploadSetId) => ({ uploadSetId })),
+    );
+    return ids.length;
   }
 
   private async enqueueDispatch(uploadSetId: string, generation: number): Promise<void> {
@@ -392,8 +406,11 @@ export class UploadSetsService {
   // --- status ---
 
   private async toDto(set: UploadSet): Promise<UploadSetDto> {
-    const views = await this.statusViews([set]);
-    return toUploadSetDto(set, views.get(set.id)!, this.apiBase);
+    const [views, errors] = await Promise.all([this.statusViews([set]), this.repo.processingErrors(set.id, 20)]);
+    return {
+      ...toUploadSetDto(set, views.get(set.id)!, this.apiBase),
+      processing_errors: errors.map((e) => ({ picture_id: e.picture_id, file_name: e.file_name, status: e.status, attempts: e.attempts, last_error: e.last_error, at: new Date(e.updated_at).toISOString() })),
+    };
   }
 
   /** items_status, nb_items and associated collections of many sets, in a few queries. */
