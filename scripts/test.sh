@@ -71,6 +71,6 @@ else
 fi
 log "running ${#files[@]} test files"
 status=0
-node --test --test-concurrency=1 --test-timeout=600000 --test-reporter=spec "${files[@]}" || status=$?
+node --test --test-concurrency=1 --test-force-exit --test-timeout=300000 --test-reporter=spec "${files[@]}" || status=$?
 log "finished in $(( $(date +%s) - started )) s"
 exit $status

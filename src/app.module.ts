@@ -16,9 +16,10 @@ import type { ProcessRole } from './queue/process-role.js';
 import { QueueModule } from './queue/queue.module.js';
 import { StacModule } from './stac/stac.module.js';
 import { StorageModule } from './storage/storage.module.js';
+import { UploadSetsModule } from './upload-sets/upload-sets.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, MapModule, StacModule, ManagementJobsModule, DatasetsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, MapModule, StacModule, UploadSetsModule, ManagementJobsModule, DatasetsModule];
 
 @Module({})
 export class AppModule {

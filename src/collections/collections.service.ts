@@ -105,6 +105,25 @@ export class CollectionsService {
     await this.itm(manager).delete({ id });
   }
 
+  findCollections(ids: string[], manager?: EntityManager): Promise<Collection[]> {
+    return ids.length ? this.col(manager).findBy({ id: In(ids) }) : Promise.resolve([]);
+  }
+
+  /** Inserts many items at once (chunked), e.g. every picture of a new sequence in one transaction. */
+  async createItems(data: (DeepPartial<Item> & Pick<Item, 'collectionId' | 'kind'>)[], manager?: EntityManager): Promise<void> {
+    const repo = this.itm(manager);
+    for (let i = 0; i < data.length; i += 500) {
+      await repo.insert(data.slice(i, i + 500).map((d) => repo.create(d)) as never);
+    }
+  }
+
+  /** Applies the same change to many items (chunked). */
+  async updateItems(ids: string[], patch: DeepPartial<Item>, manager?: EntityManager): Promise<void> {
+    for (let i = 0; i < ids.length; i += 1000) {
+      await this.itm(manager).update({ id: In(ids.slice(i, i + 1000)) }, patch as never);
+    }
+  }
+
   /** Counts, temporal extent and footprint (bbox of the items, unless keepGeometry) from ready items. */
   refreshExtent(collectionId: string, options: { keepGeometry?: boolean } = {}, manager?: EntityManager): Promise<void> {
     return this.repository.refreshExtent(collectionId, options, manager);

@@ -170,6 +170,34 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(100)
   BLUR_TIMEOUT_MS = 60000;
 
+  /** Quick retries of a failed blur request inside one job attempt (the job itself retries with backoff). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10)
+  BLUR_RETRIES = 2;
+
+  /** Instance defaults of upload sets: split a sequence past this distance between neighbours (m)… */
+  @Transform(toInt) @IsInt() @Min(1)
+  UPLOAD_SPLIT_DISTANCE_METERS = 100;
+
+  /** …or past this time between neighbours (s). */
+  @Transform(toInt) @IsInt() @Min(1)
+  UPLOAD_SPLIT_TIME_SECONDS = 300;
+
+  /** Two pictures of a sequence closer than this (m)… */
+  @Transform(toInt) @IsInt() @Min(0)
+  UPLOAD_DUPLICATE_DISTANCE_METERS = 1;
+
+  /** …and looking in directions closer than this (°) are duplicates. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(180)
+  UPLOAD_DUPLICATE_ROTATION_DEGREES = 60;
+
+  /** Pictures with more pixels than this are refused (decompression-bomb guard). */
+  @Transform(toInt) @IsInt() @Min(1)
+  PICTURE_MAX_PIXELS = 268402689;
+
+  /** libvips threads per image operation; 0 keeps sharp's default. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(64)
+  SHARP_CONCURRENCY = 0;
+
   /** Trust X-Forwarded-* headers from this many proxies (for the client IP and https detection). */
   @Transform(toInt) @IsInt() @Min(0)
   TRUST_PROXY_HOPS = 0;

@@ -16,6 +16,11 @@ export enum JobName {
   DatasetMaintenance = 'datasets.maintenance',
   CollectionsPurgeFiles = 'collections.purge-files',
   MapRefreshGrid = 'map.refresh-grid',
+  PictureProcess = 'picture.process',
+  PictureDelete = 'picture.delete',
+  UploadSetDispatch = 'upload-set.dispatch',
+  UploadSetFinalize = 'upload-set.finalize',
+  UploadSetDelete = 'upload-set.delete',
 }
 
 /** The payload of each job. */
@@ -31,6 +36,16 @@ export interface JobPayloads {
   [JobName.CollectionsPurgeFiles]: { purgeId?: string };
   /** Recounts the grid cells marked dirty (`full`: rebuilds the whole grid). */
   [JobName.MapRefreshGrid]: { full?: boolean };
+  /** Blur (when needed), then derivatives, then `ready`; `generation` rises on every reprocessing. */
+  [JobName.PictureProcess]: { pictureId: string; generation: number };
+  /** Removes a rejected or deleted picture's files, then its row. */
+  [JobName.PictureDelete]: { pictureId: string };
+  /** Sorts, splits and de-duplicates a completed upload set into sequences. */
+  [JobName.UploadSetDispatch]: { uploadSetId: string; generation: number };
+  /** Headings, geometry, extents and status of the sequences of a set whose pictures are all processed. */
+  [JobName.UploadSetFinalize]: { uploadSetId: string; round: number };
+  /** Removes a deleted upload set's pictures, files and sequences, then the set. */
+  [JobName.UploadSetDelete]: { uploadSetId: string };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -54,6 +69,11 @@ export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   // Producers of one purge set the id `purge-files__<purgeId>`; the reconciler's sweeps have none.
   [JobName.CollectionsPurgeFiles]: { queue: QueueName.Maintenance },
   [JobName.MapRefreshGrid]: { queue: QueueName.Maintenance, attempts: 1 },
+  [JobName.PictureProcess]: { queue: QueueName.Pictures, id: (p) => safeJobId('picture', p.pictureId, p.generation) },
+  [JobName.PictureDelete]: { queue: QueueName.Pictures, id: (p) => safeJobId('picture-delete', p.pictureId) },
+  [JobName.UploadSetDispatch]: { queue: QueueName.Dispatch, id: (p) => safeJobId('dispatch', p.uploadSetId, p.generation) },
+  [JobName.UploadSetFinalize]: { queue: QueueName.Dispatch, id: (p) => safeJobId('finalize', p.uploadSetId, p.round) },
+  [JobName.UploadSetDelete]: { queue: QueueName.Dispatch, id: (p) => safeJobId('upload-set-delete', p.uploadSetId) },
 };
 
 export interface JobSchedule<N extends JobName = JobName> {

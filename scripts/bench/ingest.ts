@@ -1,0 +1,309 @@
+/**
+ * `npm run bench:ingest` — N synthetic 12-megapixel JPEGs (with EXIF position and time) sent
+ * through the real API and worker, blurring off, from the first upload to every picture
+ * `ready`. Measured in the same run: the raw sharp limit of the same image work (decode, sd,
+ * thumb, encode) in one process, the ratio of the two, and the peak RSS of API and worker.
+ *
+ *   npm run bench:ingest -- [--count 40] [--uploads 4] [--worker-concurrency 2] [--sharp-concurrency 0] [--phases]
+ *
+ * Needs PostgreSQL+PostGIS and Redis (DATABASE_URL, REDIS_URL as for the tests); a scratch
+ * database, queue prefix and data folder are made for the run and removed after it.
+ */
+import 'reflect-metadata';
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import sharp from 'sharp';
+import { DataSource } from 'typeorm';
+import { cameraExif, syntheticJpeg } from './ingest-images.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const COUNT = flag('count', 40);
+const UPLOADS = flag('uploads', 4);
+const WORKER_CONCURRENCY = flag('worker-concurrency', 2);
+const SHARP_CONCURRENCY = flag('sharp-concurrency', 0);
+/** `--phases`: upload everything first, then start the worker, to see each side's cost. */
+const PHASES = process.argv.includes('--phases');
+const WIDTH = 4000;
+const HEIGHT = 3000;
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as import('node:net').AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Peak resident set size of a process, as the kernel tracks it (VmHWM). */
+async function peakRss(pid: number): Promise<number | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function start(entry: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src', entry)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${out.slice(-2000)}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${entry} exited (${code}):\n${out.slice(-2000)}`)));
+  });
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function pool<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await work(items[i]!, i);
+      }
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sightline';
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const runId = `${Date.now()}_${process.pid}`;
+  const dbName = `sightline_bench_${runId}`;
+  const admin = new URL(baseUrl);
+  admin.pathname = '/postgres';
+  const dbUrl = new URL(baseUrl);
+  dbUrl.pathname = `/${dbName}`;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sightline-bench-data-'));
+  const imageDir = await mkdtemp(path.join(os.tmpdir(), 'sightline-bench-images-'));
+  const prefix = `slbench_${runId}`;
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    SECRET_KEY: 'bench-secret-key-0123456789',
+    DATABASE_URL: dbUrl.toString(),
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    BLUR_PROVIDER: 'none',
+    WORKER_HEALTH_PORT: '0',
+    WORKER_CONCURRENCY_PICTURES: String(WORKER_CONCURRENCY),
+    SHARP_CONCURRENCY: String(SHARP_CONCURRENCY),
+    UPLOAD_MAX_BYTES: String(200 * 1024 * 1024),
+    // glibc's per-thread malloc arenas fragment under libvips' threads; two arenas keep the
+    // worker's RSS about a fifth lower at the same speed (see the README's scaling notes).
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  };
+  let api: ChildProcess | undefined;
+  let worker: ChildProcess | undefined;
+  const adminClient = new pg.Client({ connectionString: admin.toString() });
+  await adminClient.connect();
+  try {
+    say(`ingest bench: ${COUNT} pictures of ${WIDTH}×${HEIGHT} px, ${UPLOADS} concurrent uploads, worker concurrency ${WORKER_CONCURRENCY}, ${os.cpus().length} CPUs`);
+    await adminClient.query(`CREATE DATABASE "${dbName}"`);
+    Object.assign(process.env, env);
+    const { dataSourceOptions } = await import('../../src/database/data-source-options.js');
+    const ds = new DataSource(dataSourceOptions({ DATABASE_URL: env.DATABASE_URL!, DATABASE_POOL_SIZE: 2 }));
+    await ds.initialize();
+    await ds.runMigrations();
+    await ds.destroy();
+
+    // Pictures: one photo-like base, each copy with its own block of pixels, time and position.
+    const t = Date.now();
+    const base = await sharp(await syntheticJpeg({ width: WIDTH, height: HEIGHT, lon: 5, lat: 45, time: new Date(), seed: 1 })).raw().toBuffer();
+    const files: string[] = [];
+    const start0 = Date.UTC(2024, 6, 1, 9, 0, 0);
+    await pool(
+      Array.from({ length: COUNT }, (_, i) => i),
+      os.cpus().length,
+      async (i) => {
+        const pixels = Buffer.from(base);
+        for (let y = 0; y < 64; y++) pixels.fill(i % 256, (y * WIDTH + 64 * (i % 50)) * 3, (y * WIDTH + 64 * (i % 50) + 64) * 3);
+        const tagged = await sharp(pixels, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+          .jpeg({ quality: 88 })
+          .withExif(cameraExif({ lon: 5.0, lat: 45.0 + i * 0.00005, time: new Date(start0 + i * 2000) }))
+          .toBuffer();
+        const file = path.join(imageDir, `IMG_${String(i + 1).padStart(4, '0')}.jpg`);
+        await writeFile(file, tagged);
+        files[i] = file;
+      },
+    );
+    const sizes = await Promise.all(files.map(async (f) => (await readFile(f)).length));
+    const totalBytes = sizes.reduce((a, b) => a + b, 0);
+    say(`  made ${COUNT} JPEGs, ${mb(totalBytes / COUNT)} each on average, in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+    // Raw limit: the same derivative work with sharp in this process, nothing else. Measured
+    // before and after the system run (the machine may be shared); the best rate counts.
+    const { MediaService, configureSharp } = await import('../../src/media/media.service.js');
+    const { loadConfig } = await import('../../src/config/app-config.js');
+    const config = loadConfig(env);
+    configureSharp(config);
+    const media = new MediaService(config);
+    await media.derive(files[0]!, 'perspective'); // warm-up
+    let raw = 0;
+    let rawCpu = Infinity;
+    const measureRaw = async (when: string) => {
+      for (const concurrency of [1, 2, 4]) {
+        const r0 = performance.now();
+        const c0 = process.cpuUsage();
+        await pool(files, concurrency, async (f) => {
+          await media.derive(f, 'perspective');
+        });
+        const rate = COUNT / ((performance.now() - r0) / 1000);
+        const c = process.cpuUsage(c0);
+        const cpu = (c.user + c.system) / 1e6 / COUNT;
+        say(`  raw sharp ${when}, ${concurrency} at a time: ${rate.toFixed(2)} pictures/s, ${(cpu * 1000).toFixed(0)} ms CPU per picture`);
+        raw = Math.max(raw, rate);
+        rawCpu = Math.min(rawCpu, cpu);
+      }
+    };
+    await measureRaw('before');
+
+    // The system: API and worker as separate processes.
+    const port = await freePort();
+    api = await start('main.js', { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }, /Sightline API listening/);
+    if (!PHASES) worker = await start('worker.js', env, /Sightline worker started/);
+    const workerIdleCpu = worker ? await cpuSeconds(worker.pid!) : 0;
+    const token = await createToken(env);
+    const headers = { authorization: `Bearer ${token}` };
+    const baseApi = `http://127.0.0.1:${port}/api`;
+    const setRes = await fetch(`${baseApi}/upload_sets`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Bench', estimated_nb_files: COUNT }),
+    });
+    if (setRes.status !== 201) throw new Error(`upload set: ${setRes.status} ${await setRes.text()}`);
+    const setId = ((await setRes.json()) as { id: string }).id;
+    const db = new pg.Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+
+    const apiCpu0 = await cpuSeconds(api.pid!);
+    const clientCpu0 = process.cpuUsage();
+    const s0 = performance.now();
+    await pool(files, UPLOADS, async (file) => {
+      const form = new FormData();
+      form.append('file', await (await import('node:fs')).openAsBlob(file, { type: 'image/jpeg' }), path.basename(file));
+      const res = await fetch(`${baseApi}/upload_sets/${setId}/files`, { method: 'POST', headers, body: form });
+      if (res.status !== 202) throw new Error(`upload ${file}: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+    });
+    const uploaded = performance.now();
+    let w0 = uploaded;
+    if (PHASES) {
+      worker = await start('worker.js', env, /Sightline worker started/);
+      w0 = performance.now();
+    }
+    const workerCpu0 = PHASES ? await cpuSeconds(worker!.pid!) : workerIdleCpu;
+    let ready = 0;
+    while (ready < COUNT) {
+      await new Promise((r) => setTimeout(r, 50));
+      const { rows } = await db.query(`SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE upload_set_id = $1`, [setId]);
+      ready = rows[0].ready;
+      if (rows[0].broken) throw new Error(`${rows[0].broken} pictures broke`);
+      if (performance.now() - s0 > 30 * 60_000) throw new Error('gave up after 30 minutes');
+    }
+    const allReady = performance.now();
+    const clientCpu = process.cpuUsage(clientCpu0);
+    await db.end();
+    const system = COUNT / ((allReady - s0 - (w0 - uploaded)) / 1000);
+    const apiPeak = await peakRss(api.pid!);
+    const workerPeak = await peakRss(worker!.pid!);
+    const apiCpu = (await cpuSeconds(api.pid!)) - apiCpu0;
+    const workerCpu = (await cpuSeconds(worker!.pid!)) - workerCpu0;
+    await stop(worker);
+    await stop(api);
+    await measureRaw('after');
+
+    say('');
+    say(`  uploads:             ${((uploaded - s0) / 1000).toFixed(1)} s for ${mb(totalBytes)} (${(totalBytes / 1024 / 1024 / ((uploaded - s0) / 1000)).toFixed(0)} MB/s)`);
+    if (PHASES) say(`  processing alone:    ${((allReady - w0) / 1000).toFixed(1)} s (${(COUNT / ((allReady - w0) / 1000)).toFixed(2)} pictures/s)`);
+    say(`  upload → ready:      ${((allReady - s0 - (w0 - uploaded)) / 1000).toFixed(1)} s`);
+    say(`  system throughput:   ${system.toFixed(2)} pictures/s`);
+    say(`  raw sharp limit:     ${raw.toFixed(2)} pictures/s (best of 1, 2, 4 at a time, before and after, one process)`);
+    say(`  ratio raw/system:    ${(raw / system).toFixed(2)}× (goal ≤ 1.5×)`);
+    say(`  CPU per picture:     API ${((apiCpu / COUNT) * 1000).toFixed(0)} ms + worker ${((workerCpu / COUNT) * 1000).toFixed(0)} ms = ${(((apiCpu + workerCpu) / COUNT) * 1000).toFixed(0)} ms; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((apiCpu + workerCpu) / COUNT / rawCpu).toFixed(2)}× (PostgreSQL and Redis not counted)`);
+    say(`  uploading client:    ${(((clientCpu.user + clientCpu.system) / 1e6 / COUNT) * 1000).toFixed(0)} ms CPU per picture (this process, on the same CPUs)`);
+    say(`  peak RSS API:        ${apiPeak ? mb(apiPeak) : 'n/a'}`);
+    say(`  peak RSS worker:     ${workerPeak ? mb(workerPeak) : 'n/a'}`);
+  } finally {
+    await stop(worker);
+    await stop(api);
+    await adminClient.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    await adminClient.end();
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(imageDir, { recursive: true, force: true });
+  }
+}
+
+/** A user and an API token, made through the application's own services. */
+async function createToken(env: Record<string, string>): Promise<string> {
+  Object.assign(process.env, env);
+  const { NestFactory } = await import('@nestjs/core');
+  const { AppModule } = await import('../../src/app.module.js');
+  const { UsersService } = await import('../../src/auth/users.service.js');
+  const { TokensService } = await import('../../src/auth/tokens.service.js');
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot('cli'), { logger: false });
+  try {
+    const user = await app.get(UsersService).upsertLocal('bench', 'user');
+    return (await app.get(TokensService).create(user.id, 'ingest bench')).jwt;
+  } finally {
+    await app.close();
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,210 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { UnrecoverableError } from 'bullmq';
+import { pipeline, Readable } from 'node:stream';
+import { DataSource } from 'typeorm';
+import { CollectionsService } from '../collections/collections.service.js';
+import { pictureKey, pictureTileKey } from '../common/picture-keys.js';
+import { AppConfig } from '../config/app-config.js';
+import { MediaService } from '../media/media.service.js';
+import { Derivatives, InvalidPictureError } from '../media/media.types.js';
+import { JobQueueService } from '../queue/job-queue.service.js';
+import { JobName, JobPayloads, JOBS } from '../queue/queue.constants.js';
+import { OnJob } from '../queue/queue.decorators.js';
+import type { JobContext } from '../queue/queue.types.js';
+import { StorageService } from '../storage/storage.service.js';
+import { BlurInput, BlurProvider, BlurRefusedError } from './blur/blur-provider.js';
+import { coalesce } from './coalesce.js';
+import type { Picture } from './picture.entity.js';
+import { picturePrefix } from './picture-storage.js';
+import { PicturesRepository } from './pictures.repository.js';
+
+/** The stored original is gone (e.g. a temporary file cleaned after a long outage): nothing to retry. */
+class MissingOriginalError extends Error {}
+
+const errorText = (error: unknown) => ((error as Error)?.message ?? String(error)).split('\n')[0]!.slice(0, 1000);
+
+/**
+ * The `pictures` queue: blur (unless off or already blurred) → `hd` → derivatives → `ready`.
+ * Each step checks the row first, so a run after a crash redoes only what is missing, and
+ * the end is one guarded transition: a picture becomes `ready` once per processing generation.
+ */
+@Injectable()
+export class PictureProcessor {
+  private readonly logger = new Logger(PictureProcessor.name);
+
+  constructor(
+    private readonly pictures: PicturesRepository,
+    private readonly storage: StorageService,
+    private readonly media: MediaService,
+    private readonly collections: CollectionsService,
+    private readonly jobs: JobQueueService,
+    private readonly config: AppConfig,
+    @Inject(BlurProvider) private readonly blur: BlurProvider,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  private get maxAttempts(): number {
+    return JOBS[JobName.PictureProcess].attempts ?? this.config.JOB_ATTEMPTS;
+  }
+
+  @OnJob(JobName.PictureProcess)
+  async process(payload: JobPayloads[JobName.PictureProcess], context: JobContext) {
+    const { pictureId, generation } = payload;
+    const picture = await this.pictures.claim(pictureId, generation);
+    if (!picture) return { skipped: 'nothing to do' };
+    // Runs that never reach an end (the worker killed each time, e.g. out of memory) are counted too.
+    if (picture.attempts > this.maxAttempts * 2) {
+      await this.fail(picture, generation, `gave up after ${picture.attempts - 1} runs that did not finish`, true);
+      return { broken: true };
+    }
+    try {
+      await this.storeHd(picture, context.signal);
+      const derived = await this.derive(picture);
+      await this.writeDerivatives(picture.id, derived, context.signal);
+      await this.finish(picture, generation);
+      return { ready: true, blurred: picture.blurred };
+    } catch (error) {
+      if (error instanceof InvalidPictureError) {
+        await this.reject(picture, error.message);
+        return { rejected: 'invalid_file' };
+      }
+      const permanent = error instanceof BlurRefusedError || error instanceof MissingOriginalError;
+      const final = permanent || context.attempt >= this.maxAttempts;
+      await this.fail(picture, generation, errorText(error), final);
+      if (permanent) throw new UnrecoverableError(errorText(error));
+      throw error;
+    }
+  }
+
+  /** Writes the permanent `hd`: the blurred picture when blurring applies, else the upload itself. */
+  private async storeHd(picture: Picture, signal: AbortSignal): Promise<void> {
+    const hdKey = pictureKey(picture.id, 'hd');
+    const needBlur = this.blur.enabled && !picture.isBlurred && !picture.blurred;
+    if (picture.hdStoredAt && !needBlur) return this.dropSource(picture);
+    // A re-blur starts from the stored hd; a first run from the temporary original.
+    const sourceKey = picture.sourceKey ?? (picture.hdStoredAt ? hdKey : null);
+    if (!sourceKey || !(await this.storage.stat(sourceKey))) throw new MissingOriginalError('The uploaded original is no longer available');
+    if (needBlur) {
+      const input = await this.readInput(sourceKey);
+      const outcome = await this.blur.blur(input, signal);
+      let image: Buffer;
+      if (outcome.kind === 'image') {
+        image = outcome.image;
+        try {
+          await this.media.assertDecodableJpeg(image);
+        } catch (error) {
+          // The service's answer is bad, not the user's file: worth another attempt.
+          throw new Error(`blur service answered an unusable picture: ${errorText(error)}`);
+        }
+      } else {
+        image = await this.media.blurRegions(input.path ?? input.buffer!, outcome.boxes);
+      }
+      await this.storage.put(hdKey, Readable.from([image]));
+      picture.blurred = true;
+      await this.pictures.markHdStored(picture.id, { blurred: true, blurMetadata: outcome.metadata });
+    } else {
+      await this.storage.put(hdKey, pipeline(await this.storage.get(sourceKey), coalesce(), () => undefined));
+      await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
+    }
+    picture.hdStoredAt = new Date();
+    // The row no longer names the original (markHdStored cleared it); a crash before this
+    // delete leaves a file under tmp/ that the scheduled temp cleanup removes.
+    if (picture.sourceKey && picture.sourceKey !== hdKey) await this.storage.delete(picture.sourceKey);
+    picture.sourceKey = null;
+  }
+
+  /** A temporary original left by a run that stopped after writing `hd`. */
+  private async dropSource(picture: Picture): Promise<void> {
+    if (!picture.sourceKey) return;
+    await this.storage.delete(picture.sourceKey);
+    await this.pictures.clearSource(picture.id);
+    picture.sourceKey = null;
+  }
+
+  private async readInput(key: string): Promise<BlurInput> {
+    const path = this.storage.localPath(key);
+    if (path) return { path };
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.storage.get(key)) chunks.push(chunk as Buffer);
+    return { buffer: Buffer.concat(chunks) };
+  }
+
+  private async derive(picture: Picture): Promise<Derivatives> {
+    const input = await this.readInput(pictureKey(picture.id, 'hd'));
+    return this.media.derive(input.path ?? input.buffer!, picture.projection);
+  }
+
+  private async writeDerivatives(id: string, derived: Derivatives, signal: AbortSignal): Promise<void> {
+    const writes: [string, Buffer][] = [
+      [pictureKey(id, 'sd'), derived.sd],
+      [pictureKey(id, 'thumb'), derived.thumb],
+      ...(derived.tiles?.tiles ?? []).map((t): [string, Buffer] => [pictureTileKey(id, t.col, t.row), t.data]),
+    ];
+    for (let i = 0; i < writes.length; i += 8) {
+      signal.throwIfAborted();
+      await Promise.all(writes.slice(i, i + 8).map(([key, data]) => this.storage.put(key, Readable.from([data]))));
+    }
+  }
+
+  /** `ready` (and its item too), unless the picture was rejected or deleted meanwhile. */
+  private async finish(picture: Picture, generation: number): Promise<void> {
+    const done = await this.db.transaction(async (manager) => {
+      const ok = await this.pictures.markReady(picture.id, generation, manager);
+      if (ok) await this.collections.updateItem(picture.id, { status: 'ready' }, manager);
+      return ok;
+    });
+    if (!done) {
+      const now = await this.pictures.find(picture.id);
+      // Rejected or deleted while this run worked: what it wrote must not stay.
+      if (!now || now.status === 'rejected' || now.status === 'deleting') await this.storage.deletePrefix(picturePrefix(picture.id));
+      return;
+    }
+    await this.signalFinalize(picture.uploadSetId);
+  }
+
+  private async fail(picture: Picture, generation: number, message: string, final: boolean): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const ok = await this.pictures.markFailed(picture.id, generation, message, final, manager);
+      if (ok && final) await this.collections.updateItem(picture.id, { status: 'broken' }, manager);
+    });
+    if (final) {
+      this.logger.warn({ pictureId: picture.id, err: message }, 'picture broken');
+      await this.signalFinalize(picture.uploadSetId);
+    }
+  }
+
+  /** The file cannot be decoded: an `invalid_file` rejection, and the picture goes. */
+  private async reject(picture: Picture, message: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      await this.pictures.markForRemoval([picture.id], 'rejected', manager);
+      await this.pictures.recordFileRejection([picture.id], { reason: 'invalid_file', severity: 'error', message: `The picture cannot be decoded: ${message}` }, manager);
+      await this.collections.deleteItem(picture.id, manager);
+      if (picture.sequenceId) {
+        await this.pictures.bumpFinalizeRound([picture.uploadSetId], manager);
+        // A sequence left without pictures goes too.
+        const others = await manager.query(`SELECT 1 FROM picture WHERE sequence_id = $1 LIMIT 1`, [picture.sequenceId]);
+        if (!others.length) await this.collections.deleteCollection(picture.sequenceId, manager);
+      }
+    });
+    await this.jobs.add(JobName.PictureDelete, { pictureId: picture.id });
+    await this.signalFinalize(picture.uploadSetId);
+  }
+
+  /** When this was the set's last unfinished picture, its sequences can be finalised. */
+  private async signalFinalize(uploadSetId: string): Promise<void> {
+    const round = await this.pictures.finalizeDue(uploadSetId);
+    if (round !== null) await this.jobs.add(JobName.UploadSetFinalize, { uploadSetId, round });
+  }
+
+  @OnJob(JobName.PictureDelete)
+  async remove(payload: JobPayloads[JobName.PictureDelete]) {
+    const picture = await this.pictures.find(payload.pictureId);
+    if (!picture || (picture.status !== 'rejected' && picture.status !== 'deleting')) return { skipped: true };
+    const files = await this.storage.deletePrefix(picturePrefix(picture.id));
+    if (picture.sourceKey) await this.storage.delete(picture.sourceKey);
+    await this.collections.deleteItem(picture.id);
+    await this.pictures.deleteRow(picture.id);
+    return { files };
+  }
+}

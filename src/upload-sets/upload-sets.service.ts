@@ -1,0 +1,454 @@
+import { BadRequestException, ConflictException, HttpException, HttpStatus, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import type { Request, Response } from 'express';
+import type { EntityManager } from 'typeorm';
+import type { AuthUser } from '../auth/auth.types.js';
+import { UsersService } from '../auth/users.service.js';
+import { canEdit, Visibility } from '../auth/visibility.js';
+import { CollectionsService } from '../collections/collections.service.js';
+import { pageParams, toPage } from '../common/pagination.js';
+import { AppConfig } from '../config/app-config.js';
+import { point } from '../database/geometry.js';
+import { MediaService } from '../media/media.service.js';
+import { InvalidPictureError } from '../media/media.types.js';
+import { fieldOfView, missingFields, readPictureMetadata } from '../media/picture-metadata.js';
+import { tileGrid } from '../media/tiles.js';
+import type { StoredPictureMetadata } from '../pictures/picture-item.js';
+import type { Picture } from '../pictures/picture.entity.js';
+import { PicturesRepository } from '../pictures/pictures.repository.js';
+import { JobQueueService } from '../queue/job-queue.service.js';
+import { JobName } from '../queue/queue.constants.js';
+import { StorageService } from '../storage/storage.service.js';
+import { type RejectionReason, type RejectionSeverity } from './upload-file.entity.js';
+import { rejectionOf, toUploadFileDto, UploadFileDto, UploadFileFieldsDto, UploadFileListDto } from './upload-file.dto.js';
+import { ReceivedUpload, UploadReceiver } from './upload-receiver.js';
+import {
+  AssociatedCollectionDto,
+  CreateUploadSetDto,
+  isDispatched,
+  ItemsStatusDto,
+  toUploadSetDto,
+  UpdateUploadSetDto,
+  UploadSetDto,
+  UploadSetListQueryDto,
+  UploadSetPageDto,
+  UploadSetStatusView,
+} from './upload-set.dto.js';
+import type { UploadSet } from './upload-set.entity.js';
+import { FileNameTakenError, UploadSetsRepository } from './upload-sets.repository.js';
+
+/** A file refused for a reason the uploader should see in the files list. */
+class Rejection {
+  constructor(
+    readonly reason: RejectionReason,
+    readonly status: number,
+    readonly message: string,
+    readonly details: Record<string, unknown> | null = null,
+    readonly severity: RejectionSeverity = 'error',
+  ) {}
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+function fieldProblem(field: string, problem: string): BadRequestException {
+  return new BadRequestException({ message: problem, details: [{ field, problems: [problem] }] });
+}
+
+/** A file name as the uploader's computer knew it, without any path, bounded. */
+function cleanFileName(name: string | undefined, fallback: string): string {
+  // eslint-disable-next-line no-control-regex
+  const base = (name ?? '').split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  return (base || fallback).slice(0, 255);
+}
+
+/** RFC 3339 with an offset, or read as UTC when none is given. */
+function parseCaptureTime(value: string): Date {
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(value) || !value.includes('T');
+  return new Date(hasZone ? value : `${value}Z`);
+}
+
+@Injectable()
+export class UploadSetsService {
+  private readonly logger = new Logger(UploadSetsService.name);
+  private readonly apiBase: string;
+
+  constructor(
+    private readonly repo: UploadSetsRepository,
+    private readonly pictures: PicturesRepository,
+    private readonly collections: CollectionsService,
+    private readonly users: UsersService,
+    private readonly media: MediaService,
+    private readonly storage: StorageService,
+    private readonly receiver: UploadReceiver,
+    private readonly jobs: JobQueueService,
+    private readonly config: AppConfig,
+  ) {
+    this.apiBase = `${config.PUBLIC_URL.replace(/\/+$/, '')}/api`;
+  }
+
+  // --- upload sets ---
+
+  async create(dto: CreateUploadSetDto, user: AuthUser, userAgent: string | undefined): Promise<UploadSetDto> {
+    if (dto.no_split && (dto.split_distance !== undefined || dto.split_time !== undefined)) {
+      throw fieldProblem('no_split', 'no_split cannot be combined with split_distance or split_time');
+    }
+    if (dto.no_deduplication && (dto.duplicate_distance !== undefined || dto.duplicate_rotation !== undefined)) {
+      throw fieldProblem('no_deduplication', 'no_deduplication cannot be combined with duplicate_distance or duplicate_rotation');
+    }
+    const owner = await this.users.findById(user.id);
+    const set = await this.repo.create({
+      ownerId: user.id,
+      title: dto.title,
+      estimatedNbFiles: dto.estimated_nb_files ?? null,
+      sortMethod: dto.sort_method ?? 'time-asc',
+      noSplit: dto.no_split ?? false,
+      splitDistance: dto.no_split ? null : (dto.split_distance ?? this.config.UPLOAD_SPLIT_DISTANCE_METERS),
+      splitTime: dto.no_split ? null : (dto.split_time ?? this.config.UPLOAD_SPLIT_TIME_SECONDS),
+      noDeduplication: dto.no_deduplication ?? false,
+      duplicateDistance: dto.no_deduplication ? null : (dto.duplicate_distance ?? this.config.UPLOAD_DUPLICATE_DISTANCE_METERS),
+      duplicateRotation: dto.no_deduplication ? null : (dto.duplicate_rotation ?? this.config.UPLOAD_DUPLICATE_ROTATION_DEGREES),
+      relativeHeading: dto.relative_heading ?? 0,
+      visibility: dto.visibility ?? owner?.defaultVisibility ?? Visibility.Anyone,
+      metadata: dto.metadata ?? {},
+      userAgent: userAgent?.slice(0, 500) ?? null,
+    });
+    return this.toDto(set);
+  }
+
+  /** A set the caller owns (or any, for an admin); 404 otherwise, and for sets being deleted. */
+  private async getOwned(id: string, user: AuthUser | undefined): Promise<UploadSet> {
+    const set = await this.repo.find(id);
+    if (!set || set.status === 'deleting' || !canEdit(user, { ownerId: set.ownerId })) throw new NotFoundException(`Upload set ${id} not found`);
+    return set;
+  }
+
+  async get(id: string, user: AuthUser): Promise<UploadSetDto> {
+    return this.toDto(await this.getOwned(id, user));
+  }
+
+  async list(user: AuthUser, query: UploadSetListQueryDto, url: URL): Promise<UploadSetPageDto> {
+    const params = pageParams(query);
+    const { rows, total } = await this.repo.listByOwner(user.id, { completed: query.completed, dispatched: query.dispatched }, params.limit, params.offset);
+    const views = await this.statusViews(rows);
+    return toPage(
+      rows.map((s) => toUploadSetDto(s, views.get(s.id)!, this.apiBase)),
+      total,
+      params,
+      url,
+    );
+  }
+
+  async update(id: string, dto: UpdateUploadSetDto, user: AuthUser): Promise<UploadSetDto> {
+    const set = await this.getOwned(id, user);
+    const noSplit = dto.no_split ?? set.noSplit;
+    if (noSplit && (dto.split_distance !== undefined || dto.split_time !== undefined)) {
+      throw fieldProblem('no_split', 'no_split cannot be combined with split_distance or split_time');
+    }
+    const noDedup = dto.no_deduplication ?? set.noDeduplication;
+    if (noDedup && (dto.duplicate_distance !== undefined || dto.duplicate_rotation !== undefined)) {
+      throw fieldProblem('no_deduplication', 'no_deduplication cannot be combined with duplicate_distance or duplicate_rotation');
+    }
+    const next: Partial<UploadSet> = {
+      title: dto.title ?? set.title,
+      estimatedNbFiles: dto.estimated_nb_files ?? set.estimatedNbFiles,
+      sortMethod: dto.sort_method ?? set.sortMethod,
+      noSplit,
+      splitDistance: noSplit ? null : (dto.split_distance ?? set.splitDistance ?? this.config.UPLOAD_SPLIT_DISTANCE_METERS),
+      splitTime: noSplit ? null : (dto.split_time ?? set.splitTime ?? this.config.UPLOAD_SPLIT_TIME_SECONDS),
+      noDeduplication: noDedup,
+      duplicateDistance: noDedup ? null : (dto.duplicate_distance ?? set.duplicateDistance ?? this.config.UPLOAD_DUPLICATE_DISTANCE_METERS),
+      duplicateRotation: noDedup ? null : (dto.duplicate_rotation ?? set.duplicateRotation ?? this.config.UPLOAD_DUPLICATE_ROTATION_DEGREES),
+      relativeHeading: dto.relative_heading ?? set.relativeHeading,
+      visibility: dto.visibility ?? set.visibility,
+      metadata: dto.metadata ?? set.metadata,
+    };
+    const dispatchKeys: (keyof UploadSet)[] = ['sortMethod', 'noSplit', 'splitDistance', 'splitTime', 'noDeduplication', 'duplicateDistance', 'duplicateRotation', 'relativeHeading'];
+    const redispatch = set.status === 'completed' && dispatchKeys.some((k) => next[k] !== set[k]);
+    const visibilityChanged = next.visibility !== set.visibility;
+    const generation = await this.repo.transaction(async (manager) => {
+      await this.repo.update(id, next, manager);
+      if (visibilityChanged) await this.propagateVisibility(id, next.visibility!, manager);
+      return redispatch ? this.repo.requestDispatch(id, manager) : null;
+    });
+    if (generation !== null) await this.enqueueDispatch(id, generation);
+    if (set.status === 'open') await this.completeIfEstimateReached(id);
+    return this.toDto((await this.repo.find(id))!);
+  }
+
+  /** The sequences and items of a set follow its visibility. */
+  private async propagateVisibility(uploadSetId: string, visibility: Visibility, manager: EntityManager): Promise<void> {
+    const rows: { id: string; sequence_id: string | null }[] = await manager.query(
+      `SELECT id, sequence_id FROM picture WHERE upload_set_id = $1 AND sequence_id IS NOT NULL`,
+      [uploadSetId],
+    );
+    for (const seq of new Set(rows.map((r) => r.sequence_id!))) await this.collections.updateCollection(seq, { visibility }, manager);
+    await this.collections.updateItems(
+      rows.map((r) => r.id),
+      { visibility },
+      manager,
+    );
+  }
+
+  async complete(id: string, user: AuthUser): Promise<UploadSetDto> {
+    await this.getOwned(id, user);
+    const generation = await this.repo.complete(id);
+    if (generation !== null) await this.enqueueDispatch(id, generation);
+    return this.toDto((await this.repo.find(id))!);
+  }
+
+  async remove(id: string, user: AuthUser): Promise<void> {
+    await this.getOwned(id, user);
+    if (await this.repo.markDeleting(id)) {
+      await this.jobs.add(JobName.UploadSetDelete, { uploadSetId: id }).catch((error: Error) => this.logger.warn({ err: error.message }, 'delete job not queued; the reconciler will'));
+    }
+  }
+
+  /**
+   * Deletes open sets nobody touched for `olderThanDays` days (abandoned uploads), like DELETE
+   * does; for the `upload-sets.cleanup-stale` management command. Returns how many.
+   */
+  async deleteStale(olderThanDays: number): Promise<number> {
+    const ids = await this.repo.markStaleDeleting(olderThanDays);
+    await this.jobs.addBulk(
+      JobName.UploadSetDelete,
+      ids.map((uploadSetId) => ({ uploadSetId })),
+    );
+    return ids.length;
+  }
+
+  private async enqueueDispatch(uploadSetId: string, generation: number): Promise<void> {
+    await this.jobs.add(JobName.UploadSetDispatch, { uploadSetId, generation }).catch((error: Error) => this.logger.warn({ err: error.message }, 'dispatch not queued; the reconciler will'));
+  }
+
+  private async completeIfEstimateReached(id: string): Promise<void> {
+    const generation = await this.repo.completeIfEstimateReached(id);
+    if (generation !== null) await this.enqueueDispatch(id, generation);
+  }
+
+  // --- files ---
+
+  async listFiles(id: string, user: AuthUser): Promise<UploadFileListDto> {
+    const set = await this.getOwned(id, user);
+    const files = await this.repo.listFiles(set.id);
+    const pictures = new Map((await this.pictures.findMany(files.map((f) => f.pictureId).filter((p): p is string => !!p))).map((p) => [p.id, p]));
+    return {
+      upload_set_id: set.id,
+      files: files.map((f) => toUploadFileDto(f, f.pictureId ? pictures.get(f.pictureId) : undefined, this.apiBase)),
+      links: [{ rel: 'self', href: `${this.apiBase}/upload_sets/${set.id}/files`, type: 'application/json' }, { rel: 'parent', href: `${this.apiBase}/upload_sets/${set.id}`, type: 'application/json' }],
+    };
+  }
+
+  /**
+   * Receives one picture: streamed to temporary storage, checked (duplicate content, JPEG,
+   * position and time), then recorded and queued for processing. A refused file is recorded
+   * with its reason and its bytes are deleted.
+   */
+  async addFile(id: string, user: AuthUser, req: Request, res: Response): Promise<UploadFileDto> {
+    const set = await this.getOwned(id, user);
+    if (set.status !== 'open') throw new ConflictException({ message: 'The upload set is completed: no more files can be added to it', details: { upload_set_id: set.id } });
+    const upload = await this.receiver.receive(req, res);
+    let kept = false;
+    try {
+      const fileDto = await this.accept(set, user, upload);
+      kept = true;
+      return fileDto;
+    } finally {
+      if (!kept) await this.storage.delete(upload.file.key).catch(() => undefined);
+    }
+  }
+
+  private async validateFields(fields: Record<string, unknown>): Promise<UploadFileFieldsDto> {
+    const dto = plainToInstance(UploadFileFieldsDto, fields);
+    const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length) {
+      const details = errors.map((e) => ({ field: e.property, problems: Object.values(e.constraints ?? {}) }));
+      throw new BadRequestException({ message: details.map((d) => d.problems.join('; ')).join('; '), details });
+    }
+    if ((dto.override_longitude === undefined) !== (dto.override_latitude === undefined)) {
+      throw fieldProblem(dto.override_longitude === undefined ? 'override_longitude' : 'override_latitude', 'override_longitude and override_latitude go together');
+    }
+    return dto;
+  }
+
+  private async accept(set: UploadSet, user: AuthUser, upload: ReceivedUpload): Promise<UploadFileDto> {
+    const fields = await this.validateFields(upload.fields);
+    const { file } = upload;
+    const fileName = cleanFileName(file.originalName, `${file.pictureId}.jpg`);
+    const record = { uploadSetId: set.id, fileName, size: file.size, sha256: file.sha256 };
+
+    const sameName = await this.repo.findFileByName(set.id, fileName);
+    if (sameName?.pictureId) {
+      const same = sameName.sha256 === file.sha256;
+      throw new ConflictException({
+        message: same ? 'This file was already uploaded to this set' : 'A different picture with the same name has already been added to this upload set',
+        details: { reason: same ? 'file_duplicate' : 'file_name_taken', existing_item: { id: sameName.pictureId } },
+      });
+    }
+    try {
+      const picture = await this.check(set, user, upload, fields, fileName);
+      try {
+        const saved = await this.repo.transaction(async (manager) => {
+          const locked = await this.repo.lock(set.id, 'share', manager);
+          if (!locked || locked.status !== 'open') throw new ConflictException('The upload set was completed while the file was being received');
+          await this.pictures.insert(picture, manager);
+          return this.repo.saveFile({ ...record, pictureId: picture.id! }, manager);
+        });
+        await this.jobs
+          .add(JobName.PictureProcess, { pictureId: picture.id!, generation: 1 })
+          .catch((error: Error) => this.logger.warn({ err: error.message }, 'picture not queued; the reconciler will'));
+        await this.completeIfEstimateReached(set.id);
+        return toUploadFileDto(saved, { ...picture, attempts: 0, lastError: null, processingStartedAt: null, processedAt: null, blurred: false } as Picture, this.apiBase);
+      } catch (error) {
+        if ((error as { code?: string }).code === UNIQUE_VIOLATION && /sha256/.test((error as { constraint?: string; detail?: string }).constraint ?? String((error as { detail?: string }).detail))) {
+          throw new Rejection('file_duplicate', HttpStatus.CONFLICT, 'The same file was already uploaded', null, 'info');
+        }
+        if (error instanceof FileNameTakenError) throw new ConflictException('A different picture with the same name has already been added to this upload set');
+        throw error;
+      }
+    } catch (error) {
+      if (!(error instanceof Rejection)) throw error;
+      const rejection = { reason: error.reason, severity: error.severity, message: error.message, details: error.details };
+      await this.repo
+        .saveFile({ ...record, rejectionReason: rejection.reason, rejectionSeverity: rejection.severity, rejectionMessage: rejection.message, rejectionDetails: rejection.details })
+        .catch((e: Error) => this.logger.warn({ err: e.message }, 'rejection not recorded'));
+      await this.completeIfEstimateReached(set.id);
+      throw new HttpException({ message: error.message, details: rejectionOf({ rejectionReason: rejection.reason, rejectionSeverity: rejection.severity, rejectionMessage: rejection.message, rejectionDetails: rejection.details }) }, error.status);
+    }
+  }
+
+  /** The checks of a received file; the picture row to insert, or a Rejection. */
+  private async check(set: UploadSet, user: AuthUser, upload: ReceivedUpload, fields: UploadFileFieldsDto, fileName: string): Promise<Partial<Picture>> {
+    const { file } = upload;
+    const existing = await this.pictures.findBySha256(file.sha256);
+    if (existing) {
+      const mine = canEdit(user, { ownerId: existing.ownerId });
+      throw new Rejection('file_duplicate', HttpStatus.CONFLICT, 'The same file was already uploaded', mine ? { existing_item: { id: existing.id, upload_set_id: existing.uploadSetId } } : null, 'info');
+    }
+    const path = this.storage.localPath(file.key);
+    const input: string | Buffer = path ?? (await this.readAll(file.key));
+    if (!file.jpegStart) throw new Rejection('invalid_file', HttpStatus.BAD_REQUEST, 'The file is not a JPEG picture');
+    let probe;
+    try {
+      probe = await this.media.probe(input);
+    } catch (error) {
+      if (error instanceof InvalidPictureError) throw new Rejection('invalid_file', HttpStatus.BAD_REQUEST, `The file is not a valid JPEG picture: ${error.message}`);
+      throw error;
+    }
+    if (probe.format !== 'jpeg') throw new Rejection('invalid_file', HttpStatus.BAD_REQUEST, `The file is a ${probe.format} picture, not a JPEG`);
+    if (!file.jpegEnd) throw new Rejection('invalid_file', HttpStatus.BAD_REQUEST, 'The file is truncated: it does not end with a JPEG end-of-image marker');
+
+    const overrides = {
+      capturedAt: fields.override_capture_time ? parseCaptureTime(fields.override_capture_time) : undefined,
+      lon: fields.override_longitude,
+      lat: fields.override_latitude,
+    };
+    const meta = await readPictureMetadata(input, overrides);
+    const missing = missingFields(meta);
+    if (missing.length) {
+      const what = missing.map((m) => (m === 'location' ? 'GPS position' : 'capture time')).join(' and ');
+      throw new Rejection('invalid_metadata', HttpStatus.BAD_REQUEST, `The picture has no ${what} in its EXIF/XMP metadata (send override fields to provide them)`, {
+        missing_fields: missing,
+        ...(meta.warnings.length ? { warnings: meta.warnings } : {}),
+      });
+    }
+    const metadata: StoredPictureMetadata = {
+      make: meta.make,
+      model: meta.model,
+      focalLength: meta.focalLength,
+      focalLength35mm: meta.focalLength35mm,
+      fieldOfView: fieldOfView(meta.projection, meta.focalLength35mm, probe.uprightWidth, probe.uprightHeight),
+      pitch: meta.pitch,
+      roll: meta.roll,
+      altitude: meta.altitude,
+      relativeAltitude: meta.relativeAltitude,
+      gpsAccuracy: meta.gpsAccuracy,
+      gpsDop: meta.gpsDop,
+      headingSource: meta.headingSource,
+      captureTimeSource: meta.captureTimeSource,
+      cameraTimeOffset: meta.cameraTimeOffset,
+      cameraTimeOffsetSource: meta.cameraTimeOffsetSource,
+      crop: meta.crop,
+      tiles: meta.projection === 'equirectangular' ? tileGrid(probe.uprightWidth, probe.uprightHeight) : null,
+      overridden: [...(overrides.capturedAt ? ['capture_time'] : []), ...(overrides.lon !== undefined ? ['position'] : [])],
+      warnings: meta.warnings,
+    };
+    return {
+      id: file.pictureId,
+      uploadSetId: set.id,
+      ownerId: set.ownerId,
+      status: 'pending',
+      fileName,
+      size: file.size,
+      sha256: file.sha256,
+      sourceKey: file.key,
+      isBlurred: fields.is_blurred ?? false,
+      width: probe.uprightWidth,
+      height: probe.uprightHeight,
+      orientation: probe.orientation,
+      projection: meta.projection,
+      capturedAt: meta.capturedAt!,
+      gpsTime: meta.gpsTime,
+      cameraTime: meta.cameraTime,
+      geom: point(meta.lon!, meta.lat!),
+      heading: meta.heading,
+      metadata: metadata as Record<string, unknown>,
+      processGeneration: 1,
+    };
+  }
+
+  private async readAll(key: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.storage.get(key)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  // --- status ---
+
+  private async toDto(set: UploadSet): Promise<UploadSetDto> {
+    const [views, errors] = await Promise.all([this.statusViews([set]), this.repo.processingErrors(set.id, 20)]);
+    return {
+      ...toUploadSetDto(set, views.get(set.id)!, this.apiBase),
+      processing_errors: errors.map((e) => ({ picture_id: e.picture_id, file_name: e.file_name, status: e.status, attempts: e.attempts, last_error: e.last_error, at: new Date(e.updated_at).toISOString() })),
+    };
+  }
+
+  /** items_status, nb_items and associated collections of many sets, in a few queries. */
+  private async statusViews(sets: UploadSet[]): Promise<Map<string, UploadSetStatusView>> {
+    const ids = sets.map((s) => s.id);
+    const [counts, rejected] = await Promise.all([this.repo.pictureCounts(ids), this.repo.rejectedCounts(ids)]);
+    const collections = new Map((await this.collections.findCollections([...new Set(counts.map((c) => c.sequenceId).filter((c): c is string => !!c))])).map((c) => [c.id, c]));
+    const views = new Map<string, UploadSetStatusView>();
+    for (const set of sets) {
+      const total: Required<ItemsStatusDto> = { prepared: 0, preparing: 0, broken: 0, not_processed: 0, rejected: rejected.get(set.id) ?? 0 };
+      const associated: AssociatedCollectionDto[] = [];
+      const finalized = isDispatched(set) && set.finalizedRound >= set.finalizeRound;
+      for (const c of counts.filter((x) => x.uploadSetId === set.id)) {
+        total.prepared += c.prepared;
+        total.preparing += c.preparing;
+        total.broken += c.broken;
+        total.not_processed += c.not_processed;
+        const col = c.sequenceId ? collections.get(c.sequenceId) : undefined;
+        if (!col) continue;
+        const items_status = { prepared: c.prepared, preparing: c.preparing, broken: c.broken, not_processed: c.not_processed };
+        associated.push({
+          id: col.id,
+          title: col.title,
+          nb_items: c.prepared + c.preparing + c.broken + c.not_processed,
+          status: col.status,
+          ready: finalized && col.status === 'ready' && c.preparing === 0 && c.not_processed === 0,
+          items_status,
+          extent: { temporal: { interval: [[col.datetimeStart?.toISOString() ?? null, col.datetimeEnd?.toISOString() ?? null]] } },
+          links: [{ rel: 'self', href: `${this.apiBase}/collections/${col.id}`, type: 'application/json' }],
+        });
+      }
+      associated.sort((a, b) => a.title.localeCompare(b.title, 'en', { numeric: true }) || a.id.localeCompare(b.id));
+      views.set(set.id, {
+        itemsStatus: total,
+        nbItems: total.prepared + total.preparing + total.broken + total.not_processed,
+        collections: associated,
+      });
+    }
+    return views;
+  }
+}
