@@ -56,8 +56,12 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
           connection: redisOptions(this.config.REDIS_URL),
           prefix: this.config.QUEUE_PREFIX,
           concurrency,
+          // A killed worker's jobs go back to the queue once their lock lapses: keep that short.
+          // Locks are renewed every lockDuration / 2 while a job runs, so long jobs are safe as
+          // long as they do not block the event loop for that long.
+          lockDuration: 15_000,
           maxStalledCount: 1,
-          stalledInterval: 15_000,
+          stalledInterval: 5_000,
         },
       );
       worker.on('failed', (job, error) =>
