@@ -11,7 +11,7 @@ import { OpenRasters } from './open-rasters.js';
 import { applyAffine, invertAffine } from './raster/affine.js';
 import { crsTransformer } from './raster/crs.js';
 import type { RasterFile } from './raster/geotiff-raster.js';
-import { encodePng } from './raster/png.js';
+import { encodePng } from '../media/png.js';
 import type { RasterInfo } from './raster/raster-info.js';
 import { renderGrid, type Resampling, samplePixels, thumbnailSourceGrid, tileSourceGrid, tileTouchesFootprint } from './raster/render.js';
 
