@@ -117,7 +117,8 @@ async function startApi(url: string): Promise<Api> {
     cwd: ROOT,
     env: {
       ...process.env,
-      NODE_ENV: 'production',
+      // Not production: that would require a real identity provider; nothing on the measured paths differs.
+      NODE_ENV: 'test',
       SECRET_KEY: 'bench-secret-key-not-for-production',
       DATABASE_URL: url,
       DATABASE_POOL_SIZE: '16',

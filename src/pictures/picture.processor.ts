@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { UnrecoverableError } from 'bullmq';
-import { pipeline, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { CollectionsService } from '../collections/collections.service.js';
 import { pictureKey, pictureTileKey } from '../common/picture-keys.js';
@@ -14,7 +14,6 @@ import { OnJob } from '../queue/queue.decorators.js';
 import type { JobContext } from '../queue/queue.types.js';
 import { StorageService } from '../storage/storage.service.js';
 import { BlurInput, BlurProvider, BlurRefusedError } from './blur/blur-provider.js';
-import { coalesce } from './coalesce.js';
 import type { Picture } from './picture.entity.js';
 import { picturePrefix } from './picture-storage.js';
 import { PicturesRepository } from './pictures.repository.js';
@@ -84,7 +83,16 @@ export class PictureProcessor {
     if (picture.hdStoredAt && !needBlur) return this.dropSource(picture);
     // A re-blur starts from the stored hd; a first run from the temporary original.
     const sourceKey = picture.sourceKey ?? (picture.hdStoredAt ? hdKey : null);
-    if (!sourceKey || !(await this.storage.stat(sourceKey))) throw new MissingOriginalError('The uploaded original is no longer available');
+    if (!sourceKey || !(await this.storage.stat(sourceKey))) {
+      // A run that moved the original into place and stopped before recording it.
+      if (!needBlur && sourceKey && sourceKey !== hdKey && (await this.storage.stat(hdKey))) {
+        await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
+        picture.hdStoredAt = new Date();
+        picture.sourceKey = null;
+        return;
+      }
+      throw new MissingOriginalError('The uploaded original is no longer available');
+    }
     if (needBlur) {
       const input = await this.readInput(sourceKey);
       const outcome = await this.blur.blur(input, signal);
@@ -104,7 +112,8 @@ export class PictureProcessor {
       picture.blurred = true;
       await this.pictures.markHdStored(picture.id, { blurred: true, blurMetadata: outcome.metadata });
     } else {
-      await this.storage.put(hdKey, pipeline(await this.storage.get(sourceKey), coalesce(), () => undefined));
+      // The upload itself becomes hd: a rename, not a copy, where storage allows it.
+      if (sourceKey !== hdKey) await this.storage.move(sourceKey, hdKey);
       await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
     }
     picture.hdStoredAt = new Date();

@@ -55,6 +55,19 @@ describe('LocalStorageDriver', () => {
     });
   }
 
+  it('moves an object into place, replacing the target, and says when the source is missing', async () => {
+    await storage.put('tmp/uploads/u1.jpg', Readable.from([Buffer.from('new')]));
+    await storage.put('final/a/hd.jpg', Readable.from([Buffer.from('old')]));
+    await storage.move('tmp/uploads/u1.jpg', 'final/a/hd.jpg');
+    assert.equal(await text(await storage.get('final/a/hd.jpg')), 'new');
+    assert.equal(await storage.stat('tmp/uploads/u1.jpg'), null);
+    await storage.move('tmp/uploads/u2.jpg', 'final/b/hd.jpg').then(
+      () => assert.fail('moved a missing object'),
+      (error) => assert.ok(error instanceof StorageNotFoundError),
+    );
+    await assert.rejects(storage.move('../x', 'final/c.jpg'), InvalidStorageKeyError);
+  });
+
   it('lists by prefix and deletes (idempotently), pruning empty folders', async () => {
     await storage.put('p/1/x.jpg', Readable.from([Buffer.from('1')]));
     await storage.put('p/1/y.jpg', Readable.from([Buffer.from('22')]));

@@ -82,6 +82,18 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
+  async move(from: string, to: string): Promise<void> {
+    const source = this.localPath(from);
+    const target = this.localPath(to);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await fs.rename(source, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageNotFoundError(from);
+      throw error;
+    }
+  }
+
   async delete(key: string): Promise<void> {
     const file = this.localPath(key);
     await fs.rm(file, { force: true });

@@ -27,6 +27,10 @@ export class StorageService {
     return this.driver.delete(key);
   }
 
+  move(from: string, to: string): Promise<void> {
+    return this.driver.move(from, to);
+  }
+
   list(prefix: string): AsyncIterable<StoredObject> {
     return this.driver.list(prefix);
   }

@@ -38,6 +38,11 @@ export interface StorageDriver {
   stat(key: string): Promise<StoredObject | null>;
   /** Removes the object; no error when it is already gone. */
   delete(key: string): Promise<void>;
+  /**
+   * Moves an object to another key, replacing what is there (a rename on a file system, a copy
+   * and delete on an object store). StorageNotFoundError when `from` does not exist.
+   */
+  move(from: string, to: string): Promise<void>;
   /** Every object whose key starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<StoredObject>;
   /**
