@@ -12,7 +12,12 @@ ensure_node_modules() {
   [ -f node_modules/.sightline-lock ] && have=$(cat node_modules/.sightline-lock)
   if [ ! -d node_modules ] || [ "$want" != "$have" ]; then
     log "installing dependencies (npm ci)"
-    npm ci --no-audit --no-fund --loglevel=error
+    # Some registries lack the platform builds other machines would use of optional packages;
+    # npm ci then calls the lock file out of sync, and npm install (same versions) still works.
+    if ! npm ci --no-audit --no-fund --loglevel=error; then
+      log "npm ci refused the lock file; installing with npm install"
+      npm install --no-audit --no-fund --loglevel=error
+    fi
     echo "$want" > node_modules/.sightline-lock
   fi
 }
