@@ -1,4 +1,4 @@
-import { Cql2Error, type Cql2Node, type GeoJsonGeometry } from './cql2.types.js';
+import { ARRAY_FUNCTIONS, Cql2Error, type Cql2Node, type GeoJsonGeometry, TEMPORAL_FUNCTIONS } from './cql2.types.js';
 
 /**
  * CQL2 text (OGC 21-065r2, Annex B) → CQL2 JSON. A hand-written recursive-descent parser:
@@ -19,24 +19,6 @@ interface Token {
 const COMPARISON_OPS = new Set(['=', '<>', '<', '<=', '>', '>=']);
 
 const SPATIAL_FUNCTIONS = new Set(['s_intersects', 's_equals', 's_disjoint', 's_touches', 's_within', 's_overlaps', 's_crosses', 's_contains']);
-const TEMPORAL_FUNCTIONS = new Set([
-  't_after',
-  't_before',
-  't_contains',
-  't_disjoint',
-  't_during',
-  't_equals',
-  't_finishedby',
-  't_finishes',
-  't_intersects',
-  't_meets',
-  't_metby',
-  't_overlappedby',
-  't_overlaps',
-  't_startedby',
-  't_starts',
-]);
-const ARRAY_FUNCTIONS = new Set(['a_equals', 'a_contains', 'a_containedby', 'a_overlaps']);
 /** Canonical CQL2 JSON spelling of the camel-cased temporal and array operators. */
 const CANONICAL_OP: Record<string, string> = {
   t_finishedby: 't_finishedBy',

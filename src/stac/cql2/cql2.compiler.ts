@@ -2,7 +2,7 @@ import { DatetimeError, parseDate, parseRfc3339 } from '../datetime.js';
 import { assertGeometry, GeoJsonError, isGeometryLike } from '../geojson.js';
 import { normalizeQueryableName, type Queryable } from '../queryables.js';
 import { isUuid, SqlParams } from '../sql-params.js';
-import { Cql2Error, type Cql2Node } from './cql2.types.js';
+import { ARRAY_FUNCTIONS, Cql2Error, type Cql2Node, TEMPORAL_FUNCTIONS } from './cql2.types.js';
 
 /**
  * CQL2 JSON → a parameterised SQL condition. Supports basic CQL2, advanced comparison
@@ -33,24 +33,6 @@ const SPATIAL: Record<string, string> = {
   s_crosses: 'ST_Crosses',
   s_contains: 'ST_Contains',
 };
-const TEMPORAL = new Set([
-  't_after',
-  't_before',
-  't_contains',
-  't_disjoint',
-  't_during',
-  't_equals',
-  't_finishedby',
-  't_finishes',
-  't_intersects',
-  't_meets',
-  't_metby',
-  't_overlappedby',
-  't_overlaps',
-  't_startedby',
-  't_starts',
-]);
-const ARRAY_OPS = new Set(['a_equals', 'a_contains', 'a_containedby', 'a_overlaps']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
@@ -152,11 +134,11 @@ export class Cql2Compiler {
       this.arity(op, args, path, 2);
       return `${SPATIAL[op]}(${this.geometry(args[0], argPath(0))}, ${this.geometry(args[1], argPath(1))})`;
     }
-    if (TEMPORAL.has(op)) {
+    if (TEMPORAL_FUNCTIONS.has(op)) {
       this.arity(op, args, path, 2);
       return this.temporal(op, this.interval(args[0], argPath(0)), this.interval(args[1], argPath(1)));
     }
-    if (ARRAY_OPS.has(op)) {
+    if (ARRAY_FUNCTIONS.has(op)) {
       this.arity(op, args, path, 2);
       const a = this.array(args[0], argPath(0));
       const b = this.array(args[1], argPath(1));

@@ -37,3 +37,25 @@ export class Cql2Error extends Error {
     this.name = 'Cql2Error';
   }
 }
+
+/** The CQL2 temporal functions (lower case), shared by the text parser and the compiler. */
+export const TEMPORAL_FUNCTIONS: ReadonlySet<string> = new Set([
+  't_after',
+  't_before',
+  't_contains',
+  't_disjoint',
+  't_during',
+  't_equals',
+  't_finishedby',
+  't_finishes',
+  't_intersects',
+  't_meets',
+  't_metby',
+  't_overlappedby',
+  't_overlaps',
+  't_startedby',
+  't_starts',
+]);
+
+/** The CQL2 array functions (lower case). */
+export const ARRAY_FUNCTIONS: ReadonlySet<string> = new Set(['a_equals', 'a_contains', 'a_containedby', 'a_overlaps']);
