@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { configureAuthHttp } from './auth/auth-http.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { bodyParsers } from './common/body-parsers.js';
+import { requestContextMiddleware } from './common/last-resort.js';
 import { createValidationPipe } from './common/validation.js';
 import { AppConfig } from './config/app-config.js';
 import { MetricsService } from './health/metrics.service.js';
@@ -61,6 +62,7 @@ export function configureHttpApp(app: NestExpressApplication): void {
   app.set('trust proxy', config.TRUST_PROXY_HOPS);
   app.set('etag', 'strong');
   app.disable('x-powered-by');
+  app.use(requestContextMiddleware());
   app.use(metricsMiddleware(app.get(MetricsService)));
   app.use(
     helmet({

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { configOrExit, exitOnSignals } from './bootstrap.js';
+import { installLastResortGuard } from './common/last-resort.js';
 import { configureHttpApp } from './http-app.js';
 
 async function main(): Promise<void> {
@@ -12,6 +14,8 @@ async function main(): Promise<void> {
     bodyParser: false,
   });
   configureHttpApp(app);
+  const logger = app.get(Logger);
+  installLastResortGuard({ name: 'api', log: (entry, message) => logger.error(entry, message) });
   // Stop accepting and let requests in flight finish before the database and Redis close.
   exitOnSignals(async () => {
     const server = app.getHttpServer() as import('node:http').Server;

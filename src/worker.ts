@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { configOrExit, exitOnSignals } from './bootstrap.js';
+import { installLastResortGuard } from './common/last-resort.js';
 import { HealthService } from './health/health.service.js';
 import { MetricsService } from './health/metrics.service.js';
 
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const app = await NestFactory.createApplicationContext(AppModule.forRoot('worker'), { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  const logger = app.get(Logger);
+  installLastResortGuard({ name: 'worker', log: (entry, message) => logger.error(entry, message) });
   await app.init();
   let healthServer: http.Server | undefined;
   exitOnSignals(async () => {

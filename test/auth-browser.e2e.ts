@@ -83,7 +83,7 @@ describe('Login in a real browser: Swagger UI, CSRF, token claim, logout', { ski
     assert.deepEqual(afterwards, before, 'no token was made');
   });
 
-  it('claims a generated token in the browser, logging in on the way', async () => {
+  it('claims a generated token in the browser, logging in on the way, only with the button', async () => {
     const generated = await json(await fetch(`${api.baseUrl}/api/auth/tokens/generate?description=drone%20uploader`, { method: 'POST' }));
     assert.equal((await fetch(`${api.baseUrl}/api/users/me`, { headers: { authorization: `Bearer ${generated.jwt}` } })).status, 401);
 
@@ -93,7 +93,11 @@ describe('Login in a real browser: Swagger UI, CSRF, token claim, logout', { ski
       await claimPage.goto(generated.claim_url);
       await fillProviderLogin(claimPage, 'bob');
       await claimPage.waitForURL(generated.claim_url);
-      // Opened directly, the link claims the token once the person is logged in.
+      // Back from the login the navigation is same-origin: still only a confirmation page.
+      assert.match(await claimPage.locator('h1').innerText(), /Claim this API token/);
+      assert.match(await claimPage.locator('main').innerText(), /drone uploader[\s\S]*Requested at/);
+      assert.equal((await fetch(`${api.baseUrl}/api/users/me`, { headers: { authorization: `Bearer ${generated.jwt}` } })).status, 401, 'nothing claimed yet');
+      await Promise.all([claimPage.waitForNavigation(), claimPage.getByRole('button', { name: 'Claim the token' }).click()]);
       assert.match(await claimPage.locator('h1').innerText(), /Token claimed/);
       assert.match(await claimPage.locator('main').innerText(), /drone uploader/);
     } finally {
@@ -129,6 +133,8 @@ describe('Login in a real browser: Swagger UI, CSRF, token claim, logout', { ski
 
   it('logs out of Sightline and of the identity provider', async () => {
     await page.goto(`${api.baseUrl}/api/auth/logout`);
+    assert.match(await page.locator('h1').innerText(), /Log out of Sightline/);
+    await Promise.all([page.waitForURL(/\/oidc\//), page.getByRole('button', { name: 'Log out' }).click()]);
     await Promise.all([page.waitForURL(`${api.baseUrl}/api/docs`), page.getByRole('button', { name: 'Yes, sign me out' }).click()]);
     const banner = page.locator('#sightline-auth');
     await banner.waitFor();

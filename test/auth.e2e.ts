@@ -301,11 +301,31 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     assert.equal(me.name, 'bob');
     assert.equal((await a.fetch(`/api/auth/tokens/${token.id}/claim`, { method: 'POST', headers: alice.headers })).status, 404, 'claimed once only');
 
-    // Opened directly (typed, pasted, a non-browser client), the link claims at once.
+    // Opened directly (typed, pasted, after a login, a client without Sec-Fetch-Site), the link still only asks.
     const direct = await json(await a.fetch('/api/auth/tokens/generate?description=direct', { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.8' } }));
-    const opened = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, { headers: { cookie: bob.cookie, accept: 'application/json' } });
-    assert.equal(opened.status, 200);
-    assert.equal((await json(opened)).id, direct.id);
+    const variants: Record<string, string>[] = [{ accept: 'application/json' }, { accept: 'text/html', 'sec-fetch-site': 'same-origin' }, { accept: 'text/html' }];
+    for (const headers of variants) {
+      const opened = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, { headers: { cookie: bob.cookie, ...headers } });
+      assert.equal(opened.status, 200);
+      assert.equal(opened.headers.get('cache-control'), 'no-store');
+      if (headers.accept === 'application/json') {
+        const body = await json(opened);
+        assert.equal(body.id, direct.id);
+        assert.equal(body.claimed, false);
+        assert.equal(body.description, 'direct');
+        assert.equal(body.claim_href, `/api/auth/tokens/${direct.id}/claim`);
+      } else {
+        assert.match(await opened.text(), /direct[\s\S]*Requested at[\s\S]*Claim the token/);
+      }
+      assert.equal((await a.fetch('/api/users/me', { headers: bearer(direct.jwt) })).status, 401, `opening the link claims nothing (${JSON.stringify(headers)})`);
+    }
+    // The button's POST from a page of this site claims it; one from another site is refused.
+    const forged = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, { method: 'POST', headers: { cookie: bob.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    assert.equal(forged.status, 403);
+    assert.equal((await a.fetch('/api/users/me', { headers: bearer(direct.jwt) })).status, 401);
+    const confirmed = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, { method: 'POST', headers: { cookie: bob.cookie, 'sec-fetch-site': 'same-origin', accept: 'text/html' } });
+    assert.equal(confirmed.status, 200);
+    assert.match(await confirmed.text(), /Token claimed/);
     assert.equal((await json(await a.fetch('/api/users/me', { headers: bearer(direct.jwt) }))).name, 'bob');
 
     // Unclaimed tokens expire.
@@ -332,7 +352,14 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
 
   it('logs out, and out of the provider too (RP-initiated logout)', async () => {
     const session = await loginSession(a, 'bob');
-    const res = await a.fetch('/api/auth/logout', { redirect: 'manual', headers: { cookie: session.cookie } });
+    // Opening the link (or a link from another site) only asks; a POST from another site is refused.
+    const asked = await a.fetch('/api/auth/logout', { redirect: 'manual', headers: { cookie: session.cookie, accept: 'text/html', 'sec-fetch-site': 'cross-site' } });
+    assert.equal(asked.status, 200);
+    assert.match(await asked.text(), /Log out of Sightline\?[\s\S]*method="post"/);
+    const forged = await a.fetch('/api/auth/logout', { method: 'POST', redirect: 'manual', headers: { cookie: session.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    assert.equal(forged.status, 403);
+    assert.equal((await a.fetch('/api/users/me', { headers: { cookie: session.cookie } })).status, 200, 'still logged in');
+    const res = await a.fetch('/api/auth/logout', { method: 'POST', redirect: 'manual', headers: { cookie: session.cookie, 'sec-fetch-site': 'same-origin' } });
     assert.equal(res.status, 302);
     const location = new URL(res.headers.get('location')!);
     assert.equal(`${location.origin}${location.pathname}`, `${a.baseUrl}/oidc/session/end`);
@@ -345,6 +372,8 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     // Logging out without a session just returns to the docs.
     const again = await a.fetch('/api/auth/logout', { redirect: 'manual' });
     assert.equal(again.headers.get('location'), '/api/docs');
+    const againPost = await a.fetch('/api/auth/logout', { method: 'POST', redirect: 'manual' });
+    assert.equal(againPost.headers.get('location'), '/api/docs');
   });
 
   it('prints a token for scripts from the command line', async () => {

@@ -70,7 +70,7 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
 
   it('ingests a dataset whose job was lost, once a worker reconciles', async () => {
     await writeTiff(path.join(root, 'a.tif'), spec(1));
-    const res = await postJson(api, user, '/api/datasets/from-path', { path: 'a.tif' });
+    const res = await postJson(api, admin, '/api/datasets/from-path', { path: 'a.tif' });
     const body = await json(res);
     assert.equal(res.status, 202, JSON.stringify(body));
     ids.a = body.id;
@@ -85,7 +85,7 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
       await queue.close();
     }
     worker = await startWorker(env);
-    const d = await waitIngested(api, user, body.id, 30_000);
+    const d = await waitIngested(api, admin, body.id, 30_000);
     assert.equal(d.status, 'ready', d.error);
     assert.equal(d.crs, 'EPSG:32633');
   });

@@ -36,6 +36,9 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
   let pool: pg.Pool;
   let alice: TestUser;
   let bob: TestUser;
+  /** The operator: only administrators register files already on the server. */
+  let admin: TestUser;
+  let admin2: TestUser;
   let root: string;
   let outside: string;
   const ids: Record<string, string> = {};
@@ -50,6 +53,7 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     pool = testPool();
     alice = await createUser(api, 'alice');
     bob = await createUser(api, 'bob');
+    [admin, admin2] = await Promise.all([createUser(api, 'operator', 'admin'), createUser(api, 'operator2', 'admin')]);
   });
   after(async () => {
     await Promise.all([api?.close(), worker?.stop(), pool?.end()]);
@@ -300,6 +304,7 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     const small = await startApi({ env: { DATASET_MAX_BYTES: '200000', DATASET_ROOTS: '' } });
     try {
       const user = await createUser(small, 'carol');
+      const operator = await createUser(small, 'carol-admin', 'admin');
       const before = listFiles(path.join(dataDir, 'datasets'));
       const res = await upload(small, user, path.join(GEOTIFF_DIR, 'RGB.byte.tif'), 'RGB.byte.tif');
       assert.equal(res.status, 413);
@@ -307,7 +312,7 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
       assert.equal(body.details.limit, 200000);
       assert.deepEqual(listFiles(path.join(dataDir, 'datasets')), before);
       assert.deepEqual(listFiles(path.join(dataDir, 'tmp', 'writes')), []);
-      const fromPath = await postJson(small, user, '/api/datasets/from-path', { path: path.join(GEOTIFF_DIR, 'RGB.byte.tif') });
+      const fromPath = await postJson(small, operator, '/api/datasets/from-path', { path: path.join(GEOTIFF_DIR, 'RGB.byte.tif') });
       assert.equal(fromPath.status, 403);
     } finally {
       await small.close();
@@ -339,17 +344,31 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     await fs.mkdir(path.dirname(crossing), { recursive: true });
     const pixel = (b: number, c: number, r: number) => (b === 0 ? 1 + (c % 250) : 1 + (r % 250));
     await writeTiff(crossing, { width: 600, height: 400, bands: 2, dataType: 'uint8', tile: 256, compression: 'deflate', overviews: [2, 4], nodata: '0', geo: { epsg: 32660, transform: [500, 0, 550_000, 0, -500, 7_000_000] }, pixel });
-    const res = await postJson(api, alice, '/api/datasets/from-path', { path: 'pacific/crossing.tif', title: 'Across the antimeridian' });
+    // The operator's files: a user may not register them.
+    const refused = await postJson(api, alice, '/api/datasets/from-path', { path: 'pacific/crossing.tif' });
+    assert.equal(refused.status, 403);
+    assert.equal((await json(refused)).statusCode, 403);
+    const res = await postJson(api, admin, '/api/datasets/from-path', { path: 'pacific/crossing.tif', title: 'Across the antimeridian', visibility: 'owner-only' });
     const body = await json(res);
     assert.equal(res.status, 202, JSON.stringify(body));
     assert.equal(body.source, 'path');
     assert.equal(body.sha256, null, 'hashed by the job');
-    assert.equal(body.path, undefined, 'server paths are shown to admins only');
-    const d = await waitIngested(api, alice, body.id);
+    const d = await waitIngested(api, admin, body.id);
     assert.equal(d.status, 'ready', d.error);
     assert.equal(d.sha256, createHash('sha256').update(await fs.readFile(crossing)).digest('hex'));
     assert.ok(existsSync(crossing), 'the file stays where it is');
     assert.deepEqual(listFiles(path.join(dataDir, 'datasets', d.id)).filter((f) => f.endsWith('.tif')), [], 'not copied');
+
+    // The path is registered once, whoever registered it and however private it is: another
+    // registration could otherwise publish the first registrant's private file.
+    for (const who of [admin, admin2]) {
+      const twice = await postJson(api, who, '/api/datasets/from-path', { path: crossing, visibility: 'anyone' });
+      assert.equal(twice.status, 409, who.name);
+      assert.equal((await json(twice)).details.existing_id, d.id);
+    }
+    assert.equal((await api.fetch(`/api/datasets/${d.id}/data.tif`)).status, 404, 'still private');
+    await api.fetch(`/api/datasets/${d.id}`, { method: 'PATCH', headers: { ...admin.headers, 'content-type': 'application/json' }, body: JSON.stringify({ visibility: 'anyone' }) });
+    assert.equal((await json(await api.fetch(`/api/datasets/${d.id}`, { headers: alice.headers }))).path, undefined, 'server paths are shown to admins only');
 
     const feature = await json(await api.fetch(`/api/datasets/${d.id}/extent.geojson`));
     assert.equal(feature.geometry.type, 'MultiPolygon');
@@ -377,13 +396,10 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
       assert.ok((await inspectPng(await tile.arrayBuffer())).visible > 0);
     }
 
-    // Same path again → 409; the same content under another path → broken as a duplicate.
-    const twice = await postJson(api, alice, '/api/datasets/from-path', { path: crossing });
-    assert.equal(twice.status, 409);
-    assert.equal((await json(twice)).details.existing_id, d.id);
-    const sameContent = await postJson(api, alice, '/api/datasets/from-path', { path: path.join(GEOTIFF_DIR, 'RGB.byte.tif') });
+    // The same content under another path → broken as a duplicate.
+    const sameContent = await postJson(api, admin, '/api/datasets/from-path', { path: path.join(GEOTIFF_DIR, 'RGB.byte.tif') });
     assert.equal(sameContent.status, 202);
-    const dup = await waitIngested(api, alice, (await json(sameContent)).id);
+    const dup = await waitIngested(api, admin, (await json(sameContent)).id);
     assert.equal(dup.status, 'broken');
     assert.match(dup.error, new RegExp(`same content.*${ids['RGB.byte.tif']}`));
 
@@ -404,7 +420,7 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
       ['pacific', /not a regular file/],
     ];
     for (const [p, message] of escapes) {
-      const r = await postJson(api, alice, '/api/datasets/from-path', { path: p });
+      const r = await postJson(api, admin, '/api/datasets/from-path', { path: p });
       const b = await json(r);
       assert.equal(r.status, 400, `${p}: ${JSON.stringify(b)}`);
       assert.match(b.message, message, p);
@@ -502,12 +518,18 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     assert.ok(!dups.items.some((g: { sha256: string }) => g.sha256 === ready['RGB.byte.tif'].sha256), 'no longer a duplicate');
 
     const crossing = path.join(root, 'pacific', 'crossing.tif');
-    assert.equal((await api.fetch(`/api/datasets/${ids.crossing}?delete_file=true`, { method: 'DELETE', headers: alice.headers })).status, 204);
+    // A user never deletes the operator's files, even from a dataset of theirs.
+    await pool.query('UPDATE item SET owner_id = $1 WHERE id = $2', [alice.id, ids.crossing]);
+    const userDelete = await api.fetch(`/api/datasets/${ids.crossing}?delete_file=true`, { method: 'DELETE', headers: alice.headers });
+    assert.equal(userDelete.status, 403);
+    assert.match((await json(userDelete)).message, /administrator/);
+    assert.ok(existsSync(crossing));
+    assert.equal((await api.fetch(`/api/datasets/${ids.crossing}?delete_file=true`, { method: 'DELETE', headers: admin.headers })).status, 204);
     assert.equal(existsSync(crossing), false, 'the registered file was deleted on request');
-    const kept = await postJson(api, alice, '/api/datasets/from-path', { path: 'cogeo.tif', allow_duplicate: true });
+    const kept = await postJson(api, admin, '/api/datasets/from-path', { path: 'cogeo.tif', allow_duplicate: true });
     const keptId = (await json(kept)).id;
-    await waitIngested(api, alice, keptId);
-    assert.equal((await api.fetch(`/api/datasets/${keptId}`, { method: 'DELETE', headers: alice.headers })).status, 204);
+    await waitIngested(api, admin, keptId);
+    assert.equal((await api.fetch(`/api/datasets/${keptId}`, { method: 'DELETE', headers: admin.headers })).status, 204);
     assert.ok(existsSync(path.join(GEOTIFF_DIR, 'cogeo.tif')), 'registered files stay by default');
   });
 });

@@ -62,6 +62,18 @@ ${form}
   );
 }
 
+export function logoutConfirmPage(options: { userName: string; action: string }): string {
+  return page(
+    'Log out',
+    `<h1>Log out of Sightline?</h1>
+<p>You are logged in as <strong>${escapeHtml(options.userName)}</strong>.</p>
+<form method="post" action="${escapeHtml(options.action)}">
+  <button type="submit">Log out</button>
+  <a class="hint" href="/api/docs">Stay logged in</a>
+</form>`,
+  );
+}
+
 export function messagePage(title: string, text: string): string {
   return page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>`);
 }
@@ -83,16 +95,18 @@ export interface ClaimPageToken {
   createdAt: Date;
 }
 
-export function claimConfirmPage(options: { token: ClaimPageToken; userName: string; action: string }): string {
+export function claimConfirmPage(options: { token: ClaimPageToken; userName: string; role: string; claimBefore: Date | null; action: string }): string {
   const { token } = options;
   return page(
     'Claim an API token',
     `<h1>Claim this API token?</h1>
-<p>A program asked for an API token. Once you claim it, it acts as <strong>${escapeHtml(options.userName)}</strong>.
-Only claim it if you started that program yourself, just now.</p>
+<p>A program asked for an API token. Once you claim it, the program acts as <strong>${escapeHtml(options.userName)}</strong>
+with all your rights (role: ${escapeHtml(options.role)}): it can read, upload, change and delete what you can, until you revoke it.</p>
+<p><strong>Only claim it if you started that program yourself, just now.</strong> If someone sent you this link, do not claim it.</p>
 <dl>
   <dt>Description</dt><dd>${escapeHtml(token.description || '(none)')}</dd>
   <dt>Requested at</dt><dd>${escapeHtml(token.createdAt.toISOString())}</dd>
+  ${options.claimBefore ? `<dt>Claimable until</dt><dd>${escapeHtml(options.claimBefore.toISOString())}</dd>` : ''}
   <dt>Token id</dt><dd><code>${escapeHtml(token.id)}</code></dd>
 </dl>
 <form method="post" action="${escapeHtml(options.action)}">

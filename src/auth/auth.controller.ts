@@ -17,12 +17,13 @@ import type { Request, Response } from 'express';
 import { ErrorResponseDto } from '../common/error-response.js';
 import { Authenticated, CurrentUser, Public } from './auth.decorators.js';
 import { LoginQueryDto, SessionStateDto } from './auth.dto.js';
-import { claimConfirmPage, claimDonePage, loginFailedPage } from './auth-pages.js';
+import { claimConfirmPage, claimDonePage, loginFailedPage, logoutConfirmPage } from './auth-pages.js';
+import { DEFAULT_NEXT } from './next-path.js';
 import { AuthService, claimPath, loginUrl } from './auth.service.js';
 import type { AuthUser } from './auth.types.js';
 import { LoginFailedError } from './oidc-client.service.js';
 import { SWAGGER_UI_SCRIPT } from './swagger-ui-extension.js';
-import { GeneratedTokenDto, GenerateTokenQueryDto, TokenDto, toTokenDto } from './tokens.dto.js';
+import { ClaimableTokenDto, GeneratedTokenDto, GenerateTokenQueryDto, TokenDto, toClaimableTokenDto, toTokenDto } from './tokens.dto.js';
 
 /**
  * The throttler of the auth routes (per client IP, counted in Redis, shared by all replicas).
@@ -31,8 +32,6 @@ import { GeneratedTokenDto, GenerateTokenQueryDto, TokenDto, toTokenDto } from '
 export const AUTH_THROTTLER = 'default';
 
 const wantsHtml = (req: Request) => req.accepts(['json', 'html']) === 'html';
-/** A navigation another site started (browsers say so in Sec-Fetch-Site; clients without it are not browsers). */
-const fromAnotherSite = (req: Request) => ['cross-site', 'same-site'].includes(String(req.headers['sec-fetch-site'] ?? ''));
 
 @ApiTags('auth')
 @UseGuards(ThrottlerGuard)
@@ -67,7 +66,29 @@ export class AuthController {
 
   @Public()
   @Get('logout')
-  @ApiOperation({ summary: 'Log out', description: "Ends the session, then the identity provider's session when it offers RP-initiated logout." })
+  @ApiOperation({
+    summary: 'Log out (asks first)',
+    description: 'Logged in: a page that asks, whose button POSTs here (a link from another site cannot log you out). Not logged in: back to /api/docs.',
+  })
+  @ApiProduces('text/html', 'application/json')
+  @ApiOkResponse({ description: 'The confirmation page' })
+  @ApiFoundResponse({ description: 'Not logged in: redirect to /api/docs' })
+  logoutPage(@CurrentUser() user: AuthUser | undefined, @Req() req: Request, @Res() res: Response): void {
+    if (!user || user.via !== 'session') {
+      res.redirect(302, DEFAULT_NEXT);
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    if (wantsHtml(req)) res.type('html').send(logoutConfirmPage({ userName: user.name, action: '/api/auth/logout' }));
+    else res.json({ authenticated: true, message: 'POST /api/auth/logout (from this site) to log out', logout_href: '/api/auth/logout' });
+  }
+
+  @Public()
+  @Post('logout')
+  @ApiOperation({
+    summary: 'Log out',
+    description: "Ends the session, then the identity provider's session when it offers RP-initiated logout. Refused (403) from another site, like every cookie-authenticated write.",
+  })
   @ApiFoundResponse({ description: "Redirect to the provider's logout, or to /api/docs" })
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
     res.redirect(302, await this.auth.logout(req, res));
@@ -97,13 +118,14 @@ export class AuthController {
   @Public()
   @Get('tokens/:id/claim')
   @ApiOperation({
-    summary: 'Claim a generated token by opening its link',
+    summary: 'Open the claim link of a generated token: a confirmation page, never a claim',
     description:
-      'Logs in first when needed. Opened directly (typed, pasted, clicked in a terminal, or from this site), the token is claimed at once and ' +
-      'acts as you from then on. Reached from another site, the page asks for confirmation instead (POST), so no other site can make you claim its token.',
+      'Logs in first when needed, then shows what is being granted (the token acts as you, with all your rights), the token description ' +
+      'and when it was requested, and a button that claims it (POST). Opening the link never claims anything, however the browser got ' +
+      'there, so a link another person sends cannot make you claim their token. As JSON: the token waiting to be claimed.',
   })
   @ApiProduces('text/html', 'application/json')
-  @ApiOkResponse({ description: 'The token is claimed (an HTML page, or the token as JSON), or — from another site — a confirmation page' })
+  @ApiOkResponse({ description: 'The confirmation page (HTML), or the token waiting to be claimed (JSON)', type: ClaimableTokenDto })
   @ApiFoundResponse({ description: 'Not logged in: redirect to the login, then back here' })
   @ApiNotFoundResponse({ description: 'No such token waits to be claimed', type: ErrorResponseDto })
   async claimPage(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -112,19 +134,13 @@ export class AuthController {
       return;
     }
     res.setHeader('Cache-Control', 'no-store');
-    const { token, alreadyYours } = await this.auth.claimable(user, id);
-    if (alreadyYours) {
-      if (wantsHtml(req)) res.type('html').send(claimDonePage({ token, userName: user.name }));
-      else res.json(toTokenDto(token));
+    const { token, alreadyYours, claimBefore } = await this.auth.claimable(user, id);
+    if (!wantsHtml(req)) {
+      res.json(toClaimableTokenDto(token, alreadyYours, claimBefore, claimPath(id)));
       return;
     }
-    if (fromAnotherSite(req)) {
-      res.type('html').send(claimConfirmPage({ token, userName: user.name, action: claimPath(id) }));
-      return;
-    }
-    const claimed = await this.auth.claim(user, id);
-    if (wantsHtml(req)) res.type('html').send(claimDonePage({ token: claimed, userName: user.name }));
-    else res.json(toTokenDto(claimed));
+    if (alreadyYours) res.type('html').send(claimDonePage({ token, userName: user.name }));
+    else res.type('html').send(claimConfirmPage({ token, userName: user.name, role: user.role, claimBefore, action: claimPath(id) }));
   }
 
   @Authenticated()

@@ -9,7 +9,7 @@ import { publicOrigin } from './oidc-settings.js';
 import { DEFAULT_NEXT, localNextPath } from './next-path.js';
 import { SESSION_COOKIE } from './session.middleware.js';
 import type { GeneratedTokenDto } from './tokens.dto.js';
-import { TokensService } from './tokens.service.js';
+import { TokensService, UNCLAIMED_TOKEN_TTL_MS } from './tokens.service.js';
 import { toMeDto } from './users.dto.js';
 import { UsersService } from './users.service.js';
 
@@ -105,12 +105,12 @@ export class AuthService {
   }
 
   /** The token a claim page is about: claimable, or already the caller's. 404 otherwise. */
-  async claimable(caller: AuthUser, id: string): Promise<{ token: ApiToken; alreadyYours: boolean }> {
+  async claimable(caller: AuthUser, id: string): Promise<{ token: ApiToken; alreadyYours: boolean; claimBefore: Date | null }> {
     const owned = await this.tokens.findOwned(caller.id, id);
-    if (owned) return { token: owned, alreadyYours: true };
+    if (owned) return { token: owned, alreadyYours: true, claimBefore: null };
     const token = await this.tokens.findClaimable(id);
     if (!token) throw new NotFoundException(`No token ${id} waits to be claimed (unknown, already claimed, or expired)`);
-    return { token, alreadyYours: false };
+    return { token, alreadyYours: false, claimBefore: new Date(token.createdAt.getTime() + UNCLAIMED_TOKEN_TTL_MS) };
   }
 
   /** The command-line flow, step 2: the logged-in person takes the token. */

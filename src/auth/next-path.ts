@@ -20,5 +20,9 @@ export function localNextPath(next: string | undefined): string {
     return refuse();
   }
   if (url.origin !== PROBE_ORIGIN) refuse();
-  return `${url.pathname}${url.search}${url.hash}`;
+  const local = `${url.pathname}${url.search}${url.hash}`;
+  // Dot segments are resolved above: `/.//evil.example` becomes `//evil.example`, which a
+  // browser would read as another site. Checked here once, at the login, like the rest.
+  if (local.startsWith('//') || local.includes('\\')) refuse();
+  return local;
 }

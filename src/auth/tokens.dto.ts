@@ -26,6 +26,12 @@ export class TokenWithJwtDto extends TokenDto {
   @ApiProperty({ description: 'Send it as `Authorization: Bearer <jwt>`' }) jwt: string;
 }
 
+export class ClaimableTokenDto extends TokenDto {
+  @ApiProperty({ description: 'Whether the token acts as you already' }) claimed: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'The claim stops being possible after this' }) claim_before: string | null;
+  @ApiProperty({ description: 'POST here (logged in) to claim the token' }) claim_href: string;
+}
+
 export class GenerateTokenQueryDto {
   @ApiPropertyOptional({ description: 'What the token is for, shown on the claim page', maxLength: 200 })
   @IsOptional() @IsString() @MaxLength(200)
@@ -51,6 +57,10 @@ export function toTokenDto(token: ApiToken): TokenDto {
     expires_at: iso(token.expiresAt),
     last_used_at: iso(token.lastUsedAt),
   };
+}
+
+export function toClaimableTokenDto(token: ApiToken, claimed: boolean, claimBefore: Date | null, href: string): ClaimableTokenDto {
+  return { ...toTokenDto(token), claimed, claim_before: iso(claimBefore), claim_href: href };
 }
 
 export function toTokenWithJwtDto(token: ApiToken, jwt: string): TokenWithJwtDto {

@@ -26,6 +26,9 @@ export class DatasetUploadStorage implements StorageEngine {
     // Storage gets its own stream: when it stops early (size limit) it destroys that one, and the
     // multipart part is drained here instead, so multer answers with the error given below.
     const body = new PassThrough();
+    // The part may fail (cut short, no closing boundary) at any time, also before or after storage
+    // reads `body`: its error is handed on, and `body` always has a listener (never a crash).
+    body.on('error', () => undefined);
     file.stream.on('error', (error) => body.destroy(error));
     file.stream.pipe(body);
     this.storage.put(storageKey, body, { maxBytes: this.maxBytes, contentType: 'image/tiff' }).then(

@@ -132,11 +132,13 @@ export class DatasetsController {
   }
 
   @Post('from-path')
-  @Authenticated()
+  @Authenticated({ role: 'admin' })
   @HttpCode(202)
   @ApiOperation({
-    summary: 'Register a GeoTIFF already on the server',
-    description: 'The file must be under one of DATASET_ROOTS; it is not copied. Hashing and reading happen in a job.',
+    summary: 'Register a GeoTIFF already on the server (admin)',
+    description:
+      'The file must be under one of DATASET_ROOTS; it is not copied. Hashing and reading happen in a job. The files under DATASET_ROOTS are ' +
+      "the operator's: only administrators register them, and a path is registered once (409 whoever registered it, whatever its visibility).",
   })
   @ApiAcceptedResponse({ type: DatasetDto })
   @ApiBadRequestResponse({ description: 'Path outside the roots, through `..` or a symlink leading out; missing file', type: ErrorResponseDto })
@@ -194,12 +196,14 @@ export class DatasetsController {
   @HttpCode(204)
   @ApiOperation({
     summary: 'Delete a dataset',
-    description: 'Removes the dataset, its STAC item and cached images. An uploaded file is removed with it; a registered file only with `delete_file=true`.',
+    description:
+      'Removes the dataset, its STAC item and cached images. An uploaded file is removed with it. A file registered from a server path is ' +
+      "the operator's: it stays, unless an administrator asks for `delete_file=true` (403 for anyone else).",
   })
   @ApiBadRequestResponse(BAD_INPUT)
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse(NOT_FOUND)
-  @ApiForbiddenResponse({ description: 'Not the owner', type: ErrorResponseDto })
+  @ApiForbiddenResponse({ description: 'Not the owner, or `delete_file=true` from someone who is not an administrator', type: ErrorResponseDto })
   @ApiConflictResponse({ description: 'delete_file refused: another dataset uses the same file', type: ErrorResponseDto })
   async remove(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Query() query: DeleteDatasetQueryDto): Promise<void> {
     await this.datasets.remove(user, id, query.delete_file === true);

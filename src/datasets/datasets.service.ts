@@ -109,7 +109,9 @@ export class DatasetsService {
   async registerResolvedPath(user: Registrant, real: string, dto: Omit<RegisterPathDto, 'path'>): Promise<DatasetWithItem> {
     await this.probe(real);
     if (!dto.allow_duplicate) {
-      const existing = (await this.repo.findByPath(real)).find((d) => !user || canSee(user, d.item!));
+      // Every registration of the path counts, whoever made it and whoever may see it: otherwise a
+      // second registration could publish a file its first registrant keeps private.
+      const existing = (await this.repo.findByPath(real))[0];
       if (existing) {
         throw new ConflictException({ message: 'This file is registered already', details: { existing_id: existing.id, path_registered: true } });
       }
@@ -345,6 +347,12 @@ export class DatasetsService {
   /** Deletes the dataset and its item; its cached renders and uploaded file always, a registered file only when asked. */
   async remove(user: AuthUser, id: string, deleteFile: boolean): Promise<{ fileDeleted: boolean }> {
     const dataset = await this.access(user, id, { edit: true });
+    if (deleteFile && dataset.source === 'path' && user.role !== 'admin') {
+      throw new ForbiddenException({
+        message: 'Only an administrator may delete a file that was on the server before it was registered (delete_file=true)',
+        details: [{ field: 'delete_file', problems: ['administrators only for files registered from a server path'] }],
+      });
+    }
     if (deleteFile && dataset.source === 'path' && dataset.filePath && (await this.repo.countByPath(dataset.filePath, id)) > 0) {
       throw new ConflictException({ message: 'Another dataset is registered with the same file: it is not deleted', details: { path_shared: true } });
     }

@@ -86,4 +86,25 @@ describe('LocalStorageDriver', () => {
     assert.equal(await fs.stat(path.join(root, 'p/2')).catch(() => null), null, 'empty folder removed');
     await assert.rejects(storage.get('p/2/z.jpg'), StorageNotFoundError);
   });
+
+  it('writes while other writes delete the folders they share (no ENOENT from a folder pruned meanwhile)', async () => {
+    // Uploads land in tmp/originals/ and leave it by delete or move: each delete of the last file
+    // removes the folder while other writes are renaming into it.
+    const failures: string[] = [];
+    const one = async (i: number) => {
+      const key = `tmp/originals/race-${i}.jpg`;
+      try {
+        await storage.put(key, Readable.from([Buffer.alloc(64, i & 0xff)]));
+        if (i % 2) await storage.delete(key);
+        else {
+          await storage.move(key, `race/${i % 7}/${i}.jpg`);
+          await storage.delete(`race/${i % 7}/${i}.jpg`);
+        }
+      } catch (error) {
+        failures.push(`${i}: ${(error as Error).message}`);
+      }
+    };
+    for (let round = 0; round < 40; round++) await Promise.all(Array.from({ length: 25 }, (_, j) => one(round * 25 + j)));
+    assert.deepEqual(failures, []);
+  });
 });

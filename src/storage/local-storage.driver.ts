@@ -17,6 +17,29 @@ import {
   TEMP_PREFIX,
 } from './storage.types.js';
 
+/**
+ * Runs `work` (a write into `dir`) after making `dir`. Deleting an object removes the folders it
+ * leaves empty, so another request may remove `dir` between the two steps: then `dir` is made
+ * again and `work` retried (while `retry` says so: the source of a rename may really be gone).
+ */
+async function inFolder<T>(dir: string, work: () => Promise<T>, retry: () => Promise<boolean> = async () => true): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      return await work();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10 || !(await retry())) throw error;
+    }
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Files under one root folder. Writes go to `tmp/` first and are renamed into place. */
 export class LocalStorageDriver implements StorageDriver {
   readonly root: string;
@@ -38,7 +61,6 @@ export class LocalStorageDriver implements StorageDriver {
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     const target = this.localPath(key);
     const tempDir = path.join(this.root, TEMP_PREFIX, 'writes');
-    await fs.mkdir(tempDir, { recursive: true });
     const temp = path.join(tempDir, `${randomUUID()}.part`);
     const hash = createHash('sha256');
     let size = 0;
@@ -52,9 +74,10 @@ export class LocalStorageDriver implements StorageDriver {
       },
     });
     try {
-      await pipeline(body, meter, createWriteStream(temp, { flags: 'wx' }));
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      await fs.rename(temp, target);
+      // Opened before anything is read, so that a folder removed meanwhile can be made again.
+      const handle = await inFolder(tempDir, () => fs.open(temp, 'wx'));
+      await pipeline(body, meter, createWriteStream('', { fd: handle }));
+      await inFolder(path.dirname(target), () => fs.rename(temp, target));
     } catch (error) {
       await fs.rm(temp, { force: true });
       throw error;
@@ -85,9 +108,8 @@ export class LocalStorageDriver implements StorageDriver {
   async move(from: string, to: string): Promise<void> {
     const source = this.localPath(from);
     const target = this.localPath(to);
-    await fs.mkdir(path.dirname(target), { recursive: true });
     try {
-      await fs.rename(source, target);
+      await inFolder(path.dirname(target), () => fs.rename(source, target), () => exists(source));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageNotFoundError(from);
       throw error;

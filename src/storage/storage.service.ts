@@ -3,6 +3,8 @@ import type { Readable } from 'node:stream';
 import { AppConfig } from '../config/app-config.js';
 import { ByteRange, PutOptions, PutResult, STORAGE_DRIVER, StorageDriver, StoredObject, TEMP_PREFIX } from './storage.types.js';
 
+const ignoreError = (): void => undefined;
+
 /** The application's view of storage: the driver plus the housekeeping built on it. */
 @Injectable()
 export class StorageService {
@@ -12,6 +14,10 @@ export class StorageService {
   ) {}
 
   put(key: string, body: Readable, options?: PutOptions): Promise<PutResult> {
+    // The body may fail (a client's broken multipart, a closed socket) while the driver is still
+    // getting ready to read it: an 'error' without a listener would end the process. The driver's
+    // pipeline sees the stream's error when it attaches, and rejects with it.
+    body.on('error', ignoreError);
     return this.driver.put(key, body, options);
   }
 
