@@ -4,8 +4,11 @@ import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { configureAuthHttp } from './auth/auth-http.js';
+import { EMBEDDED_PROVIDER_PATH } from './auth/oidc-settings.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { errorBody } from './common/error-response.js';
 import { bodyParsers } from './common/body-parsers.js';
+import { inputGuardMiddleware, InputGuardPipe, NullFieldsPipe } from './common/input-guard.js';
 import { requestContextMiddleware } from './common/last-resort.js';
 import { createValidationPipe } from './common/validation.js';
 import { AppConfig } from './config/app-config.js';
@@ -55,6 +58,20 @@ function metricsMiddleware(metrics: MetricsService) {
   };
 }
 
+/**
+ * Everything Sightline serves is under /api (and the embedded identity provider under /oidc):
+ * any other path — `/foo`, `//api//health` — gets the JSON 404 every API error has, not the
+ * web framework's HTML page. `/` leads to the STAC landing page.
+ */
+function outsideApiNotFound() {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const path = req.path;
+    if (path === `/${API_PREFIX}` || path.startsWith(`/${API_PREFIX}/`) || path === EMBEDDED_PROVIDER_PATH || path.startsWith(`${EMBEDDED_PROVIDER_PATH}/`)) return next();
+    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return res.redirect(302, `/${API_PREFIX}/`);
+    res.status(404).json(errorBody(404, `Nothing at ${req.method} ${path.slice(0, 200)}: the API is under /${API_PREFIX}/`));
+  };
+}
+
 /** Everything the HTTP process adds around the Nest application; shared by main.ts and the tests. */
 export function configureHttpApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
@@ -63,6 +80,7 @@ export function configureHttpApp(app: NestExpressApplication): void {
   app.set('etag', 'strong');
   app.disable('x-powered-by');
   app.use(requestContextMiddleware());
+  app.use(outsideApiNotFound());
   app.use(metricsMiddleware(app.get(MetricsService)));
   app.use(
     helmet({
@@ -86,8 +104,9 @@ export function configureHttpApp(app: NestExpressApplication): void {
   // The embedded identity provider (/oidc) parses its own bodies: mounted before the parsers.
   configureAuthHttp(app);
   for (const parser of bodyParsers(config.BODY_LIMIT_BYTES)) app.use(parser);
+  app.use(inputGuardMiddleware());
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new InputGuardPipe(), new NullFieldsPipe(), createValidationPipe());
   setupSwagger(app);
 }

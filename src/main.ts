@@ -25,7 +25,14 @@ async function main(): Promise<void> {
     clearTimeout(timer);
     await app.close();
   }, 'api');
-  await app.listen(config.PORT, '0.0.0.0');
+  try {
+    await app.listen(config.PORT, '0.0.0.0');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'is in use (is another API running?)' : `cannot be opened (${(error as Error).message})`;
+    process.stderr.write(`api: port ${config.PORT} ${why}. Set PORT to a free port.\n`);
+    process.exit(1);
+  }
   const url = new URL(config.PUBLIC_URL).origin;
   process.stdout.write(
     `Sightline API listening on port ${config.PORT}\n  API:     ${url}/api\n  Swagger: ${url}/api/docs\n  STAC:    ${url}/api/\n`,

@@ -1,6 +1,7 @@
 import { ForbiddenException, Injectable, NestMiddleware, UnauthorizedException } from '@nestjs/common';
 import type { NextFunction, Response } from 'express';
 import { AppConfig } from '../config/app-config.js';
+import { METRICS_PATH } from '../health/metrics-access.js';
 import type { RequestWithUser } from './auth.types.js';
 import { BearerAuthService } from './bearer-auth.service.js';
 import { isSafeMethod, isTrustedOrigin } from './csrf.js';
@@ -28,6 +29,8 @@ export class AuthenticationMiddleware implements NestMiddleware {
 
   async use(req: RequestWithUser, res: Response, next: NextFunction): Promise<void> {
     try {
+      // The metrics route checks its own token (METRICS_TOKEN), not an API token.
+      if (req.originalUrl.split('?')[0] === METRICS_PATH) return next();
       const header = req.headers.authorization;
       if (header !== undefined) {
         if (!/^Bearer\s+\S+$/i.test(header)) return next(new UnauthorizedException('Authorization header must be "Bearer <token>"'));

@@ -29,7 +29,7 @@ export class PatchCollectionDto {
   @ValidateIf(defined) @IsString() @MinLength(1) @MaxLength(500)
   title?: string;
 
-  @ApiPropertyOptional({ maxLength: 10000, nullable: true, description: 'null removes the description' })
+  @ApiPropertyOptional({ type: String, maxLength: 10000, nullable: true, description: 'null removes the description' })
   @IsOptional() @IsString() @MaxLength(10000)
   description?: string | null;
 
@@ -38,6 +38,7 @@ export class PatchCollectionDto {
   visibility?: Visibility;
 
   @ApiPropertyOptional({
+    type: Number,
     minimum: -180,
     maximum: 180,
     nullable: true,
@@ -82,14 +83,14 @@ export class CollectionDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ enum: ['sequence', 'dataset', 'harvested'] }) kind: string;
   @ApiProperty() title: string;
-  @ApiProperty({ nullable: true }) description: string | null;
+  @ApiProperty({ type: String, nullable: true }) description: string | null;
   @ApiProperty({ enum: Visibility }) visibility: Visibility;
   @ApiProperty({ example: 'ready' }) status: string;
-  @ApiProperty({ format: 'uuid', nullable: true }) owner_id: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) owner_id: string | null;
   @ApiProperty({ example: 'CC-BY-SA-4.0' }) license: string;
   @ApiProperty({ type: [String] }) keywords: string[];
-  @ApiProperty({ nullable: true, description: 'Sequences: heading relative to the direction of travel' }) relative_heading: number | null;
-  @ApiProperty({ nullable: true, enum: ['time_asc', 'time_desc', 'filename_asc', 'filename_desc'] }) sort_method: string | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Sequences: heading relative to the direction of travel' }) relative_heading: number | null;
+  @ApiProperty({ type: String, nullable: true, enum: ['time_asc', 'time_desc', 'filename_asc', 'filename_desc'] }) sort_method: string | null;
   @ApiProperty({ description: 'Ready items' }) item_count: number;
   @ApiProperty({ type: CollectionExtentDto }) extent: CollectionExtentDto;
   @ApiProperty() created_at: string;

@@ -7,6 +7,7 @@ import {
   IsEnum,
   IsIn,
   IsNumber,
+  IsObject,
   IsOptional,
   IsRFC3339,
   Max,
@@ -53,6 +54,7 @@ export class PointDto {
 
 export class PatchItemDto {
   @ApiPropertyOptional({
+    type: Number,
     minimum: 0,
     maximum: 360,
     nullable: true,
@@ -71,7 +73,7 @@ export class PatchItemDto {
   capture_time?: string;
 
   @ApiPropertyOptional({ type: PointDto, description: 'Position, a GeoJSON Point' })
-  @ValidateIf(defined) @ValidateNested() @Type(() => PointDto)
+  @ValidateIf(defined) @IsObject({ message: 'position must be a GeoJSON Point object' }) @ValidateNested() @Type(() => PointDto)
   position?: PointDto;
 }
 
@@ -81,11 +83,11 @@ export class ItemDto {
   @ApiProperty({ enum: ['picture', 'dataset', 'harvested'] }) kind: string;
   @ApiProperty({ example: 'ready' }) status: string;
   @ApiProperty({ enum: Visibility }) visibility: Visibility;
-  @ApiProperty({ format: 'uuid', nullable: true }) owner_id: string | null;
-  @ApiProperty({ nullable: true, description: 'Position in the sequence (1-based)' }) rank: number | null;
-  @ApiProperty({ nullable: true, description: 'Capture time' }) datetime: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) owner_id: string | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Position in the sequence (1-based)' }) rank: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Capture time' }) datetime: string | null;
   @ApiProperty({ nullable: true, description: 'GeoJSON geometry', type: Object }) geometry: Geometry | null;
-  @ApiProperty({ nullable: true, description: 'Degrees clockwise from north' }) heading: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Degrees clockwise from north' }) heading: number | null;
   @ApiProperty({ description: 'True when the server derived the heading from the sequence path' }) heading_computed: boolean;
   @ApiProperty({ type: Object, description: 'STAC properties' }) properties: Record<string, unknown>;
   @ApiProperty() created_at: string;

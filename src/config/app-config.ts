@@ -205,6 +205,13 @@ export class AppConfig {
   @Transform(toBool) @IsBoolean()
   METRICS_ENABLED = true;
 
+  /**
+   * When set, `/api/metrics` (API and worker health port) answers only `Authorization: Bearer <METRICS_TOKEN>`.
+   * Unset: open in development and tests, not served by the API in production.
+   */
+  @IsOptional() @IsString() @MinLength(16)
+  METRICS_TOKEN?: string;
+
   /** `Cache-Control: public, max-age` of picture files everyone may see, in seconds. */
   @Transform(toInt) @IsInt() @Min(0)
   PICTURE_CACHE_MAX_AGE_SECONDS = 86400;
@@ -231,7 +238,7 @@ function describe(errors: ValidationError[], raw: Record<string, string>): strin
 
 /** Builds and validates the configuration; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL']);
+  const known = Object.keys(new AppConfig()).concat(['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL', 'METRICS_TOKEN']);
   const raw: Record<string, string> = {};
   for (const key of known) {
     const value = env[key];

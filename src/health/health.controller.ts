@@ -1,8 +1,10 @@
-import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, Headers, NotFoundException, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { AppConfig } from '../config/app-config.js';
 import { Public } from '../auth/auth.decorators.js';
 import { ErrorResponseDto } from '../common/error-response.js';
 import { HealthService } from './health.service.js';
+import { metricsAccess } from './metrics-access.js';
 import { MetricsService } from './metrics.service.js';
 import { VERSION } from './version.js';
 
@@ -23,6 +25,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthService,
     private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('health')
@@ -55,10 +58,18 @@ export class HealthController {
   }
 
   @Get('metrics')
-  @ApiOperation({ summary: 'Prometheus metrics: HTTP latency histogram, queue depths, runtime' })
+  @ApiOperation({
+    summary: 'Prometheus metrics: HTTP latency histogram, queue depths, runtime',
+    description: 'With METRICS_TOKEN set, send it as `Authorization: Bearer <token>`. Without it: open in development, not served in production.',
+  })
   @ApiProduces('text/plain')
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'METRICS_TOKEN is set and was not sent' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Metrics are disabled, or production without METRICS_TOKEN' })
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  metricsText(): Promise<string> {
+  @Header('Cache-Control', 'no-store')
+  metricsText(@Headers('authorization') authorization: string | undefined): Promise<string> {
+    const access = metricsAccess(this.config, authorization);
+    if (!access.allowed) throw access.status === 401 ? new UnauthorizedException(access.message) : new NotFoundException(access.message);
     return this.metrics.registry.metrics();
   }
 }

@@ -1,4 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
+import { assertCleanInput } from '../common/input-guard.js';
 import { parseCql2Text } from './cql2/cql2-text.parser.js';
 import { Cql2Error, type Cql2Node, type GeoJsonGeometry } from './cql2/cql2.types.js';
 import { DatetimeError, parseDatetimeParameter, type DatetimeRange } from './datetime.js';
@@ -228,11 +229,14 @@ function parseFilter(filter: RawValue, langValue: RawValue, crsValue: RawValue, 
       return parseCql2Text(text);
     }
     if (typeof filter === 'string') {
+      let parsed: unknown;
       try {
-        return JSON.parse(filter) as Cql2Node;
+        parsed = JSON.parse(filter);
       } catch {
         throw badRequest('filter', 'is not valid JSON (filter-lang is cql2-json)');
       }
+      assertCleanInput(parsed, 'filter');
+      return parsed as Cql2Node;
     }
     return filter as Cql2Node;
   } catch (e) {

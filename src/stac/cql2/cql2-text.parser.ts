@@ -1,3 +1,4 @@
+import { MAX_NESTING } from '../../common/input-guard.js';
 import { ARRAY_FUNCTIONS, Cql2Error, type Cql2Node, type GeoJsonGeometry, TEMPORAL_FUNCTIONS } from './cql2.types.js';
 
 /**
@@ -113,7 +114,21 @@ function tokenize(input: string): Token[] {
 
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly tokens: Token[]) {}
+
+  /** Runs a nested part of the grammar, refusing nesting deeper than MAX_NESTING before the stack could run out. */
+  private nested<T>(work: () => T): T {
+    if (++this.depth > MAX_NESTING) {
+      const t = this.peek();
+      throw new Cql2Error(`CQL2 text: the filter nests more than ${MAX_NESTING} levels of parentheses, NOTs and functions (position ${t.pos + 1})`, t.pos + 1);
+    }
+    try {
+      return work();
+    } finally {
+      this.depth--;
+    }
+  }
 
   private peek(offset = 0): Token {
     return this.tokens[Math.min(this.i + offset, this.tokens.length - 1)];
@@ -173,7 +188,7 @@ class Parser {
   private notExpression(): Cql2Node {
     if (this.isWord('not')) {
       this.next();
-      return { op: 'not', args: [this.notExpression()] };
+      return { op: 'not', args: [this.nested(() => this.notExpression())] };
     }
     return this.predicate();
   }
@@ -181,7 +196,7 @@ class Parser {
   private predicate(): Cql2Node {
     if (this.peek().kind === '(') {
       this.next();
-      const inner = this.orExpression();
+      const inner = this.nested(() => this.orExpression());
       this.expect(')', "')'");
       return inner;
     }
@@ -286,6 +301,10 @@ class Parser {
   }
 
   private functionCall(): Cql2Node {
+    return this.nested(() => this.functionCallBody());
+  }
+
+  private functionCallBody(): Cql2Node {
     const nameToken = this.next();
     const name = nameToken.text.toLowerCase();
     if (name in GEOMETRY_KEYWORDS) return this.geometryBody(GEOMETRY_KEYWORDS[name]);
