@@ -289,7 +289,7 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     assert.equal(anonymous.status, 302);
     assert.equal(anonymous.headers.get('location'), `/api/auth/login?next=${encodeURIComponent(`/api/auth/tokens/${token.id}/claim`)}`);
     // Reached from another site, the link only asks for confirmation.
-    const page = await a.fetch(`/api/auth/tokens/${token.id}/claim`, { headers: { cookie: bob.cookie, 'sec-fetch-site': 'cross-site' } });
+    const page = await a.fetch(`/api/auth/tokens/${token.id}/claim`, { headers: { cookie: bob.cookie, 'sec-fetch-site': 'cross-site', accept: 'text/html' } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /laptop cli[\s\S]*Claim the token/);
     assert.equal((await a.fetch('/api/users/me', { headers: bearer(token.jwt) })).status, 401, 'a cross-site visit claims nothing');

@@ -434,6 +434,15 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     const d = await waitIngested(api, alice, (await json(res)).id);
     assert.equal(d.status, 'ready');
     assert.equal(d.visibility, 'owner-only');
+    // A private file never sits in a shared cache.
+    const privateFile = await api.fetch(`/api/datasets/${d.id}/data.tif`, { headers: { ...alice.headers, range: 'bytes=0-15' } });
+    assert.equal(privateFile.status, 206);
+    assert.match(privateFile.headers.get('cache-control') ?? '', /^private/);
+    assert.match(privateFile.headers.get('vary') ?? '', /Authorization/);
+    await privateFile.arrayBuffer();
+    const publicFile = await api.fetch(`/api/datasets/${ids['RGB.byte.tif']}/data.tif`, { headers: { range: 'bytes=0-15' } });
+    assert.match(publicFile.headers.get('cache-control') ?? '', /^public/);
+    await publicFile.arrayBuffer();
     const routes = ['', '/extent.geojson', '/thumbnail.png', '/tiles/8/72/109.png', '/sample?lon=-78&lat=25', '/data.tif'];
     for (const r of routes) {
       assert.equal((await api.fetch(`/api/datasets/${d.id}${r}`)).status, 404, `anonymous ${r}`);

@@ -4,6 +4,7 @@ import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
 import { freePort, json, waitFor } from './support/net.js';
 import { type ChildHandle, spawnEntry } from './support/processes.js';
+import { pointsNorth, randomSpot, seedSequence, type SeededSequence } from './support/collections-seed.js';
 import { createUploadSet } from './upload-support.js';
 
 /** A multipart body whose file part is `size` bytes and whose closing boundary never comes. */
@@ -59,6 +60,144 @@ describe('security: no request ends the API process', () => {
         assert.equal(status, 400, `${route} with a ${size}-byte part`);
         await alive();
       }
+    }
+  });
+});
+
+describe('security: hostile input is a 4xx naming the problem', () => {
+  let api: TestApi;
+  let user: TestUser;
+  let admin: TestUser;
+  let sequence: SeededSequence;
+
+  before(async () => {
+    api = await startApi({ env: { METRICS_TOKEN: 'metrics-secret-of-enough-length' } });
+    [user, admin] = await Promise.all([createUser(api, 'mallory'), createUser(api, 'root', 'admin')]);
+    sequence = await seedSequence(api, { ownerId: user.id, pictures: pointsNorth(randomSpot(), 2) });
+  });
+  after(async () => api?.close());
+
+  const send = (method: string, path: string, body?: unknown, who: TestUser | undefined = user, type = 'application/json') =>
+    api.fetch(path, { method, headers: { ...who?.headers, ...(body !== undefined ? { 'content-type': type } : {}) }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const expect400 = async (res: Response, field: RegExp, what: string) => {
+    const body = await json(res);
+    assert.equal(res.status, 400, `${what}: ${JSON.stringify(body).slice(0, 300)}`);
+    assert.equal(body.statusCode, 400);
+    assert.equal(body.error, 'Bad Request');
+    assert.match(body.message, field, what);
+  };
+  /** JSON text nested `depth` deep (arrays and objects in turn), written out: JSON.stringify would overflow. */
+  const nested = (depth: number, leaf = '1') => {
+    const open: string[] = [];
+    const close: string[] = [];
+    for (let i = 0; i < depth; i++) {
+      open.push(i % 2 ? '{"a":' : '[');
+      close.push(i % 2 ? '}' : ']');
+    }
+    return `${open.reverse().join('')}${leaf}${close.join('')}`;
+  };
+
+  it('refuses bodies nested thousands deep on every kind of JSON route', async () => {
+    const set = await createUploadSet(api, user, { title: 'deep' });
+    for (const depth of [2_000, 20_000]) {
+      await expect400(await send('POST', '/api/upload_sets', `{"title":"x","extra":${nested(depth)}}`), /nests deeper than 64/, `upload set ${depth}`);
+      await expect400(await send('PATCH', `/api/upload_sets/${set.id}`, nested(depth)), /nests deeper/, `patch ${depth}`);
+      await expect400(await send('POST', '/api/search', `{"filter":${nested(depth, '{"op":"isNull","args":[{"property":"x"}]}')}}`, undefined), /nests deeper/, `search ${depth}`);
+      await expect400(await send('POST', '/api/management/commands/collections.recompute/jobs', `{"args":${nested(depth)}}`, admin), /nests deeper/, `job args ${depth}`);
+    }
+  });
+
+  it('refuses CQL2 filters nested past the limit, in text and in JSON from a query string', async () => {
+    for (const n of [100, 1_000, 3_000, 5_000]) {
+      const parens = `${'('.repeat(n)}id = 'a'${')'.repeat(n)}`;
+      const nots = `${'NOT '.repeat(n)}id = 'a'`;
+      // Past about 2,500 nested characters the query string outgrows Node's 16 KB header limit: long filters go in POST /search.
+      if (n <= 1_000) {
+        await expect400(await api.fetch(`/api/search?filter=${encodeURIComponent(parens)}`), /nests more than 64/, `parentheses ${n}`);
+        await expect400(await api.fetch(`/api/search?filter=${encodeURIComponent(nots)}`), /nests more than 64/, `NOTs ${n}`);
+      }
+      await expect400(await send('POST', '/api/search', { filter: parens, 'filter-lang': 'cql2-text' }, undefined), /nests more than 64/, `POST parentheses ${n}`);
+      await expect400(await send('POST', '/api/search', { filter: nots, 'filter-lang': 'cql2-text' }, undefined), /nests more than 64/, `POST NOTs ${n}`);
+    }
+    const deep = `${'{"op":"not","args":['.repeat(200)}{"op":"=","args":[{"property":"id"},"a"]}${']}'.repeat(200)}`;
+    await expect400(await api.fetch(`/api/search?filter-lang=cql2-json&filter=${encodeURIComponent(deep)}`), /filter.*nests deeper/, 'JSON filter in the query');
+    // Shallow filters still work.
+    assert.equal((await api.fetch(`/api/search?filter=${encodeURIComponent("((NOT (id = 'a')))")}`)).status, 200);
+  });
+
+  it('refuses NUL characters and lone surrogates in queries, paths and bodies, naming the field', async () => {
+    await expect400(await api.fetch('/api/datasets?q=%00'), /q contains a NUL/, 'datasets q');
+    await expect400(await api.fetch('/api/users?q=a%00b', { headers: admin.headers }), /q contains a NUL/, 'users q');
+    await expect400(await api.fetch('/api/collections/%00'), /path contains a NUL/, 'path');
+    await expect400(await send('POST', '/api/upload_sets', { title: 'a\u0000b' }), /title contains a NUL/, 'upload set title');
+    await expect400(await send('PATCH', `/api/collections/${sequence.collection.id}`, { title: 'a\u0000b' }), /title contains a NUL/, 'collection title');
+    await expect400(await send('POST', '/api/users/me/tokens', { description: 'a\u0000b' }), /description contains a NUL/, 'token description');
+    await expect400(await api.fetch('/api/management/jobs?command=system.ping%00', { headers: admin.headers }), /command contains a NUL/, 'command');
+    // A lone surrogate cannot be written with JSON.stringify: the escape goes in the text itself.
+    await expect400(await send('PATCH', `/api/collections/${sequence.collection.id}`, '{"title":"\\ud800"}'), /title contains a lone UTF-16 surrogate/, 'lone surrogate');
+    await expect400(await send('POST', '/api/upload_sets', '{"title":"x","\\u0000":1}'), /field name/, 'NUL in a key');
+    assert.equal((await send('PATCH', `/api/collections/${sequence.collection.id}`, { title: 'Fine 😀 title' })).status, 200, 'surrogate pairs are fine');
+  });
+
+  it('refuses a position that is not a Point object', async () => {
+    const item = sequence.items[0]!;
+    for (const position of [[], [1, 2], 'POINT(1 2)', {}]) {
+      const res = await send('PATCH', `/api/collections/${sequence.collection.id}/items/${item.id}`, { position });
+      await expect400(res, /position/, JSON.stringify(position));
+    }
+  });
+
+  it('answers 415 for a body of a type the route does not take, and runs nothing', async () => {
+    const jobs = async () => (await json(await api.fetch('/api/management/jobs?limit=100', { headers: admin.headers }))).total;
+    const before = await jobs();
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      const res = await send('POST', '/api/admin/datasets/prune-missing', type.includes('urlencoded') ? 'dry_run=true' : '{"dry_run":true}', admin, type);
+      const body = await json(res);
+      assert.equal(res.status, 415, `${type}: ${JSON.stringify(body)}`);
+      assert.match(body.message, /application\/json/);
+    }
+    assert.equal(await jobs(), before, 'no job was started');
+    // A JSON route given multipart is refused too; an empty body of any type is no body.
+    const form = new FormData();
+    form.append('title', 'x');
+    assert.equal((await api.fetch('/api/upload_sets', { method: 'POST', headers: user.headers, body: form })).status, 415);
+  });
+
+  it('refuses null for fields that are not nullable, and keeps null as "clear" where documented', async () => {
+    const set = await createUploadSet(api, user, { title: 'nulls' });
+    await expect400(await send('PATCH', `/api/upload_sets/${set.id}`, { title: null }), /title must not be null/, 'upload set title');
+    await expect400(await send('PATCH', `/api/collections/${sequence.collection.id}`, { title: null }), /title must not be null/, 'collection title');
+    await expect400(await send('POST', '/api/upload_sets', { title: 'x', visibility: null }), /visibility must not be null/, 'visibility');
+    const cleared = await send('PATCH', `/api/collections/${sequence.collection.id}`, { description: null });
+    assert.equal(cleared.status, 200, 'description: null clears it');
+    assert.equal((await json(cleared)).description, null);
+  });
+
+  it('answers paths outside /api with the JSON error shape', async () => {
+    for (const path of ['/foo', '//api//health', '/api.json', '/favicon.ico']) {
+      const res = await fetch(`${api.baseUrl}${path}`, { redirect: 'manual' });
+      assert.equal(res.status, 404, path);
+      assert.match(res.headers.get('content-type') ?? '', /application\/json/, path);
+      const body = await json(res);
+      assert.equal(body.statusCode, 404);
+      assert.equal(body.error, 'Not Found');
+    }
+    const root = await api.fetch('/', { redirect: 'manual' });
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get('location'), '/api/');
+  });
+
+  it('serves metrics only with METRICS_TOKEN when it is set', async () => {
+    assert.equal((await api.fetch('/api/metrics')).status, 401);
+    assert.equal((await api.fetch('/api/metrics', { headers: user.headers })).status, 401, 'an API token is not the metrics token');
+    const ok = await api.fetch('/api/metrics', { headers: { authorization: 'Bearer metrics-secret-of-enough-length' } });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /sightline_http_request_duration_seconds/);
+    const production = await startApi({ env: { NODE_ENV: 'production', SECRET_KEY: 'a-secret-key-for-this-test-only-0123456789' } });
+    try {
+      assert.equal((await production.fetch('/api/metrics')).status, 404, 'off the public surface in production without a token');
+    } finally {
+      await production.close();
     }
   });
 });

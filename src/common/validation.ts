@@ -8,7 +8,9 @@ export interface FieldProblem {
 function flatten(errors: ValidationError[], parent = ''): FieldProblem[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
-    const own = e.constraints ? [{ field, problems: Object.values(e.constraints) }] : [];
+    // class-validator names only the property: a nested one gets its full path (`position.type must …`).
+    const named = (problem: string) => (parent && problem.startsWith(`${e.property} `) ? `${field}${problem.slice(e.property.length)}` : problem);
+    const own = e.constraints ? [{ field, problems: Object.values(e.constraints).map(named) }] : [];
     return own.concat(flatten(e.children ?? [], field));
   });
 }

@@ -72,6 +72,7 @@ const BAD_INPUT = { description: 'Invalid id, query or body', type: ErrorRespons
 function sendPng(res: Response, rendered: RenderedPng): void {
   res.setHeader('Content-Type', 'image/png');
   res.setHeader('Cache-Control', `${rendered.public ? 'public' : 'private'}, max-age=300`);
+  if (!rendered.public) res.setHeader('Vary', 'Authorization, Cookie');
   res.send(rendered.png);
 }
 
@@ -237,7 +238,8 @@ export class DatasetsController {
     const range = parseRange(req.headers.range, file.size);
     res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader('Content-Type', file.contentType);
-    res.setHeader('Cache-Control', 'no-transform');
+    res.setHeader('Cache-Control', file.public ? 'public, no-transform' : 'private, no-transform');
+    if (!file.public) res.setHeader('Vary', 'Authorization, Cookie');
     res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.fileName)}`);
     if (file.etag) res.setHeader('ETag', file.etag);
     if (range.kind === 'unsatisfiable') {

@@ -376,7 +376,10 @@ export class DatasetsService {
   // --- the file -------------------------------------------------------------------------------
 
   /** The file for download: size, type, validator, and a way to open any byte range. */
-  async dataFile(user: AuthUser | undefined, id: string): Promise<{ size: number; fileName: string; contentType: string; etag: string | null; open: (range?: ByteRange) => Promise<Readable> }> {
+  async dataFile(
+    user: AuthUser | undefined,
+    id: string,
+  ): Promise<{ size: number; fileName: string; contentType: string; etag: string | null; public: boolean; open: (range?: ByteRange) => Promise<Readable> }> {
     const dataset = await this.accessReady(user, id);
     const facts = await this.files.stat(dataset);
     if (!facts) throw new NotFoundException({ message: 'The file of this dataset is missing', details: { reason: 'file_missing' } });
@@ -385,6 +388,8 @@ export class DatasetsService {
       fileName: dataset.fileName,
       contentType: geotiffMediaType(dataset.isCog),
       etag: dataset.sha256 && facts.size === dataset.size ? `"${dataset.sha256}"` : null,
+      // Only a file everyone may see may sit in shared caches.
+      public: dataset.item.visibility === Visibility.Anyone,
       open: async (range) => {
         const stream = await this.files.open(dataset, range);
         if (!stream) throw new NotFoundException('The file of this dataset is missing');

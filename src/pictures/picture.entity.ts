@@ -23,7 +23,8 @@ const bigintAsNumber = { to: (v: number | null) => v, from: (v: string | null) =
 @Index(['uploadSetId', 'status'])
 @Index(['status', 'updatedAt'])
 @Index(['sequenceId', 'rank'])
-@Index(['sha256'], { unique: true })
+// Duplicates are per owner: another person's identical file is not refused (nor revealed).
+@Index(['ownerId', 'sha256'], { unique: true })
 export class Picture {
   /** Chosen before the upload is stored, so the temporary original can carry it. */
   @PrimaryColumn('uuid')

@@ -38,9 +38,9 @@ export class PicturesRepository {
     await this.m(manager).getRepository(Picture).insert(picture as never);
   }
 
-  /** The picture holding this content, if any (SHA-256 is unique across the instance). */
-  async findBySha256(sha256: string, manager?: EntityManager): Promise<Pick<Picture, 'id' | 'ownerId' | 'uploadSetId'> | null> {
-    const rows = await this.m(manager).query(`SELECT id, owner_id AS "ownerId", upload_set_id AS "uploadSetId" FROM picture WHERE sha256 = $1`, [sha256]);
+  /** The owner's picture holding this content, if any (SHA-256 is unique per owner). */
+  async findBySha256(ownerId: string, sha256: string, manager?: EntityManager): Promise<Pick<Picture, 'id' | 'ownerId' | 'uploadSetId'> | null> {
+    const rows = await this.m(manager).query(`SELECT id, owner_id AS "ownerId", upload_set_id AS "uploadSetId" FROM picture WHERE owner_id = $1 AND sha256 = $2`, [ownerId, sha256]);
     return rows[0] ?? null;
   }
 

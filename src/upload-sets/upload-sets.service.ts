@@ -320,10 +320,11 @@ export class UploadSetsService {
   /** The checks of a received file; the picture row to insert, or a Rejection. */
   private async check(set: UploadSet, user: AuthUser, upload: ReceivedUpload, fields: UploadFileFieldsDto, fileName: string): Promise<Partial<Picture>> {
     const { file } = upload;
-    const existing = await this.pictures.findBySha256(file.sha256);
+    // Duplicates are per owner (the set's owner, who owns the picture): another person's identical
+    // file is neither refused nor revealed.
+    const existing = set.ownerId ? await this.pictures.findBySha256(set.ownerId, file.sha256) : null;
     if (existing) {
-      const mine = canEdit(user, { ownerId: existing.ownerId });
-      throw new Rejection('file_duplicate', HttpStatus.CONFLICT, 'The same file was already uploaded', mine ? { existing_item: { id: existing.id, upload_set_id: existing.uploadSetId } } : null, 'info');
+      throw new Rejection('file_duplicate', HttpStatus.CONFLICT, 'The same file was already uploaded', { existing_item: { id: existing.id, upload_set_id: existing.uploadSetId } }, 'info');
     }
     const path = this.storage.localPath(file.key);
     const input: string | Buffer = path ?? (await this.readAll(file.key));
