@@ -9,7 +9,7 @@ import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { pointsNorth, randomSpot, seedPictureFiles, seedSequence } from './support/collections-seed.js';
 import { testPool } from './support/db.js';
-import { decodeMvt, tileOf, vertices } from './support/mvt.js';
+import { decodeMvt, tileCentre, tileOf, vertices } from './support/mvt.js';
 import { waitFor } from './support/net.js';
 import { ChildHandle, startWorker } from './support/processes.js';
 
@@ -38,7 +38,8 @@ describe('collections: files removed in the background by the worker', () => {
   });
 
   it('removes the files of a deleted collection, and its pictures from the map grid', async () => {
-    const spot = randomSpot();
+    // Both pictures in one grid cell (zoom 9): start from the centre of one.
+    const spot = tileCentre(randomSpot(), 9);
     const { collection, items } = await seedSequence(api, { ownerId: owner.id, pictures: pointsNorth(spot, 2) });
     for (const item of items) await seedPictureFiles(api, item.id, 1000);
 
