@@ -5,7 +5,9 @@ import { createUser, type TestUser } from './support/auth.js';
 import { freePort, json, waitFor } from './support/net.js';
 import { type ChildHandle, spawnEntry } from './support/processes.js';
 import { pointsNorth, randomSpot, seedSequence, type SeededSequence } from './support/collections-seed.js';
+import { decodeMvt, tileCentre, tileOf, vertices } from './support/mvt.js';
 import { createUploadSet } from './upload-support.js';
+import { Visibility } from '../src/auth/visibility.js';
 
 /** A multipart body whose file part is `size` bytes and whose closing boundary never comes. */
 function unterminatedMultipart(size: number, field = 'file'): { body: Buffer; type: string } {
@@ -199,5 +201,55 @@ describe('security: hostile input is a 4xx naming the problem', () => {
     } finally {
       await production.close();
     }
+  });
+});
+
+describe('security: aggregates show only what their audience may see', () => {
+  let api: TestApi;
+  let owner: TestUser;
+
+  before(async () => {
+    api = await startApi();
+    owner = await createUser(api, 'aggregates-owner');
+  });
+  after(async () => api?.close());
+
+  it('leaves an owner-only picture of a public sequence out of its count, extent, interval and map line', async () => {
+    const spot = tileCentre(randomSpot(), 15);
+    const hiddenSpot = { lon: spot.lon + 0.002, lat: spot.lat + 0.0003 };
+    const seeded = await seedSequence(api, {
+      ownerId: owner.id,
+      pictures: [
+        { ...spot, datetime: new Date('2024-05-01T10:00:00Z') },
+        { ...hiddenSpot, visibility: Visibility.OwnerOnly, datetime: new Date('2024-05-01T09:00:00Z') },
+        { lon: spot.lon, lat: spot.lat + 0.0006, datetime: new Date('2024-05-01T10:01:00Z') },
+      ],
+    });
+    const id = seeded.collection.id;
+    const collection = await json(await api.fetch(`/api/collections/${id}`));
+    assert.equal(collection['stats:items'].count, 2);
+    const [west, , east] = collection.extent.spatial.bbox[0];
+    assert.ok(east < hiddenSpot.lon - 0.001, `extent ${west}…${east} reaches the hidden picture at ${hiddenSpot.lon}`);
+    assert.equal(collection.extent.temporal.interval[0][0], '2024-05-01T10:00:00Z', 'the hidden picture’s earlier time is not shown');
+    const search = await json(await api.fetch(`/api/search?collections=${id}&limit=10`));
+    assert.equal(search.numberMatched, 2);
+
+    // The anonymous tile's sequence line stays on the public pictures (x within a few units of the spot's column).
+    const t = tileOf(spot.lon, spot.lat, 15);
+    const tile = await api.fetch(`/api/map/15/${t.x}/${t.y}.mvt`);
+    const layers = decodeMvt(new Uint8Array(await tile.arrayBuffer()));
+    const line = layers.sequences?.features.find((f) => f.properties.id === id);
+    assert.ok(line, 'the public sequence is in the tile');
+    const xs = vertices(line).map((p) => p[0]);
+    assert.ok(Math.max(...xs) - Math.min(...xs) < 5, `the line bends towards the hidden picture: x ${xs}`);
+
+    // Made public, the picture counts again.
+    const res = await api.fetch(`/api/collections/${id}/items/${seeded.items[1]!.id}`, {
+      method: 'PATCH',
+      headers: { ...owner.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ visibility: 'anyone' }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await json(await api.fetch(`/api/collections/${id}`)))['stats:items'].count, 3);
   });
 });

@@ -90,7 +90,8 @@ export class CollectionEditingService {
         const relativeHeading = relativeHeadingOf({ properties });
         await this.collections.recomputeHeadings(id, { relativeHeading, onlyComputed: true, headingForLonePicture: relativeHeading !== null }, manager);
       }
-      if (sortMethod) await this.collections.recomputeCollection(id, manager);
+      // Aggregates count the items the collection's audience may see: a new visibility changes them.
+      if (sortMethod || dto.visibility !== undefined) await this.collections.recomputeCollection(id, manager);
       return this.collections.getCollection(id, manager);
     });
     return toCollectionDto(updated, this.config.PUBLIC_URL);
@@ -142,7 +143,7 @@ export class CollectionEditingService {
         const relativeHeading = relativeHeadingOf(collection);
         await this.collections.recomputeHeadings(collectionId, { relativeHeading, onlyComputed: true, headingForLonePicture: relativeHeading !== null }, manager);
       }
-      if (dto.capture_time !== undefined || dto.position !== undefined) {
+      if (dto.capture_time !== undefined || dto.position !== undefined || dto.visibility !== undefined) {
         await this.collections.recomputeCollection(collectionId, manager);
       }
       return (await this.collections.findItem(itemId, manager))!;

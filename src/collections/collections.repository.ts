@@ -24,6 +24,18 @@ const ORDER_SQL: Record<SortMethod, string> = {
 /** Marks a `view:azimuth` the server derived from the path rather than one the camera or a person gave. */
 export const HEADING_COMPUTED_PROPERTY = 'sightline:heading_computed';
 
+/** Visibilities from the most to the least open. */
+const visibilityRank = (column: string) => `(CASE ${column} WHEN 'anyone' THEN 0 WHEN 'logged-only' THEN 1 ELSE 2 END)`;
+
+/**
+ * The items a collection's aggregates (count, extent, line, temporal interval) are made of: the
+ * ready ones that everyone who may see the collection may also see. A public sequence with one
+ * owner-only picture shows anonymous callers neither that picture in its count nor its position
+ * in its line or extent. (Its owner sees the picture itself, and these shared aggregates.)
+ */
+const AUDIENCE_ITEM_SQL = (item: string, collectionId: string) =>
+  `${item}.status = 'ready' AND ${visibilityRank(`${item}.visibility`)} <= (SELECT ${visibilityRank('cv.visibility')} FROM collection cv WHERE cv.id = ${collectionId})`;
+
 /** TypeORM answers an UPDATE with `[rows, rowCount]`. */
 function updatedCount(result: unknown): number {
   return (result as [unknown[], number])[1];
@@ -56,7 +68,7 @@ export class CollectionsRepository {
 
   /**
    * Recomputes a collection's counts, temporal extent and (unless `keepGeometry`) footprint
-   * from its ready items, in one statement.
+   * from its ready items its whole audience may see, in one statement.
    */
   async refreshExtent(collectionId: string, options: { keepGeometry?: boolean } = {}, manager: EntityManager = this.db.manager): Promise<void> {
     await manager.query(
@@ -72,7 +84,7 @@ export class CollectionsRepository {
                 CASE WHEN count(geom) = 0 THEN NULL
                      WHEN count(geom) = 1 THEN ST_SetSRID(ST_Collect(geom), 4326)
                      ELSE ST_SetSRID(ST_Envelope(ST_Extent(geom))::geometry, 4326) END AS g
-         FROM item WHERE collection_id = $1 AND status = 'ready'
+         FROM item i WHERE i.collection_id = $1 AND ${AUDIENCE_ITEM_SQL('i', '$1')}
        ) s
        WHERE c.id = $1`,
       [collectionId, options.keepGeometry === true],
@@ -105,7 +117,7 @@ export class CollectionsRepository {
                   count(*) FILTER (WHERE GeometryType(i.geom) = 'POINT') AS points,
                   ST_SetSRID(ST_MakeLine(i.geom ORDER BY i.rank NULLS LAST, i.datetime, i.id) FILTER (WHERE GeometryType(i.geom) = 'POINT'), 4326) AS line,
                   ST_SetSRID(ST_Extent(i.geom)::geometry, 4326) AS env
-           FROM item i WHERE i.collection_id = ids.id AND i.status = 'ready'
+           FROM item i WHERE i.collection_id = ids.id AND ${AUDIENCE_ITEM_SQL('i', 'ids.id')}
          ) a
        ) s
        WHERE c.id = s.id`,

@@ -340,6 +340,8 @@ export class DatasetsService {
     await this.repo.transaction(async (m) => {
       await this.repo.update(id, { title, description }, m);
       await this.collections.updateItem(id, { properties, assets, ...(dto.visibility ? { visibility: dto.visibility } : {}) }, m);
+      // The collection's count and extent include only what its audience may see.
+      if (dto.visibility) await this.collections.refreshExtent(dataset.item.collectionId, {}, m);
     });
     return this.get(user, id);
   }
