@@ -37,4 +37,28 @@ describe('the API process', () => {
       await api.kill('SIGKILL');
     }
   });
+
+  it('says clearly when its port is taken, and a second worker goes on without its health port', async () => {
+    const port = await freePort();
+    const blocker = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => blocker.listen(port, '0.0.0.0', resolve));
+    try {
+      const api = spawnEntry('main', { env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` } });
+      await api.waitForOutput(/port \d+ is in use/);
+      assert.equal(await api.kill('SIGTERM').then(() => api.proc.exitCode), 1);
+      assert.doesNotMatch(api.output(), /at .*\.js:\d+/, 'a message, not a stack trace');
+
+      const worker = spawnEntry('worker', { env: { WORKER_HEALTH_PORT: String(port) } });
+      try {
+        await worker.waitForOutput(/health port \d+ is in use[\s\S]*|Sightline worker started/);
+        await worker.waitForOutput(/health port \d+ is in use/);
+        await worker.waitForOutput(/Sightline worker started/);
+        assert.equal(worker.proc.exitCode, null, 'the worker keeps working');
+      } finally {
+        assert.equal(await worker.stop(), 0);
+      }
+    } finally {
+      blocker.close();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
@@ -251,5 +252,80 @@ describe('security: aggregates show only what their audience may see', () => {
     });
     assert.equal(res.status, 200);
     assert.equal((await json(await api.fetch(`/api/collections/${id}`)))['stats:items'].count, 3);
+  });
+});
+
+/** A TCP relay to PostgreSQL that a test can cut (refusing and dropping connections) and restore. */
+async function databaseRelay(): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const target = new URL(process.env.DATABASE_URL!);
+  const port = await freePort();
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port || 5432), target.hostname);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => s.destroy());
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+  const cut = async () => {
+    await new Promise<void>((resolve) => {
+      server?.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+    server = undefined;
+  };
+  await listen();
+  const url = new URL(target);
+  url.port = String(port);
+  return { url: url.toString(), cut, restore: listen, close: cut };
+}
+
+describe('security: a dependency that is down answers 503, never 500', () => {
+  let api: TestApi;
+  let relay: Awaited<ReturnType<typeof databaseRelay>>;
+  let user: TestUser;
+
+  before(async () => {
+    relay = await databaseRelay();
+    api = await startApi({ env: { DATABASE_URL: relay.url } });
+    user = await createUser(api, 'outage');
+  });
+  after(async () => {
+    await api?.close().catch(() => undefined);
+    await relay?.close();
+  });
+
+  it('answers 503 with Retry-After on reads and writes while PostgreSQL is unreachable, and recovers', async () => {
+    const requests: [string, string, RequestInit][] = [
+      ['anonymous STAC search', '/api/search?limit=1', {}],
+      ['collections', '/api/collections', {}],
+      ['datasets', '/api/datasets', {}],
+      ['a token-authenticated read', '/api/users/me', { headers: user.headers }],
+      ['an upload set', '/api/upload_sets', { method: 'POST', headers: { ...user.headers, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'during the outage' }) }],
+    ];
+    for (const [what, path, init] of requests) assert.ok((await api.fetch(path, init)).status < 500, `${what} before the outage`);
+    await relay.cut();
+    try {
+      for (const [what, path, init] of requests) {
+        const res = await api.fetch(path, init);
+        const body = await json(res);
+        assert.equal(res.status, 503, `${what}: ${JSON.stringify(body)}`);
+        assert.equal(body.statusCode, 503);
+        assert.equal(body.details?.dependency, 'database', what);
+        assert.equal(res.headers.get('retry-after'), '5', what);
+      }
+      assert.equal((await api.fetch('/api/health/ready')).status, 503);
+    } finally {
+      await relay.restore();
+    }
+    await waitFor('the API to reach the database again', async () => (await api.fetch('/api/users/me', { headers: user.headers })).status === 200, 20_000);
   });
 });

@@ -6,7 +6,7 @@ import { Visibility } from '../auth/visibility.js';
 import { StorageService } from '../storage/storage.service.js';
 import type { SampleDto, SamplesDto } from './dataset.dto.js';
 import { DatasetFiles } from './dataset-files.js';
-import { type DatasetWithItem, DatasetsService } from './datasets.service.js';
+import { type DatasetWithItem, DatasetsService, isPublicDataset } from './datasets.service.js';
 import { OpenRasters } from './open-rasters.js';
 import { applyAffine, invertAffine } from './raster/affine.js';
 import { crsTransformer } from './raster/crs.js';
@@ -49,7 +49,7 @@ export class DatasetRenderService {
   /** A cached render, or renders it, answers, and stores it for next time. */
   private async cached(dataset: DatasetWithItem, name: string, render: () => Promise<Buffer>): Promise<RenderedPng> {
     const key = this.cacheKey(dataset, name);
-    const isPublic = dataset.item.visibility === Visibility.Anyone;
+    const isPublic = isPublicDataset(dataset);
     if (await this.storage.stat(key)) {
       try {
         return { png: await buffer(await this.storage.get(key)), public: isPublic };

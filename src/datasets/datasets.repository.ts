@@ -57,7 +57,8 @@ class Params {
  * they own them (or are admin): pending and broken datasets are their owner's business.
  */
 function listableSql(p: Params, user: AuthUser | undefined): string {
-  const visible = p.visibility('i', user);
+  // Both the dataset's item and its collection must be visible (alias `c`), as everywhere else.
+  const visible = `${p.visibility('i', user)} AND ${p.visibility('c', user)}`;
   if (user?.role === 'admin') return visible;
   if (!user) return `${visible} AND d.status = 'ready'`;
   return `${visible} AND (d.status = 'ready' OR i.owner_id = ${p.add(user.id)})`;
@@ -76,12 +77,12 @@ export class DatasetsRepository {
   }
 
   findWithItem(id: string, manager?: EntityManager): Promise<Dataset | null> {
-    return this.repo(manager).findOne({ where: { id }, relations: { item: true } });
+    return this.repo(manager).findOne({ where: { id }, relations: { item: { collection: true } } });
   }
 
   async findManyWithItem(ids: string[]): Promise<Dataset[]> {
     if (ids.length === 0) return [];
-    const rows = await this.repo().find({ where: { id: In(ids) }, relations: { item: true } });
+    const rows = await this.repo().find({ where: { id: In(ids) }, relations: { item: { collection: true } } });
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id)).filter((d): d is Dataset => !!d);
   }
@@ -121,8 +122,8 @@ export class DatasetsRepository {
   /** The oldest dataset with this hash that `user` can see, other than `exceptId`. */
   async findVisibleByHash(sha256: string, user: AuthUser | undefined, exceptId: string | null, manager?: EntityManager): Promise<string | null> {
     const p = new Params();
-    const sql = `SELECT d.id FROM dataset d JOIN item i ON i.id = d.id
-      WHERE d.sha256 = ${p.add(sha256)} AND d.id <> ${p.add(exceptId ?? '00000000-0000-0000-0000-000000000000')} AND ${p.visibility('i', user)}
+    const sql = `SELECT d.id FROM dataset d JOIN item i ON i.id = d.id JOIN collection c ON c.id = i.collection_id
+      WHERE d.sha256 = ${p.add(sha256)} AND d.id <> ${p.add(exceptId ?? '00000000-0000-0000-0000-000000000000')} AND ${p.visibility('i', user)} AND ${p.visibility('c', user)}
       ORDER BY d.created_at, d.id LIMIT 1`;
     const rows: { id: string }[] = await (manager ?? this.db.manager).query(sql, p.values);
     return rows[0]?.id ?? null;
@@ -153,7 +154,7 @@ export class DatasetsRepository {
     if (f.status) where.push(`d.status = ${p.add(f.status)}`);
     if (f.collectionId) where.push(`i.collection_id = ${p.add(f.collectionId)}`);
     if (f.ownerId) where.push(`i.owner_id = ${p.add(f.ownerId)}`);
-    const from = `FROM dataset d JOIN item i ON i.id = d.id WHERE ${where.join(' AND ')}`;
+    const from = `FROM dataset d JOIN item i ON i.id = d.id JOIN collection c ON c.id = i.collection_id WHERE ${where.join(' AND ')}`;
     const counted: { total: number }[] = await this.db.query(`SELECT count(*)::int AS total ${from}`, p.values);
     const total = counted[0]?.total ?? 0;
     if (total === 0 || offset >= total) return { ids: [], total };
@@ -165,7 +166,7 @@ export class DatasetsRepository {
   async duplicateGroups(user: AuthUser | undefined, limit: number, offset: number): Promise<{ groups: { sha256: string; ids: string[] }[]; total: number }> {
     const p = new Params();
     const groups = `WITH visible AS (
-        SELECT d.id, d.sha256, d.created_at FROM dataset d JOIN item i ON i.id = d.id
+        SELECT d.id, d.sha256, d.created_at FROM dataset d JOIN item i ON i.id = d.id JOIN collection c ON c.id = i.collection_id
         WHERE d.sha256 IS NOT NULL AND ${listableSql(p, user)}
       ), groups AS (
         SELECT sha256, array_agg(id ORDER BY created_at, id) AS ids, count(*) AS n FROM visible GROUP BY sha256 HAVING count(*) > 1

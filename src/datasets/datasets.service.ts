@@ -14,6 +14,7 @@ import { EntityManager, IsNull, Raw } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
 import { canEdit, canSee, Visibility } from '../auth/visibility.js';
+import { canSeeItem } from '../collections/item-visibility.js';
 import type { Collection } from '../collections/collection.entity.js';
 import { CollectionsService } from '../collections/collections.service.js';
 import type { Item } from '../collections/item.entity.js';
@@ -253,7 +254,9 @@ export class DatasetsService {
    */
   async access(user: AuthUser | undefined, id: string, options: { edit?: boolean } = {}): Promise<DatasetWithItem> {
     const dataset = await this.repo.findWithItem(id);
-    if (!dataset?.item || !canSee(user, dataset.item) || (dataset.status !== 'ready' && !canEdit(user, dataset.item))) {
+    // Visible only when both the dataset's item and its collection are (as for every item).
+    const visible = !!dataset?.item && (dataset.item.collection ? canSeeItem(user, dataset.item, dataset.item.collection) : canSee(user, dataset.item));
+    if (!dataset?.item || !visible || (dataset.status !== 'ready' && !canEdit(user, dataset.item))) {
       throw new NotFoundException(`Dataset ${id} not found`);
     }
     if (options.edit && !canEdit(user, dataset.item)) throw new ForbiddenException('Only the owner of a dataset (or an admin) may change it');
@@ -391,7 +394,7 @@ export class DatasetsService {
       contentType: geotiffMediaType(dataset.isCog),
       etag: dataset.sha256 && facts.size === dataset.size ? `"${dataset.sha256}"` : null,
       // Only a file everyone may see may sit in shared caches.
-      public: dataset.item.visibility === Visibility.Anyone,
+      public: isPublicDataset(dataset),
       open: async (range) => {
         const stream = await this.files.open(dataset, range);
         if (!stream) throw new NotFoundException('The file of this dataset is missing');
@@ -399,6 +402,11 @@ export class DatasetsService {
       },
     };
   }
+}
+
+/** Whether everyone may see the dataset (its item and its collection): only then may shared caches keep its files. */
+export function isPublicDataset(dataset: DatasetWithItem): boolean {
+  return dataset.item.visibility === Visibility.Anyone && (dataset.item.collection?.visibility ?? Visibility.Anyone) === Visibility.Anyone;
 }
 
 /** `w,s,e,n` → one box, or two when it crosses the antimeridian (w > e). */
