@@ -32,24 +32,25 @@ function stringProblem(value: string): string | null {
  * stores neither. Iterative, so any depth is safe to check.
  */
 export function findInputProblem(value: unknown, root = '', maxDepth = MAX_NESTING): InputProblem | null {
-  const stack: [unknown, string, number][] = [[value, root, 0]];
+  // Each entry: the value, its path, its depth, and the path of its top-level field (named in nesting errors).
+  const stack: [unknown, string, number, string][] = [[value, root, 0, root]];
   while (stack.length) {
-    const [v, at, depth] = stack.pop()!;
+    const [v, at, depth, top] = stack.pop()!;
     if (typeof v === 'string') {
       const problem = stringProblem(v);
       if (problem) return { field: at || 'body', problem };
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
-    if (depth >= maxDepth) return { field: at || 'body', problem: `nests deeper than ${maxDepth} levels of objects and arrays` };
+    if (depth >= maxDepth) return { field: top || 'body', problem: `nests deeper than ${maxDepth} levels of objects and arrays` };
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], fieldName(at, i), depth + 1]);
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], fieldName(at, i), depth + 1, top || fieldName(at, i)]);
       continue;
     }
     for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
       const keyProblem = stringProblem(k);
       if (keyProblem) return { field: fieldName(at, JSON.stringify(k)), problem: `has a field name that ${keyProblem}` };
-      stack.push([child, fieldName(at, k), depth + 1]);
+      stack.push([child, fieldName(at, k), depth + 1, top || fieldName(at, k)]);
     }
   }
   return null;
