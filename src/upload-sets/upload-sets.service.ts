@@ -322,7 +322,7 @@ export class UploadSetsService {
     const { file } = upload;
     // Duplicates are per owner (the set's owner, who owns the picture): another person's identical
     // file is neither refused nor revealed.
-    const existing = set.ownerId ? await this.pictures.findBySha256(set.ownerId, file.sha256) : null;
+    const existing = await this.pictures.findBySha256(set.ownerId, file.sha256);
     if (existing) {
       throw new Rejection('file_duplicate', HttpStatus.CONFLICT, 'The same file was already uploaded', { existing_item: { id: existing.id, upload_set_id: existing.uploadSetId } }, 'info');
     }
