@@ -181,7 +181,7 @@ describe('collections: editing and deleting', () => {
           heading: 135.5,
           capture_time: '2030-01-02T03:04:05+01:00',
           position: { type: 'Point', coordinates: [spot.lon + 0.01, spot.lat] },
-          visibility: 'owner-only',
+          visibility: 'logged-only',
         },
         owner,
       );
@@ -191,13 +191,22 @@ describe('collections: editing and deleting', () => {
       assert.equal(body.heading_computed, false);
       assert.equal(body.datetime, '2030-01-02T02:04:05.000Z');
       assert.deepEqual(body.geometry.coordinates.map((c: number) => +c.toFixed(6)), [+(spot.lon + 0.01).toFixed(6), +spot.lat.toFixed(6)]);
-      assert.equal(body.visibility, 'owner-only');
+      assert.equal(body.visibility, 'logged-only');
       assert.equal(body.properties['view:azimuth'], 135.5);
 
-      const c = (await service.findCollection(collection.id))!;
+      // The collection's aggregates count the pictures its whole audience may see: not this one now.
+      let c = (await service.findCollection(collection.id))!;
+      assert.equal(c.itemCount, 2);
+      assert.notEqual(c.datetimeEnd?.toISOString(), '2030-01-02T02:04:05.000Z');
+      const line = () => (c.geom as { coordinates: number[][] }).coordinates.map((p) => p[0]!);
+      assert.ok(Math.max(...line()) < spot.lon + 0.001, 'the line leaves out the picture only logged-in people may see');
+
+      // Visible to everyone again, it is in the collection's extent, interval and line.
+      assert.equal((await patch(`/api/collections/${collection.id}/items/${target.id}`, { visibility: 'anyone' }, owner)).status, 200);
+      c = (await service.findCollection(collection.id))!;
+      assert.equal(c.itemCount, 3);
       assert.equal(c.datetimeEnd?.toISOString(), '2030-01-02T02:04:05.000Z');
-      const xs = (c.geom as { coordinates: number[][] }).coordinates.map((p) => p[0]!);
-      assert.ok(Math.max(...xs) > spot.lon + 0.009, 'the sequence line goes through the moved picture');
+      assert.ok(Math.max(...line()) > spot.lon + 0.009, 'the sequence line goes through the moved picture');
     });
 
     it('refuses bad positions, times and unknown fields', async () => {

@@ -196,12 +196,6 @@ describe('security: hostile input is a 4xx naming the problem', () => {
     const ok = await api.fetch('/api/metrics', { headers: { authorization: 'Bearer metrics-secret-of-enough-length' } });
     assert.equal(ok.status, 200);
     assert.match(await ok.text(), /sightline_http_request_duration_seconds/);
-    const production = await startApi({ env: { NODE_ENV: 'production', SECRET_KEY: 'a-secret-key-for-this-test-only-0123456789' } });
-    try {
-      assert.equal((await production.fetch('/api/metrics')).status, 404, 'off the public surface in production without a token');
-    } finally {
-      await production.close();
-    }
   });
 });
 
