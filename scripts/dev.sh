@@ -23,7 +23,7 @@ typeorm_cli migration:run >/dev/null
 # so a development instance does not stay down after one bad moment.
 RUN_DIR=$(mktemp -d /tmp/sightline-dev.XXXXXX)
 TSC_LOG="$RUN_DIR/tsc-watch.log"
-npx --no-install tsc -p tsconfig.build.json --watch --preserveWatchOutput >"$TSC_LOG" 2>&1 &
+node node_modules/typescript/bin/tsc -p tsconfig.build.json --watch --preserveWatchOutput >"$TSC_LOG" 2>&1 &
 WATCH_PID=$!
 
 supervise() {
