@@ -22,7 +22,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    res.status(body.statusCode).json(body);
+    // A route may have set its own type (image/png, application/geo+json…) before failing: errors are JSON.
+    res.status(body.statusCode).type('application/json').json(body);
   }
 }
 

@@ -244,7 +244,8 @@ export class DatasetsController {
     if (file.etag) res.setHeader('ETag', file.etag);
     if (range.kind === 'unsatisfiable') {
       res.setHeader('Content-Range', `bytes */${file.size}`);
-      res.status(416).json({ statusCode: 416, error: 'Range Not Satisfiable', message: `The file has ${file.size} bytes` });
+      res.removeHeader('Content-Disposition');
+      res.status(416).type('application/json').json({ statusCode: 416, error: 'Range Not Satisfiable', message: `The file has ${file.size} bytes` });
       return;
     }
     if (range.kind === 'range') {
