@@ -136,9 +136,24 @@ function flatten(g: GeoJsonGeometry): GeoJsonGeometry[] {
   return g.type === 'GeometryCollection' ? (g.geometries ?? []).flatMap(flatten) : [g];
 }
 
-/** ST_Intersects with any GeoJSON geometry (collections are split, invalid polygons repaired). */
+/**
+ * The largest invalid search area PostGIS repairs (ST_MakeValid). Repair costs about the square
+ * of the positions (50,000: half a minute of database CPU), and a repair cancelled by the statement
+ * timeout crashes the database server (PostGIS 3.3 / GEOS 3.11): larger invalid areas are refused.
+ */
+export const MAX_REPAIRED_POSITIONS = 1_000;
+
+function positionCount(g: GeoJsonGeometry): number {
+  const count = (v: unknown): number => (Array.isArray(v) ? (typeof v[0] === 'number' ? 1 : v.reduce((n: number, x) => n + count(x), 0)) : 0);
+  return count((g as { coordinates?: unknown }).coordinates);
+}
+
+/** ST_Intersects with any GeoJSON geometry (collections are split, small invalid polygons repaired; see checkSearchArea). */
 function intersectsSql(column: string, params: SqlParams, geometry: GeoJsonGeometry): string {
-  const parts = flatten(geometry).map((g) => `ST_Intersects(${column}, ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(${params.add(JSON.stringify(g), 'text')}), 4326)))`);
+  const parts = flatten(geometry).map((g) => {
+    const area = `ST_SetSRID(ST_GeomFromGeoJSON(${params.add(JSON.stringify(g), 'text')}), 4326)`;
+    return `ST_Intersects(${column}, ${positionCount(g) <= MAX_REPAIRED_POSITIONS ? `ST_MakeValid(${area})` : area})`;
+  });
   if (parts.length === 0) return 'FALSE';
   return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
@@ -235,6 +250,26 @@ export class StacRepository implements OnModuleDestroy {
       }
       if (e.code === '57014') throw new ServiceUnavailableException(`The search took longer than ${STATEMENT_TIMEOUT_MS / 1000} s and was cancelled: narrow it down`);
       throw error;
+    }
+  }
+
+  /**
+   * Refuses (400) a search area that is not a valid geometry and too large to repair, naming
+   * what is wrong and where (ST_IsValidReason stops at the first problem: cheap at any size).
+   */
+  async checkSearchArea(geometry: GeoJsonGeometry): Promise<void> {
+    for (const part of flatten(geometry)) {
+      if (positionCount(part) <= MAX_REPAIRED_POSITIONS) continue;
+      const [row] = await this.query<{ reason: string }>(
+        `SELECT ST_IsValidReason(ST_SetSRID(ST_GeomFromGeoJSON($1::text), 4326)) AS reason`,
+        [JSON.stringify(part)],
+      );
+      if (row && row.reason !== 'Valid Geometry') {
+        throw new BadRequestException({
+          message: `intersects is not a valid geometry (${row.reason}); areas of more than ${MAX_REPAIRED_POSITIONS} positions must be valid (no self-intersections)`,
+          details: [{ field: 'intersects', problems: [row.reason] }],
+        });
+      }
     }
   }
 

@@ -178,6 +178,7 @@ export class StacService {
 
   private async runItemSearch(req: SearchRequest, queryables: ReadonlyMap<string, Queryable>, defaultSort: SortSpec[], user: AuthUser | undefined, info: RequestInfo): Promise<ItemCollectionResponse> {
     const sort = this.resolveSort(req.sortby ?? defaultSort, queryables);
+    if (req.intersects) await this.repository.checkSearchArea(req.intersects);
     const filter: ItemFilter = {
       collectionIds: req.collections,
       ids: req.ids,
