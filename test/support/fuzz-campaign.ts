@@ -33,6 +33,13 @@ export const CALLERS: CallerName[] = ['anonymous', 'user', 'admin'];
 /** Real values for a path parameter of an operation (raw, percent-encoded). */
 export function realPathValues(op: FuzzOperation, name: string, caller: CallerName, w: FuzzWorld): string[] {
   const p = op.path;
+  if (op.method === 'DELETE' || /\/(complete|ingest)$/.test(p)) {
+    const d = w.doomed;
+    if (name === 'collectionId') return [p.includes('{itemId}') ? d.itemCollectionId : d.collectionId];
+    if (name === 'itemId') return d.itemIds;
+    if (name === 'id' && p.startsWith('/api/datasets')) return [d.datasetId];
+    if (name === 'id' && p.startsWith('/api/upload_sets')) return [d.uploadSetId];
+  }
   switch (name) {
     case 'collectionId':
       return [w.collectionId, w.datasetCollectionId];
@@ -170,11 +177,15 @@ export function randomCaseArbitrary(op: FuzzOperation, w: FuzzWorld, doc: OpenAp
       ...queryParams.map((p) => {
         const fromSchema = arbitraryFor(doc, p.schema, { hostile: 1 }).map((v) => encodeRaw(typeof v === 'string' ? v : JSON.stringify(v) ?? ''));
         const special = queryValueArbitrary(p.name)?.map(encodeCql2);
-        const choices = [
-          { weight: 3, arbitrary: special ?? fromSchema },
-          { weight: 2, arbitrary: fromSchema },
-          { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_QUERY_VALUES.map(([, raw]) => raw)) },
-        ];
+        // `wait` makes the API wait for a worker there is none of: never more than a second.
+        const choices =
+          p.name === 'wait'
+            ? [{ weight: 1, arbitrary: special! }]
+            : [
+                { weight: 3, arbitrary: special ?? fromSchema },
+                { weight: 2, arbitrary: fromSchema },
+                { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_QUERY_VALUES.map(([, raw]) => raw)) },
+              ];
         if (p.name === 'filter') choices.push({ weight: 2, arbitrary: cql2JsonArbitrary.map((f) => encodeRaw(JSON.stringify(f) ?? 'null')) });
         if (p.name === 'filter-lang') choices.push({ weight: 4, arbitrary: fc.constantFrom('cql2-text', 'cql2-json') });
         return fc.option(fc.oneof(...choices).map((v) => `${p.name}=${v}`), { nil: undefined, freq: 2 });

@@ -106,6 +106,11 @@ export interface FuzzWorld {
   expendableTokenIds: Record<CallerName, string>;
   /** Unclaimed tokens of the command-line flow. */
   generatedTokenIds: string[];
+  /**
+   * Objects for the operations that delete or end them (DELETE, complete, re-ingest), so that the
+   * objects above stay usable for the rest of the campaign.
+   */
+  doomed: { collectionId: string; itemCollectionId: string; itemIds: string[]; datasetId: string; uploadSetId: string };
   files: { tiff: Buffer; jpeg: Buffer };
 }
 
@@ -134,12 +139,23 @@ export async function seedWorld(env: Record<string, string>): Promise<FuzzWorld>
     const tiff = await readFile(sharedPath('fixtures', 'geotiff', 'float32.tif'));
     const jpeg = await readFile(sharedPath('fixtures', 'photos', 'gps', 'DSCN0010.jpg'));
 
-    const form = new FormData();
-    form.append('title', 'fuzzed dataset');
-    form.append('file', new Blob([new Uint8Array(world)], { type: 'image/tiff' }), 'world.byte.tif');
-    const dataset = await expectJson(await api.fetch('/api/datasets', { method: 'POST', headers: user.headers, body: form }), 202, 'uploading the dataset');
+    const datasetForm = (bytes: Buffer, name: string) => {
+      const form = new FormData();
+      form.append('title', name);
+      form.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/tiff' }), name);
+      return form;
+    };
+    const dataset = await expectJson(await api.fetch('/api/datasets', { method: 'POST', headers: user.headers, body: datasetForm(world, 'world.byte.tif') }), 202, 'uploading the dataset');
 
+    const doomedDataset = await expectJson(
+      await api.fetch('/api/datasets', { method: 'POST', headers: user.headers, body: datasetForm(tiff, 'float32.tif') }),
+      202,
+      'uploading a dataset to delete',
+    );
     const set = await expectJson(await as(user, '/api/upload_sets', { title: 'fuzzed upload set' }), 201, 'creating the upload set');
+    const doomedSet = await expectJson(await as(user, '/api/upload_sets', { title: 'upload set to delete' }), 201, 'creating an upload set to delete');
+    const doomedSequence = await seedSequence(api, { ownerId: user.id, title: 'sequence to delete', pictures: pointsNorth(SPOT, 2) });
+    const doomedItems = await seedSequence(api, { ownerId: user.id, title: 'sequence whose items are deleted', pictures: pointsNorth(SPOT, 3) });
     const uploaded = await uploadPicture(api, user, set.id, { name: 'DSCN0010.jpg', data: jpeg });
     if (uploaded.status !== 202) throw new Error(`uploading a picture answered ${uploaded.status}: ${await uploaded.text()}`);
 
@@ -194,6 +210,13 @@ export async function seedWorld(env: Record<string, string>): Promise<FuzzWorld>
       commandNames: (commands.commands as { name: string }[]).map((c) => c.name),
       expendableTokenIds: { anonymous: await expendable(user), user: await expendable(user), admin: await expendable(admin) },
       generatedTokenIds: [await generated(), await generated()],
+      doomed: {
+        collectionId: doomedSequence.collection.id,
+        itemCollectionId: doomedItems.collection.id,
+        itemIds: doomedItems.items.map((i) => i.id),
+        datasetId: doomedDataset.id,
+        uploadSetId: doomedSet.id,
+      },
       files: { tiff, jpeg },
     };
   } catch (error) {

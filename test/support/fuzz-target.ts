@@ -87,6 +87,8 @@ export class FuzzTarget {
   child!: ChildHandle;
   baseUrl = '';
   restarts = 0;
+  /** Time spent restarting. */
+  restartMs = 0;
   /** Output of the processes that died, for the reports. */
   private readonly pastOutput: string[] = [];
 
@@ -116,10 +118,12 @@ export class FuzzTarget {
   }
 
   async restart(): Promise<void> {
+    const started = Date.now();
     this.pastOutput.push(this.child.output());
     await this.child.kill('SIGKILL');
     this.restarts++;
     await this.spawn();
+    this.restartMs += Date.now() - started;
   }
 
   /** GET /api/health/ready; a failed connection counts as status 0. */
