@@ -23,6 +23,8 @@ import {
   queryValueArbitrary,
   searchBodyCases,
   shorten,
+  SPECIFIC_QUERY_VALUES,
+  SPECIFIC_SEGMENTS,
   SWEEP_SEGMENTS,
 } from './fuzz-hostile.js';
 import { arbitraryFor, type FuzzOperation, hostileValue, type OpenApiDoc } from './fuzz-openapi.js';
@@ -123,9 +125,11 @@ export function sweepCases(op: FuzzOperation, w: FuzzWorld, doc: OpenApiDoc, see
   for (const param of op.params) {
     if (param.in === 'path') {
       for (const [family, raw] of SWEEP_SEGMENTS) cases.push({ family: `path:${family}`, path: { [param.name]: raw }, body: validJson, summary: `${param.name}=${shorten(raw, 60)}` });
+      for (const raw of SPECIFIC_SEGMENTS[param.name] ?? []) cases.push({ family: 'path:specific', path: { [param.name]: raw }, body: validJson, summary: `${param.name}=${raw}` });
     } else if (param.in === 'query') {
       for (const [family, raw] of HOSTILE_QUERY_VALUES) cases.push({ family: `query:${family}`, query: `${param.name}=${raw}`, summary: `?${param.name}=${shorten(raw, 60)}` });
       for (const [family, raw] of queryShapes(param.name)) cases.push({ family: `query:${family}`, query: raw, summary: `?${shorten(raw, 60)}` });
+      for (const raw of SPECIFIC_QUERY_VALUES[param.name] ?? []) cases.push({ family: 'query:specific', query: `${param.name}=${raw}`, summary: `?${param.name}=${shorten(raw, 60)}` });
     } else if (param.in === 'header') {
       for (const value of ['bytes=0-', 'bytes=-1', 'bytes=99999999999999999999-', 'bytes=5-1', 'bytes=abc', `bytes=${Array.from({ length: 500 }, (_, i) => `${i}-${i}`).join(',')}`, 'items=0-1', '']) {
         cases.push({ family: `header:${param.name}`, headers: { [param.name.toLowerCase()]: value }, summary: `${param.name}: ${shorten(value, 60)}` });

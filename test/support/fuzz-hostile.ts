@@ -95,6 +95,46 @@ export const HOSTILE_QUERY_VALUES: [family: string, raw: string][] = [
   ['empty', ''],
 ];
 
+/** Values that mean something odd to one parameter (raw, encoded), sent by the sweep besides the generic ones. */
+export const SPECIFIC_QUERY_VALUES: Record<string, string[]> = {
+  bbox: ['-180,-90,180,90,0,1', '1,2,3', '190,100,-190,-100', 'NaN,NaN,NaN,NaN', '1e309,0,0,0', '0,0,0,0', '179,60,-179,64', '1,1,1,1,1,1,1,1'],
+  datetime: ['../..', '/', '2024-02-30T00:00:00Z', '99999-01-01T00:00:00Z', '2024-01-01T00:00:00%2B99:00', '2025-01-01T00:00:00Z/2024-01-01T00:00:00Z', '0000-01-01T00:00:00Z', 'now'],
+  intersects: [
+    encodeRaw('{"type":"Point","coordinates":[]}'),
+    encodeRaw('{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}'),
+    encodeRaw('{"type":"GeometryCollection","geometries":[]}'),
+    encodeRaw('{"type":"Point","coordinates":[1e309,0]}'),
+    encodeRaw(`{"type":"MultiPoint","coordinates":[${Array.from({ length: 500 }, () => '[1,2]').join(',')}]}`),
+  ],
+  sortby: ['-', '+', '+id,-id,+id', 'properties.nope', '-datetime,'.repeat(200)],
+  sort: ['-', 'nope', '-created_at,-created_at'],
+  fields: ['-properties,+properties', '+', 'properties.' + 'a.'.repeat(500), '-id,-geometry,-links,-assets'],
+  collections: ['', ',,,', 'a,'.repeat(2000)],
+  ids: ['', ',,,', 'a,'.repeat(2000)],
+  limit: ['0', '10001', '1e3', '0x10'],
+  page: ['0', '99999999', '1e3'],
+  size: ['0', '1', '100000', '4096'],
+  lon: ['180.0000001', '-180', 'Infinity'],
+  lat: ['90.0000001', '-90', '-Infinity'],
+  after: ['-2', '2000000001', '1e3'],
+  status: ['queued,running', 'queued&status=nope'],
+  resampling: ['nearest', 'cubic', 'nope'],
+  'filter-lang': ['cql2-json', 'CQL2-TEXT', 'sql'],
+  'filter-crs': ['EPSG:4326', 'http://www.opengis.net/def/crs/EPSG/0/4326'],
+  crs: ['EPSG:0', 'EPSG:999999999', '+proj=longlat'],
+  next: ['//evil.example', '/%2F%2Fevil.example', 'javascript:alert(1)', '/api/docs%0d%0aSet-Cookie:x=1'],
+};
+
+/** Path values that mean something odd to one parameter (raw). */
+export const SPECIFIC_SEGMENTS: Record<string, string[]> = {
+  z: ['30', '99', '0.5'],
+  x: ['1048576', '0.5'],
+  y: ['1048576', '0.5'],
+  variant: ['hd', 'original', 'thumb.jpg'],
+  tile: ['0_0', '99_99', '-1_-1', '0_0_0'],
+  name: ['system.sleep', 'system.', '__proto__', 'constructor'],
+};
+
 /** Query-string shapes that are about the parameter, not its value. */
 export function queryShapes(name: string): [family: string, raw: string][] {
   return [
