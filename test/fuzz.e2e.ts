@@ -1,8 +1,9 @@
 /**
  * OpenAPI-driven fuzzing of the API process. Every operation of the committed openapi.json is
  * called as anonymous, a user and an admin: first a fixed sweep of hostile inputs (deep JSON,
- * NULs, lone surrogates, deep CQL2, nulls, wrong types, broken multipart bodies…), then random
- * requests drawn from the schemas by fast-check until the time budget is spent.
+ * NULs, lone surrogates, deep CQL2, nulls, wrong types, broken multipart bodies…), always sent
+ * whole, then random requests drawn from the schemas by fast-check until the time budget is spent
+ * (for 10 s at least).
  *
  * The API runs as a real child process, so a crash shows as an exit: the request that killed it
  * is recorded and the process restarted to go on. Expected: no 5xx, every 4xx in the error
@@ -31,6 +32,8 @@ const MAX_REQUESTS = Number(process.env.FUZZ_MAX_REQUESTS ?? 30_000);
 const REQUEST_TIMEOUT_MS = 10_000;
 const CHECKPOINT_MS = 5_000;
 const MAX_RESTARTS = 10;
+/** The random phase runs at least this long, even when the sweep used up the budget. */
+const MIN_RANDOM_MS = Math.min(10_000, BUDGET_MS);
 const SWEEP = process.env.FUZZ_SWEEP !== '0';
 /** Families sent as every caller; the others go to one caller each, in turn. */
 const EVERY_CALLER = /^(baseline|body:(deep|nul|lone-surrogate)|multipart:|cql2-|geojson:)/;
@@ -106,14 +109,16 @@ class Campaign {
   stopped?: string;
   private last?: Sent;
   private nextCheckpoint = Date.now() + CHECKPOINT_MS;
+  private readonly sweepDeadline: number;
   private readonly credentials: Record<CallerName, Record<string, string>>;
 
   constructor(
     readonly target: FuzzTarget,
     readonly world: FuzzWorld,
-    readonly deadline: number,
+    public deadline: number,
   ) {
     this.credentials = { anonymous: {}, user: { ...world.user.headers }, admin: { ...world.admin.headers } };
+    this.sweepDeadline = deadline + BUDGET_MS;
   }
 
   get over(): boolean {
@@ -122,7 +127,7 @@ class Campaign {
 
   /** The fixed sweep always runs to its end, unless the machine is so slow that it takes twice the budget. */
   get sweepOver(): boolean {
-    return this.stopped !== undefined || Date.now() >= this.deadline + BUDGET_MS;
+    return this.stopped !== undefined || Date.now() >= this.sweepDeadline;
   }
 
   private request(s: Sent): RawRequest {
@@ -335,6 +340,7 @@ describe('fuzzing every OpenAPI operation against the API process', { skip, time
       const pick = fc
         .tuple(fc.nat({ max: ops.length - 1 }), fc.constantFrom(...CALLERS))
         .chain(([i, caller]) => arbitraryOf(ops[i]!, caller).map((c) => ({ op: ops[i]!, caller, c })));
+      campaign.deadline = Math.max(campaign.deadline, Date.now() + MIN_RANDOM_MS);
       for (let batch = 0; !campaign.over; batch++) {
         for (const { op, caller, c } of fc.sample(pick, { seed: seed + 1000 + batch, numRuns: 100 })) {
           if (campaign.over) break;
