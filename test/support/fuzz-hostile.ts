@@ -3,6 +3,7 @@
  * percent-encoded), JSON bodies (deep nesting, NULs, lone surrogates, nulls, wrong types, empty
  * arrays, huge numbers, long strings, wrong content types), CQL2 filters and multipart bodies.
  */
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { type FuzzOperation, HOSTILE_SCALARS, type JsonSchema, kindOf, type OpenApiDoc, properties } from './fuzz-openapi.js';
 
@@ -282,7 +283,17 @@ export function bodyCases(valid: Record<string, unknown>, nullEveryField: Record
     ['body:merge-patch', jsonBody(validText, 'application/merge-patch+json', 'application/merge-patch+json')],
   ];
   if (nullEveryField) list.push(['body:null-every-field', jsonBody(JSON.stringify(nullEveryField), 'null for every field')]);
-  return list.map(([family, body]) => ({ family, body, summary: body.summary }));
+  const cases: FuzzCase[] = list.map(([family, body]) => ({ family, body, summary: body.summary }));
+  // Compressed bodies: not gzip at all, inflating past the body limit, an unknown coding.
+  const encoded: [string, string, Buffer, string][] = [
+    ['body:bad-gzip', 'gzip', Buffer.from(validText), 'Content-Encoding gzip, plain bytes'],
+    ['body:gzip-too-big', 'gzip', gzipSync(Buffer.from(`{"title":"${'x'.repeat(5_000_000)}"}`)), 'gzip inflating to 5 MB'],
+    ['body:unknown-encoding', 'x-fuzz', Buffer.from(validText), 'Content-Encoding x-fuzz'],
+  ];
+  for (const [family, coding, data, summary] of encoded) {
+    cases.push({ family, headers: { 'content-encoding': coding }, body: { contentType: 'application/json', data, summary }, summary });
+  }
+  return cases;
 }
 
 /** Deep CQL2 JSON and hostile CQL2 text in the POST /search body; deep GeoJSON in `intersects`. */

@@ -38,6 +38,8 @@ function safeTarget(target: string): string {
 }
 
 const MAX_BODY = 4 * 1024 * 1024;
+/** Request line and headers must stay under Node's 16 kB header limit. */
+const MAX_TARGET = 15_000;
 
 /** One request on a connection of its own (no keep-alive race with the server closing sockets). */
 export function send(baseUrl: string, req: RawRequest, timeoutMs: number): Promise<Answer> {
@@ -54,6 +56,11 @@ export function send(baseUrl: string, req: RawRequest, timeoutMs: number): Promi
     const headers: Record<string, string> = { ...req.headers };
     if (req.body) headers['content-length'] = String(req.body.length);
     let r: http.ClientRequest;
+    if (req.target.length > MAX_TARGET) {
+      // Node's HTTP parser would answer 431 itself, before the API sees the request.
+      reject(new NoAnswer(`not sent: a URL of ${req.target.length} characters`, 'CLIENT_REFUSED'));
+      return;
+    }
     try {
       r = http.request({ host: url.hostname, port: url.port, method: req.method, path: safeTarget(req.target), headers, agent: false });
     } catch (error) {
