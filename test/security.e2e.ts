@@ -131,7 +131,7 @@ describe('security: hostile input is a 4xx naming the problem', () => {
   it('refuses large search areas that are not valid geometries, and huge ones, instead of repairing them for minutes', async () => {
     const zigzag = (n: number) => ({ type: 'Polygon', coordinates: [[...Array.from({ length: n }, (_, i) => [(i % 360) - 180, (i % 180) - 90]), [-180, -90]]] });
     const invalid = await send('POST', '/api/search', { intersects: zigzag(5_000), limit: 1 }, undefined);
-    await expect400(invalid, /intersects is not a valid geometry \(Self-intersection/, 'a large self-intersecting area');
+    await expect400(invalid, /intersects is not a valid geometry \(.*Self-intersection/, 'a large self-intersecting area');
     await expect400(await send('POST', '/api/search', { intersects: zigzag(11_000), limit: 1 }, undefined), /more than 10000 positions/, 'a huge area');
     // A large valid area (a circle of 5,000 positions) and a small invalid one (a bow tie, repaired) are searched.
     const circle = Array.from({ length: 5_000 }, (_, i) => [Math.cos((2 * Math.PI * i) / 5_000) * 10, Math.sin((2 * Math.PI * i) / 5_000) * 10]);
