@@ -67,7 +67,7 @@ if [ $# -gt 0 ]; then
   files=()
   for f in "$@"; do f=${f%.ts}; f=${f#./}; files+=("dist/$f.js"); done
 else
-  mapfile -t files < <(find dist/src dist/test -name '*.spec.js' -o -name '*.e2e.js' | sort)
+  mapfile -t files < <(find dist/src dist/test -name '*.spec.js' -o -name '*.medium.js' -o -name '*.e2e.js' | sort)
 fi
 log "running ${#files[@]} test files"
 status=0

@@ -71,6 +71,7 @@ export class CollectionsRepository {
    * from its ready items its whole audience may see, in one statement.
    */
   async refreshExtent(collectionId: string, options: { keepGeometry?: boolean } = {}, manager: EntityManager = this.db.manager): Promise<void> {
+    await this.lockForAggregates([collectionId], manager);
     await manager.query(
       `UPDATE collection c SET
          item_count = s.n,
@@ -99,6 +100,7 @@ export class CollectionsRepository {
    */
   async recomputeCollections(ids: string[], manager: EntityManager = this.db.manager): Promise<number> {
     if (!ids.length) return 0;
+    await this.lockForAggregates(ids, manager);
     const result: unknown = await manager.query(
       `UPDATE collection c SET
          item_count = s.n,
@@ -230,6 +232,16 @@ export class CollectionsRepository {
   }
 
   /** Locks a collection row for the rest of the transaction (concurrent edits of one sequence queue up). */
+  /**
+   * Two writers refreshing one collection's aggregates (two datasets finishing at once) must not
+   * both count from snapshots that miss the other's item, the last one winning with a stale
+   * count and extent. Locking the rows first, in a statement of its own, makes the second wait
+   * for the first to commit; its UPDATE then starts with a snapshot that sees the first's item.
+   */
+  private async lockForAggregates(ids: string[], manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT 1 FROM collection WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]);
+  }
+
   async lockCollection(collectionId: string, manager: EntityManager): Promise<boolean> {
     const rows: unknown[] = await manager.query(`SELECT id FROM collection WHERE id = $1 FOR UPDATE`, [collectionId]);
     return rows.length > 0;
