@@ -91,6 +91,14 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1024)
   DATASET_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 
+  /** Longest a dataset's file may take to read at ingest (in a thread of its own); past it the dataset is broken. */
+  @Transform(toInt) @IsInt() @Min(5)
+  DATASET_INGEST_TIMEOUT_SECONDS = 600;
+
+  /** JavaScript heap the read of one dataset's file may use, in MB; past it the dataset is broken. */
+  @Transform(toInt) @IsInt() @Min(64)
+  DATASET_INGEST_MAX_HEAP_MB = 1024;
+
   /** Folders from which `POST /api/datasets/from-path` may register files (comma separated, absolute). */
   @Transform(toList) @IsString({ each: true })
   DATASET_ROOTS: string[] = [];

@@ -10,8 +10,11 @@ import type { Dataset } from './dataset.entity.js';
 import { DatasetFiles } from './dataset-files.js';
 import { datasetItemAssets, datasetItemProperties } from './dataset-stac.js';
 import { DatasetsRepository } from './datasets.repository.js';
-import { analyseRaster } from './raster/geotiff-raster.js';
+import { analyseRasterIsolated } from './raster/analyse-isolated.js';
 import { RasterProblem } from './raster/raster-info.js';
+
+/** Runs of one revision's ingest before a dataset that never finishes is given up (broken). */
+const MAX_INGEST_RUNS = 3;
 
 /**
  * The `datasets.ingest` job: hash (when not known), read and check the raster, then publish the
@@ -62,6 +65,12 @@ export class DatasetIngestService implements JobReconciler {
     if (!dataset?.item) return { status: 'skipped', reason: 'deleted' };
     const item = dataset.item;
     if (dataset.status !== 'pending' || dataset.revision !== payload.revision) return { status: 'skipped', reason: `now ${dataset.status} at revision ${dataset.revision}` };
+    // Counted before the file is read: a run that kills or wedges the worker still counts.
+    const runs = await this.repo.startIngestRun(dataset.id, dataset.revision);
+    if (runs === null) return { status: 'skipped', reason: 'no longer pending' };
+    if (runs > MAX_INGEST_RUNS) {
+      return this.broken(dataset, `Reading the file was started ${runs - 1} times without finishing (the worker crashed, ran out of memory or was stopped): it is not tried again. Fix or replace the file, then ask for a new read (POST /api/datasets/{id}/ingest)`);
+    }
     const started = Date.now();
     // Renders of an older revision are stale now.
     await this.storage.deletePrefix(`datasets/${dataset.id}/cache/`);
@@ -82,7 +91,12 @@ export class DatasetIngestService implements JobReconciler {
         if (other) return this.broken(dataset, `A dataset with the same content (SHA-256) is registered already: ${other}`, sha256);
       }
       await context.progress(20);
-      const info = await analyseRaster(local, size ?? facts.size, context.signal);
+      const info = await analyseRasterIsolated(
+        local,
+        size ?? facts.size,
+        { timeoutMs: this.config.DATASET_INGEST_TIMEOUT_SECONDS * 1000, maxHeapMb: this.config.DATASET_INGEST_MAX_HEAP_MB },
+        context.signal,
+      );
       await context.progress(90);
       const done = { ...dataset, sha256, size };
       const published = await this.repo.transaction(async (m) => {

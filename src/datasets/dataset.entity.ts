@@ -101,6 +101,14 @@ export class Dataset {
   @Column({ type: 'integer', nullable: true })
   ingestMs: number | null;
 
+  /**
+   * Ingest runs started for this revision, counted in the database before the file is read: a
+   * file that kills or wedges its worker (which Redis would forget with a flush) ends `broken`
+   * after a few runs instead of looping.
+   */
+  @Column({ type: 'integer', default: 0 })
+  ingestRuns: number;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt: Date;
 

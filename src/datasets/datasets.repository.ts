@@ -109,6 +109,17 @@ export class DatasetsRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /** Counts one more ingest run of a pending revision (committed at once); the runs so far, or null when it is not pending any more. */
+  async startIngestRun(id: string, revision: number): Promise<number | null> {
+    const rows: { runs: number }[] = await this.db.query(
+      `WITH counted AS (
+         UPDATE dataset SET ingest_runs = ingest_runs + 1 WHERE id = $1 AND revision = $2 AND status = 'pending' RETURNING ingest_runs
+       ) SELECT ingest_runs AS runs FROM counted`,
+      [id, revision],
+    );
+    return rows[0]?.runs ?? null;
+  }
+
   /** Serialises registrations of the same content, so the duplicate check and the insert are atomic. */
   async lockHash(sha256: string, manager: EntityManager): Promise<void> {
     await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`dataset-sha256:${sha256}`]);

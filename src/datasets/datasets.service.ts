@@ -231,7 +231,7 @@ export class DatasetsService {
   async requestIngest(dataset: Dataset, options: { rehash: boolean }): Promise<number> {
     const revision = dataset.revision + 1;
     await this.repo.transaction(async (m) => {
-      await this.repo.update(dataset.id, { status: 'pending', error: null, revision, ...(options.rehash && dataset.source === 'path' ? { sha256: null } : {}) }, m);
+      await this.repo.update(dataset.id, { status: 'pending', error: null, revision, ingestRuns: 0, ...(options.rehash && dataset.source === 'path' ? { sha256: null } : {}) }, m);
       await this.collections.updateItem(dataset.id, { status: 'pending' }, m);
     });
     this.rasters.forget(`${dataset.id}:`);

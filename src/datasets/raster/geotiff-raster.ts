@@ -227,10 +227,26 @@ interface IfdSummary {
   photometric: number;
 }
 
-async function ifdOffsets(tiff: GeoTIFF, count: number): Promise<number[]> {
+/** More image directories than any real GeoTIFF has (overviews and masks included). */
+const MAX_IFDS = 1024;
+
+/**
+ * The offsets of the image directories, following each one's next-directory pointer. A pointer
+ * back to a directory already seen (a loop: GDAL warns "IFD looping") ends the chain there,
+ * as GDAL does, instead of reading the same directories forever.
+ */
+async function walkIfds(tiff: GeoTIFF, signal?: AbortSignal): Promise<{ offsets: number[]; looped: boolean }> {
   const offsets = [tiff.firstIFDOffset];
-  for (let i = 0; i < count - 1; i++) offsets.push((await tiff.requestIFD(i)).nextIFDByteOffset);
-  return offsets;
+  const seen = new Set(offsets);
+  for (let i = 0; offsets.length < MAX_IFDS; i++) {
+    signal?.throwIfAborted();
+    const next = (await tiff.requestIFD(i)).nextIFDByteOffset;
+    if (!next) return { offsets, looped: false };
+    if (seen.has(next)) return { offsets, looped: true };
+    seen.add(next);
+    offsets.push(next);
+  }
+  throw new RasterProblem(422, `The file has more than ${MAX_IFDS} image directories`, 'damaged');
 }
 
 /**
@@ -374,26 +390,54 @@ export function statisticsLevel(levels: LevelInfo[]): number {
   return small > 0 ? small : levels.length - 1;
 }
 
+/** Pixels statistics read at most: beyond, whole blocks spread over the image are read instead (as GDAL's approximate statistics). */
+const MAX_STATISTICS_PIXELS = 16_000_000;
+
+/**
+ * The windows statistics read: the whole level in stripes when it is small enough, else a grid
+ * of whole blocks (tiles, or strips) spread evenly over it — never every stripe of a huge image:
+ * a sparse 200,000 × 200,000 file would take hours.
+ */
+export function statisticsWindows(width: number, height: number, blockWidth: number, blockHeight: number, tiled: boolean, maxPixels = MAX_STATISTICS_PIXELS): Window[] {
+  if (width * height <= maxPixels) {
+    const rows = stripeRows(width, blockHeight);
+    const out: Window[] = [];
+    for (let y0 = 0; y0 < height; y0 += rows) out.push({ x0: 0, y0, x1: width, y1: Math.min(height, y0 + rows) });
+    return out;
+  }
+  const bw = tiled ? Math.min(blockWidth, width) : width;
+  const bh = Math.max(1, Math.min(blockHeight, height));
+  const across = tiled ? Math.ceil(width / bw) : 1;
+  const down = Math.ceil(height / bh);
+  const wanted = Math.max(1, Math.floor(maxPixels / (bw * bh)));
+  // As many block rows and columns as fit the budget, in proportion to the grid of blocks.
+  const cols = Math.max(1, Math.min(across, Math.round(Math.sqrt((wanted * across) / down))));
+  const rows = Math.max(1, Math.min(down, Math.floor(wanted / cols)));
+  const out: Window[] = [];
+  for (let j = 0; j < rows; j++) {
+    const by = Math.floor(((j + 0.5) * down) / rows);
+    for (let i = 0; i < cols; i++) {
+      const bx = Math.floor(((i + 0.5) * across) / cols);
+      out.push({ x0: bx * bw, y0: by * bh, x1: Math.min(width, (bx + 1) * bw), y1: Math.min(height, (by + 1) * bh) });
+    }
+  }
+  return out;
+}
+
 async function computeStatistics(file: RasterFile, info: RasterInfo, levelIndex: number, signal?: AbortSignal): Promise<void> {
   const level = info.levels[levelIndex]!;
-  // Without overviews, a very large image is sampled every `stride` rows and columns.
-  const stride = Math.max(1, Math.ceil(Math.sqrt((level.width * level.height) / 16_000_000)));
   const n = info.bandCount;
   const acc = Array.from({ length: n }, () => ({ count: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity }));
   const samples = Array.from({ length: n }, () => [] as number[]);
-  const totalSampled = Math.ceil(level.width / stride) * Math.ceil(level.height / stride);
+  const windows = statisticsWindows(level.width, level.height, info.blockWidth, info.blockHeight, info.tiled);
+  const totalSampled = windows.reduce((t, w) => t + (w.x1 - w.x0) * (w.y1 - w.y0), 0);
+  if (totalSampled < level.width * level.height) info.warnings.push(`statistics are estimated from ${windows.length} blocks spread over the image`);
   const keepEvery = Math.max(1, Math.ceil(totalSampled / MAX_PERCENTILE_SAMPLES));
   const nodata = info.bands.map((b) => nodataNumber(b.nodata));
   const alpha = info.render.alpha;
   let seen = 0;
-  const rowsPerRead = stripeRows(level.width, info.blockHeight);
-  for (let y0 = 0; y0 < level.height; y0 += rowsPerRead) {
+  for (const w of windows) {
     signal?.throwIfAborted();
-    const y1 = Math.min(level.height, y0 + rowsPerRead);
-    // Skip stripes that contain no sampled row.
-    const firstRow = Math.ceil(y0 / stride) * stride;
-    if (firstRow >= y1) continue;
-    const w = { x0: 0, y0, x1: level.width, y1 };
     let bands: TypedArray[];
     let mask: TypedArray | null;
     try {
@@ -401,27 +445,24 @@ async function computeStatistics(file: RasterFile, info: RasterInfo, levelIndex:
       mask = await readMask(file, level, w, signal);
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new RasterProblem(422, `The image data cannot be decoded (rows ${y0}–${y1 - 1} of ${levelIndex === 0 ? 'the full-resolution image' : `overview ${levelIndex}`}): ${(error as Error).message}`, 'damaged');
+      throw new RasterProblem(422, `The image data cannot be decoded (rows ${w.y0}–${w.y1 - 1} of ${levelIndex === 0 ? 'the full-resolution image' : `overview ${levelIndex}`}): ${(error as Error).message}`, 'damaged');
     }
-    for (let row = firstRow; row < y1; row += stride) {
-      const base = (row - y0) * level.width;
-      for (let col = 0; col < level.width; col += stride) {
-        const i = base + col;
-        if (mask && mask[i] === 0) continue;
-        if (alpha !== null && bands[alpha]![i] === 0) continue;
-        const keep = seen++ % keepEvery === 0;
-        for (let b = 0; b < n; b++) {
-          const v = bands[b]![i]!;
-          const nd = nodata[b];
-          if (Number.isNaN(v) || v === nd) continue;
-          const a = acc[b]!;
-          a.count++;
-          a.sum += v;
-          a.sumSq += v * v;
-          if (v < a.min) a.min = v;
-          if (v > a.max) a.max = v;
-          if (keep) samples[b]!.push(v);
-        }
+    const size = (w.x1 - w.x0) * (w.y1 - w.y0);
+    for (let i = 0; i < size; i++) {
+      if (mask && mask[i] === 0) continue;
+      if (alpha !== null && bands[alpha]![i] === 0) continue;
+      const keep = seen++ % keepEvery === 0;
+      for (let b = 0; b < n; b++) {
+        const v = bands[b]![i]!;
+        const nd = nodata[b];
+        if (Number.isNaN(v) || v === nd) continue;
+        const a = acc[b]!;
+        a.count++;
+        a.sum += v;
+        a.sumSq += v * v;
+        if (v < a.min) a.min = v;
+        if (v > a.max) a.max = v;
+        if (keep) samples[b]!.push(v);
       }
     }
   }
@@ -481,10 +522,10 @@ export async function analyseRaster(path: string, fileSize: number, signal?: Abo
 
 async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSignal): Promise<RasterInfo> {
   const tiff = file.tiff;
-  const count = await tiff.getImageCount();
+  const { offsets: positions, looped } = await walkIfds(tiff, signal);
+  const count = positions.length;
   const summaries: IfdSummary[] = [];
   const tiledByIfd = new Map<number, boolean>();
-  const positions = await ifdOffsets(tiff, count);
   for (let i = 0; i < count; i++) {
     const image = await file.image(i);
     const fd = image.getFileDirectory();
@@ -541,6 +582,7 @@ async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSig
   if (photometric === 3 && !palette) throw new RasterProblem(422, 'A palette image without a colour map', 'damaged');
 
   const warnings: string[] = [];
+  if (looped) warnings.push(`the image directories loop back after directory ${count}: the ${count} before are read`);
   const geoKeys = image.getGeoKeys() as Record<string, unknown> | null;
   const pixelIsPoint = geoKeys?.GTRasterTypeGeoKey === 2;
   const { crs, problem: crsProblem } = crsFromGeoKeys(geoKeys);
