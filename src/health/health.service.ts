@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { JobQueueService } from '../queue/job-queue.service.js';
+import { HEARTBEAT_INTERVAL_MS } from '../queue/worker.service.js';
 import { StorageService } from '../storage/storage.service.js';
 
 @Injectable()
@@ -24,6 +25,27 @@ export class HealthService {
           return redis.up({ queues: await withTimeout(this.jobs.counts(), 3000) });
         } catch (error) {
           return redis.down({ message: (error as Error).message });
+        }
+      },
+      async () => {
+        // Reported, never failing: the API serves without workers; queued work just waits.
+        const workers = this.indicators.check('workers');
+        try {
+          const beats = await withTimeout(this.jobs.heartbeats(), 3000);
+          const staleAfter = 3 * HEARTBEAT_INTERVAL_MS;
+          const now = Date.now();
+          const describe = (b: (typeof beats)[number]) => ({ id: b.id, queues: b.queues, running_jobs: b.running, last_seen_seconds_ago: Math.round((now - b.at) / 1000) });
+          const alive = beats.filter((b) => now - b.at <= staleAfter).map(describe);
+          const stale = beats.filter((b) => now - b.at > staleAfter).map(describe);
+          const message =
+            stale.length > 0
+              ? `${stale.length} worker(s) stopped heart-beating (crashed, killed or blocked): ${stale.map((w) => w.id).join(', ')}`
+              : alive.length === 0
+                ? 'no worker is running: queued work waits'
+                : undefined;
+          return workers.up({ alive: alive.length, workers: alive, stale, ...(message ? { message } : {}) });
+        } catch (error) {
+          return workers.up({ message: `heartbeats unreadable: ${(error as Error).message}` });
         }
       },
       async () => {

@@ -1,9 +1,11 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import { ModuleRef } from '@nestjs/core';
 import type { JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
 import { JobName, JobPayloads, JOBS, JobSchedule, QueueName } from './queue.constants.js';
+import { redisOptions } from './redis-connection.js';
 
 export interface QueueCounts {
   queue: QueueName;
@@ -14,6 +16,15 @@ export interface QueueCounts {
   completed: number;
   prioritized: number;
   paused: number;
+}
+
+export interface WorkerHeartbeat {
+  /** Epoch milliseconds of the beat. */
+  at: number;
+  host: string;
+  pid: number;
+  queues: string[];
+  running: number;
 }
 
 export interface FailedJobSummary {
@@ -27,7 +38,7 @@ export interface FailedJobSummary {
 
 /** The one place jobs are produced: attempts, backoff, retention and ids are set here. */
 @Injectable()
-export class JobQueueService implements OnModuleInit {
+export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
   private queues = new Map<QueueName, Queue>();
 
   constructor(
@@ -100,6 +111,51 @@ export class JobQueueService implements OnModuleInit {
   async schedules(queueName: QueueName): Promise<{ id: string; name: string; next?: number; pattern?: string | null; every?: number | null }[]> {
     const list = await this.queue(queueName).getJobSchedulers(0, -1, true);
     return list.map((s) => ({ id: s.key, name: s.name, next: s.next, pattern: s.pattern ?? null, every: s.every ?? null }));
+  }
+
+  private heartbeatRedis: Redis | undefined;
+
+  /** A small connection of its own for heartbeats (BullMQ's clients are its business). */
+  private async heartbeatClient(): Promise<Redis> {
+    this.heartbeatRedis ??= new Redis({ ...redisOptions(this.config.REDIS_URL), maxRetriesPerRequest: 1, lazyConnect: true });
+    return this.heartbeatRedis;
+  }
+
+  /** After beforeApplicationShutdown, where a stopping worker removes its heartbeat. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.heartbeatRedis?.quit().catch(() => this.heartbeatRedis?.disconnect());
+  }
+
+  private get heartbeatKey(): string {
+    return `${this.config.QUEUE_PREFIX}:worker-heartbeats`;
+  }
+
+  /** A worker process says it is alive (every few seconds while it runs). */
+  async heartbeat(workerId: string, beat: WorkerHeartbeat): Promise<void> {
+    await (await this.heartbeatClient()).hset(this.heartbeatKey, workerId, JSON.stringify(beat));
+  }
+
+  /** A worker that stops cleanly leaves the list (it is not missing: it is gone). */
+  async forgetHeartbeat(workerId: string): Promise<void> {
+    await (await this.heartbeatClient()).hdel(this.heartbeatKey, workerId);
+  }
+
+  /** The last heartbeat of every worker process; entries silent for a day are dropped. */
+  async heartbeats(): Promise<(WorkerHeartbeat & { id: string })[]> {
+    const client = await this.heartbeatClient();
+    const all = await client.hgetall(this.heartbeatKey);
+    const out: (WorkerHeartbeat & { id: string })[] = [];
+    for (const [id, text] of Object.entries(all)) {
+      let beat: WorkerHeartbeat | null = null;
+      try {
+        beat = JSON.parse(text) as WorkerHeartbeat;
+      } catch {
+        beat = null;
+      }
+      if (!beat || Date.now() - beat.at > 24 * 3600 * 1000) await client.hdel(this.heartbeatKey, id);
+      else out.push({ id, ...beat });
+    }
+    return out;
   }
 
   async counts(): Promise<QueueCounts[]> {

@@ -1,12 +1,16 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
+import { hostname } from 'node:os';
+import { JobQueueService } from './job-queue.service.js';
 import { JobRegistryService } from './job-registry.service.js';
 import { PROCESS_ROLE, type ProcessRole } from './process-role.js';
 import { JobName, QueueName } from './queue.constants.js';
 import { redisOptions } from './redis-connection.js';
 
 const SHUTDOWN_GRACE_MS = 20_000;
+/** How often a worker says it is alive; readiness calls one silent for 3 beats stale. */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 /** Runs the BullMQ consumers; only in the worker process. */
 @Injectable()
@@ -14,12 +18,28 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger(WorkerService.name);
   private workers: Worker[] = [];
   private readonly running = new Map<string, AbortController>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastBeat: Promise<void> = Promise.resolve();
+  private readonly workerId = `${hostname()}:${process.pid}`;
 
   constructor(
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
     private readonly config: AppConfig,
     private readonly registry: JobRegistryService,
+    private readonly jobs: JobQueueService,
   ) {}
+
+  /** Tells readiness (of every API replica) that this worker lives; a blocked or dead one stops beating. */
+  private startHeartbeat(queues: string[]): void {
+    const beat = () => {
+      this.lastBeat = this.jobs
+        .heartbeat(this.workerId, { at: Date.now(), host: hostname(), pid: process.pid, queues, running: this.running.size })
+        .catch((error: Error) => this.logger.warn({ err: error.message }, 'heartbeat not recorded'));
+    };
+    beat();
+    this.heartbeatTimer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+    this.heartbeatTimer.unref();
+  }
 
   onApplicationBootstrap(): void {
     if (this.role !== 'worker') return;
@@ -71,6 +91,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       this.workers.push(worker);
     }
     this.logger.log(`consuming ${wanted.join(', ')}`);
+    this.startHeartbeat(wanted);
   }
 
   /**
@@ -78,6 +99,12 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
    * Runs before any module closes its connections, so handlers can still record their work.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    if (this.heartbeatTimer) {
+      clearInterval(this.heartbeatTimer);
+      // A beat still on its way would write the entry back after it is removed.
+      await this.lastBeat;
+      await this.jobs.forgetHeartbeat(this.workerId).catch((error: Error) => this.logger.warn({ err: error.message }, 'heartbeat not removed'));
+    }
     if (!this.workers.length) return;
     const graceful = Promise.all(this.workers.map((w) => w.close()));
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), SHUTDOWN_GRACE_MS).unref());
