@@ -164,7 +164,8 @@ async function main(): Promise<void> {
     const { UsersService } = await import('../../src/auth/users.service.js');
     const { TokensService } = await import('../../src/auth/tokens.service.js');
     const ctx = await NestFactory.createApplicationContext(AppModule.forRoot('api'), { logger: false });
-    const user = await ctx.get(UsersService).upsertLocal('bench', 'user');
+    // An administrator: registering files already on the server (from-path) is theirs alone.
+    const user = await ctx.get(UsersService).upsertLocal('bench', 'admin');
     const { jwt } = await ctx.get(TokensService).create(user.id, 'bench');
     await ctx.close();
     await ds.destroy();
