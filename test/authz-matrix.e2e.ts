@@ -23,7 +23,6 @@ import { DatasetsService } from '../src/datasets/datasets.service.js';
 import { MapGridProcessor } from '../src/map/map-grid.processor.js';
 import { JobQueueService } from '../src/queue/job-queue.service.js';
 import { JobName } from '../src/queue/queue.constants.js';
-import type { JobContext } from '../src/queue/queue.types.js';
 import { UploadSetProcessor } from '../src/upload-sets/upload-set.processor.js';
 import { tileOf as rasterTileOf, upload as uploadDataset } from './datasets-support.js';
 import { startApi, type TestApi } from './support/app.js';
@@ -38,7 +37,6 @@ import {
   CALLERS,
   type CellResult,
   distanceToLine,
-  lineParts,
   mayEdit,
   names,
   type Outcome,
@@ -52,9 +50,10 @@ import {
   writeStatuses,
 } from './support/authz-matrix.js';
 import { randomSpot, seedPictureFiles, seedSequence } from './support/collections-seed.js';
-import { decodeMvt, type MvtLayer, tileOf, vertices } from './support/mvt.js';
+import { decodeMvt, lineParts, type MvtLayer, tileOf, vertices } from './support/mvt.js';
 import { json } from './support/net.js';
 import { createUploadSet, uploadPicture } from './upload-support.js';
+import { inProcessJobContext } from './support/jobs.js';
 
 /** A word in every title of this file's content, so searches find only it. */
 const TOKEN = `authz${Math.random().toString(36).slice(2, 8)}`;
@@ -145,13 +144,6 @@ interface Raster extends Thing {
   tile: [number, number];
 }
 
-const jobContext = (): JobContext => ({
-  jobId: 'authz-matrix',
-  attempt: 1,
-  signal: new AbortController().signal,
-  progress: async () => undefined,
-  log: async () => undefined,
-});
 
 /** A random spot snapped to the centre of its zoom-14 tile, away from the poles, so every picture here is in one tile. */
 function matrixSpot(): { lon: number; lat: number } {
@@ -211,7 +203,7 @@ describe('authorization matrix: visibility × caller × route', () => {
 
   const ingest = async (id: string) => {
     cleanup.datasetIds.push(id);
-    const result = await api.app.get(DatasetIngestService).ingest({ datasetId: id, revision: 1 }, jobContext());
+    const result = await api.app.get(DatasetIngestService).ingest({ datasetId: id, revision: 1 }, inProcessJobContext());
     // The job the registration queued would find nothing left to do; remove it anyway.
     await api.app.get(JobQueueService).remove(JobName.DatasetIngest, { datasetId: id, revision: 1 });
     return result;
@@ -320,7 +312,7 @@ describe('authorization matrix: visibility × caller × route', () => {
       const jobs = api.app.get(JobQueueService);
       for (const { id, user } of cleanup.uploadSets) {
         await api.fetch(`/api/upload_sets/${id}`, { method: 'DELETE', headers: user.headers }).catch(() => undefined);
-        await processor.remove({ uploadSetId: id }, jobContext()).catch(() => undefined);
+        await processor.remove({ uploadSetId: id }, inProcessJobContext()).catch(() => undefined);
         await jobs.remove(JobName.UploadSetDelete, { uploadSetId: id }).catch(() => undefined);
       }
       for (const pictureId of cleanup.pictureIds) await jobs.remove(JobName.PictureProcess, { pictureId, generation: 1 }).catch(() => undefined);
@@ -547,7 +539,7 @@ describe('authorization matrix: visibility × caller × route', () => {
       }
       return tiles.get(caller)!;
     };
-    await api.app.get(MapGridProcessor).refresh({}, jobContext());
+    await api.app.get(MapGridProcessor).refresh({}, inProcessJobContext());
     const gridCount = async (caller: Caller, z: number): Promise<string> => {
       const t = tileOf(spot.lon, spot.lat, z);
       const res = await call(caller, `/api/map/${t.z}/${t.x}/${t.y}.mvt`);

@@ -3,23 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { Visibility } from '../src/auth/visibility.js';
 import { MapGridProcessor } from '../src/map/map-grid.processor.js';
-import type { JobContext } from '../src/queue/queue.types.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { pointsNorth, randomSpot, seedSequence, SeededSequence } from './support/collections-seed.js';
 import { testPool } from './support/db.js';
 import { decodeMvt, MvtLayer, tileCentre, tileOf, vertices } from './support/mvt.js';
 import { json } from './support/net.js';
+import { inProcessJobContext } from './support/jobs.js';
 
 const MVT = 'application/vnd.mapbox-vector-tile';
 
-const jobContext = (): JobContext => ({
-  jobId: 'test',
-  attempt: 1,
-  signal: new AbortController().signal,
-  progress: async () => undefined,
-  log: async () => undefined,
-});
 
 describe('map: vector tiles and style', () => {
   let api: TestApi;
@@ -60,7 +53,7 @@ describe('map: vector tiles and style', () => {
     });
     return cell ? Number(cell.properties.count) : 0;
   };
-  const refreshGrid = () => api.app.get(MapGridProcessor).refresh({}, jobContext());
+  const refreshGrid = () => api.app.get(MapGridProcessor).refresh({}, inProcessJobContext());
 
   before(async () => {
     api = await startApi();
@@ -163,7 +156,7 @@ describe('map: vector tiles and style', () => {
 
     // A full rebuild (what the job does when much of the grid is dirty) agrees with the recounts.
     const cellsBefore = (await db.query(`SELECT x, y, count FROM map_grid ORDER BY x, y`)).rows;
-    const full = await api.app.get(MapGridProcessor).refresh({ full: true }, jobContext());
+    const full = await api.app.get(MapGridProcessor).refresh({ full: true }, inProcessJobContext());
     assert.equal(full.cells, cellsBefore.length);
     assert.deepEqual((await db.query(`SELECT x, y, count FROM map_grid ORDER BY x, y`)).rows, cellsBefore);
   });

@@ -8,13 +8,12 @@ import { CollectionsService } from '../../src/collections/collections.service.js
 import { DatasetIngestService } from '../../src/datasets/dataset-ingest.service.js';
 import { JobQueueService } from '../../src/queue/job-queue.service.js';
 import { JobName } from '../../src/queue/queue.constants.js';
-import type { JobContext } from '../../src/queue/queue.types.js';
 import { upload as uploadDataset } from '../datasets-support.js';
 import { startApi, type TestApi } from '../support/app.js';
 import { createUser, type TestUser } from '../support/auth.js';
 import { json } from '../support/net.js';
+import { inProcessJobContext } from '../support/jobs.js';
 
-const jobContext = (): JobContext => ({ jobId: 'medium', attempt: 1, signal: new AbortController().signal, progress: async () => undefined, log: async () => undefined });
 
 /**
  * Datasets ingested at the same time into one collection: each ingest refreshes the collection's
@@ -64,7 +63,7 @@ describe('collection aggregates under concurrent writers', () => {
       }
       // The jobs the uploads queued are not needed: the ingests run here, all at once.
       await Promise.all(ids.map((id) => jobs.remove(JobName.DatasetIngest, { datasetId: id, revision: 1 })));
-      const outcomes = await Promise.all(ids.map((id) => ingest.ingest({ datasetId: id, revision: 1 }, jobContext())));
+      const outcomes = await Promise.all(ids.map((id) => ingest.ingest({ datasetId: id, revision: 1 }, inProcessJobContext())));
       assert.deepEqual(outcomes.map((o) => o.status), ids.map(() => 'ready'));
       collectionId = (await collections.findItem(ids[0]!))!.collectionId;
       const c = (await collections.findCollection(collectionId))!;

@@ -10,16 +10,15 @@ import { analyseRasterIsolated } from '../../src/datasets/raster/analyse-isolate
 import { RasterProblem } from '../../src/datasets/raster/raster-info.js';
 import { JobQueueService } from '../../src/queue/job-queue.service.js';
 import { JobName } from '../../src/queue/queue.constants.js';
-import type { JobContext } from '../../src/queue/queue.types.js';
 import { postJson } from '../datasets-support.js';
 import { startApi, type TestApi } from '../support/app.js';
 import { createUser, type TestUser } from '../support/auth.js';
 import { testPool } from '../support/db.js';
 import { sharedPath } from '../support/env.js';
 import { json } from '../support/net.js';
+import { inProcessJobContext } from '../support/jobs.js';
 
 const HARD = sharedPath('fixtures', 'geotiff', 'hard');
-const jobContext = (): JobContext => ({ jobId: 'medium', attempt: 1, signal: new AbortController().signal, progress: async () => undefined, log: async () => undefined });
 
 /** Files that took the worker down: each is read in a thread of its own, within a budget, and a run that never ends is given up. */
 describe('datasets: files that could take the worker down', { skip: existsSync(HARD) ? undefined : `${HARD} is absent (../shared is not beside the project)` }, () => {
@@ -50,7 +49,7 @@ describe('datasets: files that could take the worker down', { skip: existsSync(H
     await api.app.get(JobQueueService).remove(JobName.DatasetIngest, { datasetId: body.id, revision: 1 });
     return body.id;
   };
-  const ingest = (id: string) => api.app.get(DatasetIngestService).ingest({ datasetId: id, revision: 1 }, jobContext());
+  const ingest = (id: string) => api.app.get(DatasetIngestService).ingest({ datasetId: id, revision: 1 }, inProcessJobContext());
   const dataset = async (id: string) => json(await api.fetch(`/api/datasets/${id}`, { headers: admin.headers }));
 
   it('reads a TIFF whose image directory points to itself, as GDAL does: the first image, with a warning', async () => {
@@ -84,7 +83,7 @@ describe('datasets: files that could take the worker down', { skip: existsSync(H
     const again = await json(await api.fetch(`/api/datasets/${id}/ingest`, { method: 'POST', headers: admin.headers }));
     assert.equal(again.status, 'pending');
     await api.app.get(JobQueueService).remove(JobName.DatasetIngest, { datasetId: id, revision: 2 });
-    assert.equal((await api.app.get(DatasetIngestService).ingest({ datasetId: id, revision: 2 }, jobContext())).status, 'ready');
+    assert.equal((await api.app.get(DatasetIngestService).ingest({ datasetId: id, revision: 2 }, inProcessJobContext())).status, 'ready');
   });
 
   it('stops a read past its time budget with a reason naming the setting', async () => {

@@ -4,7 +4,6 @@
  * cell that does not hold rather than stopping at the first.
  */
 import assert from 'node:assert/strict';
-import type { MvtFeature } from './mvt.js';
 
 export type Caller = 'anonymous' | 'owner' | 'other' | 'admin';
 export const CALLERS: readonly Caller[] = ['anonymous', 'owner', 'other', 'admin'];
@@ -181,28 +180,6 @@ export function tileUnits(lon: number, lat: number, tile: { z: number; x: number
   return [x, y];
 }
 
-/** The parts of a (multi)line feature, each a list of vertices in tile units. */
-export function lineParts(feature: MvtFeature): [number, number][][] {
-  const parts: [number, number][][] = [];
-  const g = feature.geometry;
-  const zigzag = (n: number) => (n % 2 ? -(n + 1) / 2 : n / 2);
-  let x = 0;
-  let y = 0;
-  let i = 0;
-  while (i < g.length) {
-    const command = g[i]! & 7;
-    const count = g[i]! >> 3;
-    i++;
-    if (command === 7) continue;
-    for (let k = 0; k < count; k++) {
-      x += zigzag(g[i++]!);
-      y += zigzag(g[i++]!);
-      if (command === 1) parts.push([]);
-      parts[parts.length - 1]!.push([x, y]);
-    }
-  }
-  return parts;
-}
 
 /** Shortest distance from a point to a line made of parts (tile units). */
 export function distanceToLine(p: [number, number], parts: [number, number][][]): number {

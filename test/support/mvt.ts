@@ -153,14 +153,14 @@ export function tileCentre(spot: { lon: number; lat: number }, z: number): { lon
   return { lon, lat };
 }
 
-/** The vertices of a feature's geometry, in tile units (MoveTo / LineTo commands decoded; ClosePath skipped). */
-export function vertices(feature: MvtFeature): [number, number][] {
-  const out: [number, number][] = [];
+/** The parts of a feature's geometry (a new part at each MoveTo), in tile units; ClosePath skipped. */
+export function lineParts(feature: MvtFeature): [number, number][][] {
+  const parts: [number, number][][] = [];
   const g = feature.geometry;
+  const zigzag = (n: number) => (n % 2 ? -(n + 1) / 2 : n / 2);
   let x = 0;
   let y = 0;
   let i = 0;
-  const zigzag = (n: number) => (n % 2 ? -(n + 1) / 2 : n / 2);
   while (i < g.length) {
     const command = g[i]! & 7;
     const count = g[i]! >> 3;
@@ -169,8 +169,14 @@ export function vertices(feature: MvtFeature): [number, number][] {
     for (let k = 0; k < count; k++) {
       x += zigzag(g[i++]!);
       y += zigzag(g[i++]!);
-      out.push([x, y]);
+      if (command === 1 || parts.length === 0) parts.push([]);
+      parts[parts.length - 1]!.push([x, y]);
     }
   }
-  return out;
+  return parts;
+}
+
+/** The vertices of a feature's geometry, in tile units (MoveTo / LineTo commands decoded; ClosePath skipped). */
+export function vertices(feature: MvtFeature): [number, number][] {
+  return lineParts(feature).flat();
 }
