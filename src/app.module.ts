@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthGuard } from './auth/auth.guard.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ContentTypeGuard } from './common/input-guard.js';
+import { CatalogModule } from './catalog/catalog.module.js';
 import { CollectionsModule } from './collections/collections.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -20,7 +21,7 @@ import { StorageModule } from './storage/storage.module.js';
 import { UploadSetsModule } from './upload-sets/upload-sets.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CollectionsModule, MapModule, StacModule, UploadSetsModule, ManagementJobsModule, DatasetsModule];
+export const DOMAIN_MODULES: Type[] = [AuthModule, CatalogModule, CollectionsModule, MapModule, StacModule, UploadSetsModule, ManagementJobsModule, DatasetsModule];
 
 @Module({})
 export class AppModule {

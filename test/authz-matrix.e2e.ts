@@ -17,7 +17,7 @@ import { writeTiff } from '../scripts/bench/datasets-tiff-writer.js';
 import { syntheticJpeg } from '../scripts/bench/ingest-images.js';
 import type { AuthUser } from '../src/auth/auth.types.js';
 import type { Visibility } from '../src/auth/visibility.js';
-import { CollectionsService } from '../src/collections/collections.service.js';
+import { CatalogService } from '../src/catalog/catalog.service.js';
 import { DatasetIngestService } from '../src/datasets/dataset-ingest.service.js';
 import { DatasetsService } from '../src/datasets/datasets.service.js';
 import { MapGridProcessor } from '../src/map/map-grid.processor.js';
@@ -259,7 +259,7 @@ describe('authorization matrix: visibility × caller × route', () => {
     }
 
     const rasterColls = new Map<string, Coll>();
-    const service = api.app.get(CollectionsService);
+    const service = api.app.get(CatalogService);
     for (const d of DATASETS) {
       const lon0 = spot.lon + d.dlon;
       const lat0 = spot.lat + 0.1;
@@ -759,7 +759,7 @@ describe('authorization matrix: visibility × caller × route', () => {
   // ---- writes ---------------------------------------------------------------------------
 
   it('writes: PATCH and DELETE of collections, items and datasets', async () => {
-    const service = api.app.get(CollectionsService);
+    const service = api.app.get(CatalogService);
     const sequences = collections.filter((c) => c.kind === 'sequence');
     const results: CellResult[] = [];
     for (const caller of CALLERS) {

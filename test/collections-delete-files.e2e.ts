@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
-import { CollectionsRepository } from '../src/collections/collections.repository.js';
-import { CollectionsService } from '../src/collections/collections.service.js';
+import { CatalogRepository } from '../src/catalog/catalog.repository.js';
+import { picturePrefix } from '../src/pictures/picture-storage.js';
+import { CatalogService } from '../src/catalog/catalog.service.js';
 import { pictureKey, pictureTileKey } from '../src/common/picture-keys.js';
 import { StorageService } from '../src/storage/storage.service.js';
 import { startApi, TestApi } from './support/app.js';
@@ -77,7 +78,7 @@ describe('collections: files removed in the background by the worker', () => {
     const { collection, items } = await seedSequence(api, { ownerId: owner.id, pictures: pointsNorth(randomSpot(), 1) });
     await seedPictureFiles(api, items[0]!.id, 1000);
     // Deleted without enqueuing the job, as if Redis had lost it; older than the grace period.
-    const { purgeId } = await api.app.get(CollectionsService).deleteCollectionWithFiles(collection.id);
+    const { purgeId } = await api.app.get(CatalogService).deleteCollectionWithFiles(collection.id);
     await db.query(`UPDATE file_purge SET created_at = now() - interval '10 minutes' WHERE id = $1`, [purgeId]);
     await waitFor('the reconciler to purge the files', async () => (await present(items[0]!.id)) === 0, 30_000, 250);
     assert.equal((await db.query(`SELECT 1 FROM file_purge WHERE id = $1`, [purgeId])).rowCount, 0);
@@ -86,7 +87,7 @@ describe('collections: files removed in the background by the worker', () => {
   it('keeps the files of a picture that is an item again (moved to another sequence)', async () => {
     const { items } = await seedSequence(api, { ownerId: owner.id, pictures: pointsNorth(randomSpot(), 1) });
     await seedPictureFiles(api, items[0]!.id, 1000);
-    const purgeId = await api.app.get(CollectionsRepository).insertPurge({ reason: 'test: picture moved', itemIds: [items[0]!.id], prefixes: [] });
+    const purgeId = await api.app.get(CatalogRepository).insertPurge({ reason: 'test: picture moved', itemFolders: [{ itemId: items[0]!.id, prefix: picturePrefix(items[0]!.id) }], prefixes: [] });
     await db.query(`UPDATE file_purge SET created_at = now() - interval '10 minutes' WHERE id = $1`, [purgeId]);
     await waitFor('the purge to be processed', async () => (await db.query(`SELECT 1 FROM file_purge WHERE id = $1`, [purgeId])).rowCount === 0, 30_000, 250);
     assert.equal(await present(items[0]!.id), 5);

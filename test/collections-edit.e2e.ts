@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { Visibility } from '../src/auth/visibility.js';
-import { CollectionsService } from '../src/collections/collections.service.js';
+import { CatalogService } from '../src/catalog/catalog.service.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { pointsNorth, randomSpot, seedSequence } from './support/collections-seed.js';
@@ -17,7 +17,7 @@ describe('collections: editing and deleting', () => {
   let owner: TestUser;
   let other: TestUser;
   let admin: TestUser;
-  let service: CollectionsService;
+  let service: CatalogService;
 
   const patch = (path: string, body: unknown, user?: TestUser) =>
     api.fetch(path, { method: 'PATCH', headers: { ...JSON_HEADERS, ...user?.headers }, body: JSON.stringify(body) });
@@ -35,7 +35,7 @@ describe('collections: editing and deleting', () => {
   before(async () => {
     api = await startApi();
     db = testPool();
-    service = api.app.get(CollectionsService);
+    service = api.app.get(CatalogService);
     [owner, other, admin] = await Promise.all([createUser(api, 'owner'), createUser(api, 'other'), createUser(api, 'admin', 'admin')]);
   });
   after(async () => {
@@ -276,19 +276,6 @@ describe('collections: editing and deleting', () => {
         assert.deepEqual(await service.findItems(seeded.items.map((i) => i.id)), []);
       }
       assert.equal((await del(`/api/collections/${mine.collection.id}`, owner)).status, 404);
-    });
-
-    it('lets other domains clean up their rows in the same transaction and add files to remove', async () => {
-      const seen: string[][] = [];
-      service.onItemsDeleted(async (event) => {
-        seen.push(event.itemIds);
-        return event.collectionDeleted ? [`uploads/test-${event.collectionId}/`] : [];
-      });
-      const { collection, items } = await seedSequence(api, { ownerId: owner.id, pictures: pointsNorth(randomSpot(), 2) });
-      assert.equal((await del(`/api/collections/${collection.id}`, owner)).status, 204);
-      assert.deepEqual(seen.at(-1)?.sort(), items.map((i) => i.id).sort());
-      const { rows } = await db.query(`SELECT prefixes FROM file_purge WHERE $1 = ANY(item_ids)`, [items[0]!.id]);
-      assert.deepEqual(rows[0].prefixes, [`uploads/test-${collection.id}/`]);
     });
   });
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Visibility } from '../src/auth/visibility.js';
-import { CollectionsService } from '../src/collections/collections.service.js';
-import { PictureFilesService } from '../src/collections/picture-files.service.js';
+import { CatalogService } from '../src/catalog/catalog.service.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { pointsNorth, randomSpot, seedPictureFiles, seedSequence } from './support/collections-seed.js';
+import { testPool } from './support/db.js';
 import { json } from './support/net.js';
 
 const bytesOf = async (res: Response) => Buffer.from(await res.arrayBuffer());
@@ -161,7 +161,7 @@ describe('picture files: /api/pictures/{id}/…', () => {
       const id = items[0]!.id;
       await seedPictureFiles(api, id);
       assert.equal((await get(`/api/pictures/${id}/thumb.jpg`)).status, 200);
-      await api.app.get(CollectionsService).updateCollection(collection.id, { visibility: Visibility.LoggedOnly });
+      await api.app.get(CatalogService).updateCollection(collection.id, { visibility: Visibility.LoggedOnly });
       assert.equal((await get(`/api/pictures/${id}/thumb.jpg`)).status, 404, 'anonymous callers lose it');
       const logged = await get(`/api/pictures/${id}/thumb.jpg`, {}, other);
       assert.equal(logged.status, 200, 'logged-in users keep it');
@@ -190,8 +190,14 @@ describe('picture files: /api/pictures/{id}/…', () => {
       assert.equal(res.status, 200);
       assert.deepEqual(await bytesOf(res), stored.hd);
 
-      // Once the pipeline tells who uploaded it, its owner sees it too, privately.
-      api.app.get(PictureFilesService).setUndispatchedPictureOwner(async (pictureId) => (pictureId === id ? { ownerId: owner.id } : null));
+      // Once the pipeline holds the picture, its owner sees it too, privately.
+      const db = testPool();
+      await db.query(
+        `INSERT INTO picture (id, source_kind, source_id, owner_id, file_name, size, sha256, width, height, captured_at, geom)
+         VALUES ($1, 'test', NULL, $2, 'x.jpg', 1, $3, 10, 10, now(), ST_SetSRID(ST_MakePoint(2.35, 48.85), 4326))`,
+        [id, owner.id, id.replace(/-/g, '').padEnd(64, '0')],
+      );
+      await db.end();
       const mine = await get(`/api/pictures/${id}/sd.jpg`, {}, owner);
       assert.equal(mine.status, 200);
       assert.equal(mine.headers.get('cache-control'), 'private, no-cache');

@@ -48,7 +48,7 @@ describe('SIGKILL of the worker in the middle of a 50-picture set', () => {
       (
         await pool.query(
           `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, array_agg(id) FILTER (WHERE status = 'processing') AS running
-           FROM picture WHERE upload_set_id = $1`,
+           FROM picture WHERE source_kind = 'upload-set' AND source_id = $1`,
           [set.id],
         )
       ).rows[0] as { ready: number; running: string[] | null };
@@ -70,7 +70,7 @@ describe('SIGKILL of the worker in the middle of a 50-picture set', () => {
     workers.push(await startWorker());
     const ready = await waitUntilReady(api, user, set.id, 120_000);
 
-    const { rows } = await pool.query(`SELECT id, status, ready_count, attempts, rank FROM picture WHERE upload_set_id = $1 ORDER BY rank`, [set.id]);
+    const { rows } = await pool.query(`SELECT id, status, ready_count, attempts, rank FROM picture WHERE source_kind = 'upload-set' AND source_id = $1 ORDER BY rank`, [set.id]);
     assert.equal(rows.length, N);
     for (const row of rows) {
       assert.equal(row.status, 'ready');

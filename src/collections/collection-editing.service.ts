@@ -1,17 +1,15 @@
 import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, DeepPartial, EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { canEdit, canSee } from '../auth/visibility.js';
 import { AppConfig } from '../config/app-config.js';
 import { point } from '../database/geometry.js';
 import { CollectionDto, PatchCollectionDto, SORTBY_METHODS, toCollectionDto } from './collection.dto.js';
-import type { Collection } from './collection.entity.js';
-import { CollectionsRepository, HEADING_COMPUTED_PROPERTY } from './collections.repository.js';
-import { CollectionsService, relativeHeadingOf } from './collections.service.js';
+import { CatalogService, HEADING_COMPUTED_PROPERTY, relativeHeadingOf, type CollectionPatch, type ItemPatch } from '../catalog/catalog.service.js';
+import type { Collection, Item } from '../catalog/catalog.types.js';
+import { canSeeItem } from '../catalog/item-visibility.js';
 import { ItemDto, PatchItemDto, toItemDto } from './item.dto.js';
-import type { Item } from './item.entity.js';
-import { canSeeItem } from './item-visibility.js';
 
 /**
  * What owners and admins do to their collections and items over HTTP: edit, re-sort, delete.
@@ -22,8 +20,7 @@ import { canSeeItem } from './item-visibility.js';
 export class CollectionEditingService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly collections: CollectionsService,
-    private readonly repository: CollectionsRepository,
+    private readonly collections: CatalogService,
     private readonly config: AppConfig,
   ) {}
 
@@ -44,7 +41,7 @@ export class CollectionEditingService {
 
   /** The collection, locked, if the caller may see it (404 otherwise) and edit it (403 otherwise). */
   private async editableCollection(user: AuthUser, id: string, manager: EntityManager): Promise<Collection> {
-    if (!(await this.repository.lockCollection(id, manager))) throw this.collectionNotFound(id);
+    if (!(await this.collections.lockCollection(id, manager))) throw this.collectionNotFound(id);
     const collection = await this.collections.getCollection(id, manager);
     if (!canSee(user, collection)) throw this.collectionNotFound(id);
     if (!canEdit(user, collection)) throw new ForbiddenException('Only the owner of the collection or an administrator may change it');
@@ -62,13 +59,13 @@ export class CollectionEditingService {
     const updated = await this.transaction(async (manager) => {
       const collection = await this.editableCollection(user, id, manager);
       const sequenceOnly = (['relative_heading', 'sortby'] as const).filter((k) => dto[k] !== undefined);
-      if (sequenceOnly.length && collection.kind !== 'sequence') {
+      if (sequenceOnly.length && !collection.ordered) {
         throw new BadRequestException({
           message: `${sequenceOnly.join(' and ')} apply to sequences only; this collection is a ${collection.kind}`,
-          details: sequenceOnly.map((field) => ({ field, problems: ['only for collections of kind sequence'] })),
+          details: sequenceOnly.map((field) => ({ field, problems: ['only for collections whose items are ordered (sequences)'] })),
         });
       }
-      const patch: DeepPartial<Collection> = {};
+      const patch: CollectionPatch = {};
       if (dto.title !== undefined) patch.title = dto.title;
       if (dto.description !== undefined) patch.description = dto.description;
       if (dto.visibility !== undefined) patch.visibility = dto.visibility;
@@ -107,7 +104,7 @@ export class CollectionEditingService {
 
   /** The item and its locked collection, if the caller may see both (404) and edit the item (403). */
   private async editableItem(user: AuthUser, collectionId: string, itemId: string, manager: EntityManager): Promise<{ item: Item; collection: Collection }> {
-    if (!(await this.repository.lockCollection(collectionId, manager))) throw this.collectionNotFound(collectionId);
+    if (!(await this.collections.lockCollection(collectionId, manager))) throw this.collectionNotFound(collectionId);
     const collection = await this.collections.getCollection(collectionId, manager);
     if (!canSee(user, collection)) throw this.collectionNotFound(collectionId);
     const item = await this.collections.findItem(itemId, manager);
@@ -126,19 +123,19 @@ export class CollectionEditingService {
     }
     const updated = await this.transaction(async (manager) => {
       const { collection } = await this.editableItem(user, collectionId, itemId, manager);
-      const patch: DeepPartial<Item> = {};
+      const patch: ItemPatch = {};
       if (dto.visibility !== undefined) patch.visibility = dto.visibility;
       if (dto.capture_time !== undefined) patch.datetime = new Date(dto.capture_time);
-      if (dto.position !== undefined) patch.geom = point(dto.position.coordinates[0]!, dto.position.coordinates[1]!);
+      if (dto.position !== undefined) patch.geometry = point(dto.position.coordinates[0]!, dto.position.coordinates[1]!);
       if (Object.keys(patch).length) await this.collections.updateItem(itemId, patch, manager);
 
       if (typeof dto.heading === 'number') {
         // A heading given by a person is the picture's own: later recomputations leave it.
-        await this.repository.patchItemProperties(itemId, { 'view:azimuth': dto.heading % 360 }, [HEADING_COMPUTED_PROPERTY], manager);
+        await this.collections.patchItemProperties(itemId, { 'view:azimuth': dto.heading % 360 }, [HEADING_COMPUTED_PROPERTY], manager);
       } else if (dto.heading === null) {
-        await this.repository.patchItemProperties(itemId, { [HEADING_COMPUTED_PROPERTY]: true }, ['view:azimuth'], manager);
+        await this.collections.patchItemProperties(itemId, { [HEADING_COMPUTED_PROPERTY]: true }, ['view:azimuth'], manager);
       }
-      if (collection.kind === 'sequence' && (dto.heading === null || dto.position !== undefined)) {
+      if (collection.ordered && (dto.heading === null || dto.position !== undefined)) {
         // A move changes the direction of travel around the picture: its neighbours' derived headings follow.
         const relativeHeading = relativeHeadingOf(collection);
         await this.collections.recomputeHeadings(collectionId, { relativeHeading, onlyComputed: true, headingForLonePicture: relativeHeading !== null }, manager);

@@ -3,8 +3,8 @@ import { IsEnum, IsIn, IsNumber, IsOptional, IsString, IsUUID, Max, MaxLength, M
 import { Visibility } from '../auth/visibility.js';
 import { LinkDto } from '../common/pagination.js';
 import type { Geometry } from '../database/geometry.js';
-import type { Collection } from './collection.entity.js';
-import type { SortMethod } from './collections.repository.js';
+import type { Collection } from '../catalog/catalog.types.js';
+import type { SortMethod } from '../catalog/catalog.repository.js';
 
 /**
  * `sortby` values of PATCH /collections/{id}: `+` ascending, `-` descending, by capture time

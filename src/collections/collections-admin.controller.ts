@@ -3,13 +3,13 @@ import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nest
 import { Authenticated } from '../auth/auth.decorators.js';
 import { ErrorResponseDto } from '../common/error-response.js';
 import { RecomputeCollectionsDto, RecomputeResultDto } from './collection.dto.js';
-import { CollectionsService } from './collections.service.js';
+import { CatalogService } from '../catalog/catalog.service.js';
 
 @ApiTags('admin')
 @Authenticated({ role: 'admin' })
 @Controller('admin/collections')
 export class CollectionsAdminController {
-  constructor(private readonly collections: CollectionsService) {}
+  constructor(private readonly collections: CatalogService) {}
 
   @Post('recompute')
   @HttpCode(200)

@@ -1,13 +1,13 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ManagementCommandsRegistry } from '../management-jobs/management-commands.registry.js';
-import { CollectionsService } from './collections.service.js';
+import { CatalogService } from '../catalog/catalog.service.js';
 
 /** The collections domain's management commands. */
 @Injectable()
 export class CollectionsCommands implements OnModuleInit {
   constructor(
     private readonly commands: ManagementCommandsRegistry,
-    private readonly collections: CollectionsService,
+    private readonly collections: CatalogService,
   ) {}
 
   onModuleInit(): void {

@@ -20,7 +20,7 @@ import {
 import { Visibility } from '../auth/visibility.js';
 import { LinkDto } from '../common/pagination.js';
 import type { Geometry } from '../database/geometry.js';
-import type { Item } from './item.entity.js';
+import type { Item } from '../catalog/catalog.types.js';
 
 const defined = (_: object, value: unknown) => value !== undefined;
 

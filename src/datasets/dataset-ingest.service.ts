@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CollectionsService } from '../collections/collections.service.js';
+import { CatalogService } from '../catalog/catalog.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName, type JobPayloads, JOBS } from '../queue/queue.constants.js';
@@ -8,7 +8,7 @@ import type { JobContext, JobReconciler } from '../queue/queue.types.js';
 import { StorageService } from '../storage/storage.service.js';
 import type { Dataset } from './dataset.entity.js';
 import { DatasetFiles } from './dataset-files.js';
-import { datasetItemAssets, datasetItemProperties } from './dataset-stac.js';
+import { datasetItemAssets, datasetItemStac } from './dataset-stac.js';
 import { DatasetsRepository } from './datasets.repository.js';
 import { analyseRasterIsolated } from './raster/analyse-isolated.js';
 import { RasterProblem } from './raster/raster-info.js';
@@ -28,7 +28,7 @@ export class DatasetIngestService implements JobReconciler {
 
   constructor(
     private readonly repo: DatasetsRepository,
-    private readonly collections: CollectionsService,
+    private readonly collections: CatalogService,
     private readonly files: DatasetFiles,
     private readonly storage: StorageService,
     private readonly jobs: JobQueueService,
@@ -125,9 +125,9 @@ export class DatasetIngestService implements JobReconciler {
           dataset.id,
           {
             status: 'ready',
-            geom: info.footprint,
+            geometry: info.footprint,
             datetime: info.datetime ? new Date(info.datetime) : item.datetime ?? dataset.createdAt,
-            properties: datasetItemProperties(done, info),
+            ...datasetItemStac(done, info),
             assets: datasetItemAssets(done, info),
           },
           m,

@@ -2,7 +2,7 @@ import { BadRequestException, HttpException, Injectable, Logger, NotFoundExcepti
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
 import { Visibility, VISIBILITIES } from '../auth/visibility.js';
-import { CollectionsService } from '../collections/collections.service.js';
+import { CatalogService } from '../catalog/catalog.service.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName, type JobPayloads, QueueName } from '../queue/queue.constants.js';
 import { OnJob } from '../queue/queue.decorators.js';
@@ -86,7 +86,7 @@ export class DatasetMaintenanceService {
   constructor(
     private readonly repo: DatasetsRepository,
     private readonly datasets: DatasetsService,
-    private readonly collections: CollectionsService,
+    private readonly collections: CatalogService,
     private readonly files: DatasetFiles,
     private readonly storage: StorageService,
     private readonly users: UsersService,

@@ -1,3 +1,4 @@
+import type { StoredLink } from '../catalog/catalog.types.js';
 import type { Dataset } from './dataset.entity.js';
 import type { RasterInfo } from './raster/raster-info.js';
 
@@ -28,11 +29,13 @@ export function geotiffMediaType(isCog: boolean): string {
 }
 
 /**
- * The item properties of a ready dataset. Links the STAC layer should add to the item
- * (relative hrefs, made absolute on the API root) are under `sightline:links`; the
- * extensions used are listed under `stac_extensions`.
+ * The STAC fields of a ready dataset's item: its properties, its links (relative hrefs, made
+ * absolute on the API root) and the extensions it uses.
  */
-export function datasetItemProperties(dataset: Pick<Dataset, 'id' | 'title' | 'description'>, info: RasterInfo): Record<string, unknown> {
+export function datasetItemStac(
+  dataset: Pick<Dataset, 'id' | 'title' | 'description'>,
+  info: RasterInfo,
+): { properties: Record<string, unknown>; links: StoredLink[]; extensions: string[] } {
   const paths = datasetPaths(dataset.id);
   const properties: Record<string, unknown> = { title: dataset.title };
   if (dataset.description) properties.description = dataset.description;
@@ -45,12 +48,12 @@ export function datasetItemProperties(dataset: Pick<Dataset, 'id' | 'title' | 'd
     properties['proj:transform'] = info.transform;
   }
   if (info.resolutionMeters) properties.gsd = info.resolutionMeters;
+  const links: StoredLink[] = [];
   if (info.footprint) {
     extensions.push(DATASET_STAC_EXTENSIONS.webMapLinks);
-    properties['sightline:links'] = [{ rel: 'xyz', href: paths.tiles, type: 'image/png', title: `${dataset.title} (XYZ tiles)` }];
+    links.push({ rel: 'xyz', href: paths.tiles, type: 'image/png', title: `${dataset.title} (XYZ tiles)` });
   }
-  properties.stac_extensions = extensions;
-  return properties;
+  return { properties, links, extensions };
 }
 
 /** The item assets: the file itself (with file and raster fields) and its thumbnail. */

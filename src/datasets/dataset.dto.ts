@@ -21,7 +21,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { Visibility } from '../auth/visibility.js';
-import type { Item } from '../collections/item.entity.js';
+import type { Item } from '../catalog/catalog.types.js';
 import { LinkDto, PageQueryDto } from '../common/pagination.js';
 import type { Dataset } from './dataset.entity.js';
 import type { DatasetSort } from './datasets.repository.js';

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { Item } from '../collections/item.entity.js';
+import type { Item } from '../catalog/catalog.types.js';
 import type { RasterInfo } from './raster/raster-info.js';
 
 export type DatasetStatus = 'pending' | 'ready' | 'broken';
@@ -23,7 +23,8 @@ export class Dataset {
   @PrimaryColumn('uuid')
   id: string;
 
-  @ManyToOne(() => Item, { onDelete: 'CASCADE' })
+  // The catalog's item table, referenced by entity name (the catalog owns it).
+  @ManyToOne('Item', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'id' })
   item?: Item;
 

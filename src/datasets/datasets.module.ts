@@ -2,7 +2,7 @@ import { DatasetCommands } from './dataset-commands.service.js';
 import { Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { CollectionsModule } from '../collections/collections.module.js';
+import { CatalogModule } from '../catalog/catalog.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { StorageService } from '../storage/storage.service.js';
 import { Dataset } from './dataset.entity.js';
@@ -20,7 +20,7 @@ import { OpenRasters } from './open-rasters.js';
 @Module({
   imports: [
     TypeOrmModule.forFeature([Dataset]),
-    CollectionsModule,
+    CatalogModule,
     MulterModule.registerAsync({
       inject: [StorageService, AppConfig],
       useFactory: (storage: StorageService, config: AppConfig) => ({

@@ -10,14 +10,15 @@ import {
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { EntityManager, IsNull, Raw } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
 import { canEdit, canSee, Visibility } from '../auth/visibility.js';
-import { canSeeItem } from '../collections/item-visibility.js';
-import type { Collection } from '../collections/collection.entity.js';
-import { CollectionsService } from '../collections/collections.service.js';
-import type { Item } from '../collections/item.entity.js';
+import { canSeeItem } from '../catalog/item-visibility.js';
+import { ItemSource, type CatalogSource } from '../catalog/catalog-source.js';
+import type { Collection } from '../catalog/catalog.types.js';
+import { CatalogService } from '../catalog/catalog.service.js';
+import type { Item } from '../catalog/catalog.types.js';
 import { type Page, pageParams, toPage } from '../common/pagination.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
@@ -50,14 +51,22 @@ export type DatasetWithItem = Dataset & { item: Item };
 
 const DEFAULT_COLLECTION_MARKER = { 'sightline:default': 'datasets' };
 
+/** Dataset collections: unordered, their extent the box of their datasets' footprints. */
+const DATASET_COLLECTION = { kind: 'dataset', extent: 'items-bbox' } as const;
+
 /** Registration, reading and editing of datasets; ingest and rendering live in their own services. */
 @Injectable()
-export class DatasetsService {
+@ItemSource()
+export class DatasetsService implements CatalogSource {
+  /** Datasets are `dataset` items of `dataset` collections (their rows go with the item, by cascade). */
+  readonly itemKinds = ['dataset'];
+  readonly collectionKinds = ['dataset'];
+
   private readonly logger = new Logger(DatasetsService.name);
 
   constructor(
     private readonly repo: DatasetsRepository,
-    private readonly collections: CollectionsService,
+    private readonly collections: CatalogService,
     private readonly files: DatasetFiles,
     private readonly storage: StorageService,
     private readonly jobs: JobQueueService,
@@ -186,7 +195,6 @@ export class DatasetsService {
    */
   private async resolveCollection(user: Registrant, ref: string | undefined, m: EntityManager): Promise<Collection> {
     const ownerId = user?.id ?? null;
-    const owner = ownerId ? ownerId : IsNull();
     if (ref && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) {
       const c = await this.collections.findCollection(ref, m);
       if (!c || (user && !canSee(user, c))) throw new NotFoundException(`Collection ${ref} not found`);
@@ -197,17 +205,16 @@ export class DatasetsService {
     if (ref) {
       const name = ref.trim();
       await this.repo.lockKey(`dataset-collection:${ownerId ?? '-'}:${name}`, m);
-      const found = await this.collections.findCollectionBy({ kind: 'dataset', ownerId: owner, title: name }, m);
-      return found ?? this.collections.createCollection({ kind: 'dataset', ownerId, title: name, description: `Raster datasets: ${name}` }, m);
+      const found = await this.collections.findCollectionBy({ kind: 'dataset', ownerId, title: name }, m);
+      return found ?? this.collections.createCollection({ ...DATASET_COLLECTION, ownerId, title: name, description: `Raster datasets: ${name}` }, m);
     }
     await this.repo.lockKey(`dataset-collection:${ownerId ?? '-'}:default`, m);
-    const marker = JSON.stringify(DEFAULT_COLLECTION_MARKER);
-    const found = await this.collections.findCollectionBy({ kind: 'dataset', ownerId: owner, properties: Raw((alias) => `${alias} @> CAST(:marker AS jsonb)`, { marker }) }, m);
+    const found = await this.collections.findCollectionBy({ kind: 'dataset', ownerId, properties: DEFAULT_COLLECTION_MARKER }, m);
     return (
       found ??
       this.collections.createCollection(
         {
-          kind: 'dataset',
+          ...DATASET_COLLECTION,
           ownerId,
           title: 'Datasets',
           description: user ? `Raster datasets registered by ${user.name}` : 'Raster datasets registered from the server folders',
@@ -336,13 +343,12 @@ export class DatasetsService {
     const properties: Record<string, unknown> = { ...dataset.item.properties, title };
     if (description) properties.description = description;
     else delete properties.description;
-    const links = properties['sightline:links'];
-    if (Array.isArray(links)) properties['sightline:links'] = links.map((l: Record<string, unknown>) => ({ ...l, title: `${title} (XYZ tiles)` }));
+    const links = dataset.item.links.map((l) => (l.rel === 'xyz' ? { ...l, title: `${title} (XYZ tiles)` } : l));
     const assets = { ...dataset.item.assets };
     if (assets.thumbnail) assets.thumbnail = { ...assets.thumbnail, title: `Thumbnail of ${title}` };
     await this.repo.transaction(async (m) => {
       await this.repo.update(id, { title, description }, m);
-      await this.collections.updateItem(id, { properties, assets, ...(dto.visibility ? { visibility: dto.visibility } : {}) }, m);
+      await this.collections.updateItem(id, { properties, assets, links, ...(dto.visibility ? { visibility: dto.visibility } : {}) }, m);
       // The collection's count and extent include only what its audience may see.
       if (dto.visibility) await this.collections.refreshExtent(dataset.item.collectionId, {}, m);
     });

@@ -1,5 +1,4 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { User } from '../auth/user.entity.js';
 
 export const MANAGEMENT_JOB_STATUSES = ['created', 'queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type ManagementJobStatus = (typeof MANAGEMENT_JOB_STATUSES)[number];
@@ -42,9 +41,9 @@ export class ManagementJob {
   @Column({ type: 'uuid', nullable: true })
   userId: string | null;
 
-  @ManyToOne(() => User, { onDelete: 'SET NULL', nullable: true })
+  @ManyToOne('User', { onDelete: 'SET NULL', nullable: true })
   @JoinColumn({ name: 'user_id' })
-  user?: User | null;
+  user?: unknown;
 
   /** 0–100. */
   @Column({ type: 'real', default: 0 })

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { matchesIfNoneMatch } from '../collections/stored-file-response.js';
+import { matchesIfNoneMatch } from '../common/stored-file-response.js';
 import { CurrentUser, Public } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { ErrorResponseDto } from '../common/error-response.js';

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { visibilitySql } from '../auth/visibility.js';
-import { itemVisibilitySql } from '../collections/item-visibility.js';
+import { itemVisibilitySql } from '../catalog/item-visibility.js';
 import { GRID_ZOOM } from './map-grid.entity.js';
 
 /** Extent of a tile in MVT units, and the buffer around it (so lines and symbols join across tiles). */

@@ -22,12 +22,23 @@ export class PictureProcessingDto {
   blurred: boolean;
 }
 
+export class PictureSourceDto {
+  @ApiProperty({ example: 'upload-set', description: '`upload-set`, or another source of pictures' })
+  kind: string;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The batch within the source (an upload set id…)' })
+  id: string | null;
+}
+
 export class PictureStatusDto extends PictureProcessingDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
-  @ApiProperty({ format: 'uuid' })
-  upload_set_id: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The upload set it came with (null when it came from another source)' })
+  upload_set_id: string | null;
+
+  @ApiProperty({ type: () => PictureSourceDto, description: 'What brought the picture in' })
+  source: PictureSourceDto;
 
   @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, description: 'The sequence (collection) it was dispatched to' })
   collection_id: string | null;
@@ -58,7 +69,8 @@ export function toPictureProcessingDto(p: Picture): PictureProcessingDto {
 export function toPictureStatusDto(p: Picture): PictureStatusDto {
   return {
     id: p.id,
-    upload_set_id: p.uploadSetId,
+    upload_set_id: p.sourceKind === 'upload-set' ? p.sourceId : null,
+    source: { kind: p.sourceKind, id: p.sourceId },
     collection_id: p.sequenceId,
     rank: p.rank,
     captured_at: new Date(p.capturedAt).toISOString(),

@@ -1,9 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import { User } from '../auth/user.entity.js';
-import { Collection } from '../collections/collection.entity.js';
 import { type Point, GeometryColumn } from '../database/geometry.js';
 import type { Projection } from '../media/media.types.js';
-import { UploadSet } from '../upload-sets/upload-set.entity.js';
 
 /**
  * `pending` waits for (or between attempts of) processing, `processing` runs, `ready` and
@@ -15,12 +12,12 @@ export type PictureStatus = 'pending' | 'processing' | 'ready' | 'broken' | 'rej
 const bigintAsNumber = { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
 
 /**
- * A picture of an upload set and its processing state. Once dispatched it is also an `item`
- * of a sequence, with the same id; this row keeps what the pipeline needs and the item what
- * STAC publishes.
+ * A picture and its processing state, whatever brought it in (an upload set, a drone flight…).
+ * Once cut into a sequence it is also an `item` of the catalog, with the same id; this row keeps
+ * what the pipeline needs and the item what STAC publishes.
  */
 @Entity('picture')
-@Index(['uploadSetId', 'status'])
+@Index(['sourceKind', 'sourceId', 'status'])
 @Index(['status', 'updatedAt'])
 @Index(['sequenceId', 'rank'])
 // Duplicates are per owner: another person's identical file is not refused (nor revealed).
@@ -30,19 +27,21 @@ export class Picture {
   @PrimaryColumn('uuid')
   id: string;
 
-  @Column({ type: 'uuid' })
-  uploadSetId: string;
+  /** What brought the picture in (`upload-set`, `flight`…): its source hears how processing ends. */
+  @Column({ type: 'varchar', length: 32 })
+  sourceKind: string;
 
-  @ManyToOne(() => UploadSet, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'upload_set_id' })
-  uploadSet?: UploadSet;
+  /** The source's own id for the batch the picture came with (an upload set's id…), if any. */
+  @Column({ type: 'uuid', nullable: true })
+  sourceId: string | null;
 
   @Column({ type: 'uuid', nullable: true })
   ownerId: string | null;
 
-  @ManyToOne(() => User, { onDelete: 'SET NULL', nullable: true })
+  // Tables of other domains (users, the catalog's collections) are referenced by entity name.
+  @ManyToOne('User', { onDelete: 'SET NULL', nullable: true })
   @JoinColumn({ name: 'owner_id' })
-  owner?: User | null;
+  owner?: unknown;
 
   @Column({ type: 'varchar', length: 16, default: 'pending' })
   status: PictureStatus;
@@ -112,9 +111,9 @@ export class Picture {
   @Column({ type: 'uuid', nullable: true })
   sequenceId: string | null;
 
-  @ManyToOne(() => Collection, { onDelete: 'SET NULL', nullable: true })
+  @ManyToOne('Collection', { onDelete: 'SET NULL', nullable: true })
   @JoinColumn({ name: 'sequence_id' })
-  sequence?: Collection | null;
+  sequence?: unknown;
 
   @Column({ type: 'integer', nullable: true })
   rank: number | null;

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { UnrecoverableError } from 'bullmq';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
-import { CollectionsService } from '../collections/collections.service.js';
+import { CatalogService } from '../catalog/catalog.service.js';
 import { pictureKey, pictureTileKey } from '../common/picture-keys.js';
 import { AppConfig } from '../config/app-config.js';
 import { MediaService } from '../media/media.service.js';
@@ -16,7 +16,10 @@ import { StorageService } from '../storage/storage.service.js';
 import { BlurInput, BlurProvider, BlurRefusedError } from './blur/blur-provider.js';
 import type { Picture } from './picture.entity.js';
 import { picturePrefix } from './picture-storage.js';
+import { PictureSources, type PictureSourceRef } from './picture-source.js';
 import { PicturesRepository } from './pictures.repository.js';
+
+const sourceOf = (picture: Pick<Picture, 'sourceKind' | 'sourceId'>): PictureSourceRef => ({ kind: picture.sourceKind, id: picture.sourceId });
 
 /** The stored original is gone (e.g. a temporary file cleaned after a long outage): nothing to retry. */
 class MissingOriginalError extends Error {}
@@ -36,7 +39,8 @@ export class PictureProcessor {
     private readonly pictures: PicturesRepository,
     private readonly storage: StorageService,
     private readonly media: MediaService,
-    private readonly collections: CollectionsService,
+    private readonly collections: CatalogService,
+    private readonly sources: PictureSources,
     private readonly jobs: JobQueueService,
     private readonly config: AppConfig,
     @Inject(BlurProvider) private readonly blur: BlurProvider,
@@ -169,7 +173,7 @@ export class PictureProcessor {
       if (!now || now.status === 'rejected' || now.status === 'deleting') await this.storage.deletePrefix(picturePrefix(picture.id));
       return;
     }
-    await this.signalFinalize(picture.uploadSetId);
+    await this.sources.settled(sourceOf(picture));
   }
 
   private async fail(picture: Picture, generation: number, message: string, final: boolean): Promise<void> {
@@ -179,7 +183,7 @@ export class PictureProcessor {
     });
     if (final) {
       this.logger.warn({ pictureId: picture.id, err: message }, 'picture broken');
-      await this.signalFinalize(picture.uploadSetId);
+      await this.sources.settled(sourceOf(picture));
     }
   }
 
@@ -187,23 +191,17 @@ export class PictureProcessor {
   private async reject(picture: Picture, message: string): Promise<void> {
     await this.db.transaction(async (manager) => {
       await this.pictures.markForRemoval([picture.id], 'rejected', manager);
-      await this.pictures.recordFileRejection([picture.id], { reason: 'invalid_file', severity: 'error', message: `The picture cannot be decoded: ${message}` }, manager);
+      const source = sourceOf(picture);
+      await this.sources.rejected(source, [{ pictureId: picture.id, reason: 'invalid_file', severity: 'error', message: `The picture cannot be decoded: ${message}`, details: null }], manager);
       await this.collections.deleteItem(picture.id, manager);
       if (picture.sequenceId) {
-        await this.pictures.bumpFinalizeRound([picture.uploadSetId], manager);
+        if (source.id) await this.sources.reprocessed([source], manager);
         // A sequence left without pictures goes too.
-        const others = await manager.query(`SELECT 1 FROM picture WHERE sequence_id = $1 LIMIT 1`, [picture.sequenceId]);
-        if (!others.length) await this.collections.deleteCollection(picture.sequenceId, manager);
+        if (!(await this.pictures.sequenceHasPictures(picture.sequenceId, manager))) await this.collections.deleteCollection(picture.sequenceId, manager);
       }
     });
     await this.jobs.add(JobName.PictureDelete, { pictureId: picture.id });
-    await this.signalFinalize(picture.uploadSetId);
-  }
-
-  /** When this was the set's last unfinished picture, its sequences can be finalised. */
-  private async signalFinalize(uploadSetId: string): Promise<void> {
-    const round = await this.pictures.finalizeDue(uploadSetId);
-    if (round !== null) await this.jobs.add(JobName.UploadSetFinalize, { uploadSetId, round });
+    await this.sources.settled(sourceOf(picture));
   }
 
   @OnJob(JobName.PictureDelete)

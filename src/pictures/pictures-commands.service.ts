@@ -46,7 +46,7 @@ export class PicturesCommands implements OnModuleInit {
 
   private async reprocess(args: ReprocessArgs, ctx: { log(line: string): Promise<void>; progress(p: number): Promise<void>; signal: AbortSignal }) {
     const queued = await this.pictures.reprocess(
-      { sequenceId: args.collection_id, uploadSetId: args.upload_set_id, pictureIds: args.picture_ids, all: args.all },
+      { sequenceId: args.collection_id, source: args.upload_set_id ? { kind: 'upload-set', id: args.upload_set_id } : undefined, pictureIds: args.picture_ids, all: args.all },
       { reblur: args.reblur },
     );
     const ids = queued.map((q) => q.id);

@@ -2,12 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Picture, PictureStatus } from './picture.entity.js';
-import { returnedRows } from './sql-rows.js';
+import type { PictureSourceRef } from './picture-source.js';
+import { returnedRows } from '../common/sql-rows.js';
 
-const detailsJson = (d: Record<string, unknown> | null | undefined) => (d ? JSON.stringify(d) : null);
-
-/** Statuses whose work is not finished: a set is not finalised while any of its pictures is in one. */
+/** Statuses whose work is not finished: a batch is not finalised while any of its pictures is in one. */
 export const UNFINISHED: PictureStatus[] = ['pending', 'processing'];
+
+/** Pictures of a batch (`source_kind = $1 AND source_id = $2`). */
+const OF_SOURCE = `source_kind = $1 AND source_id IS NOT DISTINCT FROM $2::uuid`;
 
 export interface PictureStatusCounts {
   prepared: number;
@@ -39,9 +41,72 @@ export class PicturesRepository {
   }
 
   /** The owner's picture holding this content, if any (SHA-256 is unique per owner). */
-  async findBySha256(ownerId: string, sha256: string, manager?: EntityManager): Promise<Pick<Picture, 'id' | 'ownerId' | 'uploadSetId'> | null> {
-    const rows = await this.m(manager).query(`SELECT id, owner_id AS "ownerId", upload_set_id AS "uploadSetId" FROM picture WHERE owner_id = $1 AND sha256 = $2`, [ownerId, sha256]);
+  async findBySha256(ownerId: string, sha256: string, manager?: EntityManager): Promise<Pick<Picture, 'id' | 'ownerId' | 'sourceKind' | 'sourceId'> | null> {
+    const rows = await this.m(manager).query(
+      `SELECT id, owner_id AS "ownerId", source_kind AS "sourceKind", source_id AS "sourceId" FROM picture WHERE owner_id = $1 AND sha256 = $2`,
+      [ownerId, sha256],
+    );
     return rows[0] ?? null;
+  }
+
+  /** A batch's pictures (rejected and deleted ones left out), locked for update when `lock`, in id order. */
+  ofSource(ref: PictureSourceRef, manager: EntityManager, options: { lock?: boolean; settledInSequence?: boolean } = {}): Promise<Picture[]> {
+    const qb = manager
+      .getRepository(Picture)
+      .createQueryBuilder('p')
+      .where('p.source_kind = :kind AND p.source_id IS NOT DISTINCT FROM CAST(:id AS uuid)', { kind: ref.kind, id: ref.id })
+      .andWhere(`p.status NOT IN ('rejected', 'deleting')`);
+    if (options.lock) qb.setLock('pessimistic_write');
+    if (options.settledInSequence) qb.andWhere('p.sequence_id IS NOT NULL').andWhere(`p.status IN ('ready', 'broken')`).orderBy('p.rank');
+    else qb.orderBy('p.id');
+    return qb.getMany();
+  }
+
+  /** Puts pictures in a sequence at these ranks. */
+  async assignSequence(sequenceId: string, ids: string[], manager: EntityManager): Promise<void> {
+    await manager.query(
+      `UPDATE picture p SET sequence_id = $1, rank = r.rank::int, updated_at = now()
+       FROM unnest($2::uuid[]) WITH ORDINALITY AS r(id, rank) WHERE p.id = r.id`,
+      [sequenceId, ids],
+    );
+  }
+
+  async setRank(id: string, rank: number, manager: EntityManager): Promise<void> {
+    await manager.query(`UPDATE picture SET rank = $2 WHERE id = $1`, [id, rank]);
+  }
+
+  /** Whether a sequence still holds any picture. */
+  async sequenceHasPictures(sequenceId: string, manager: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await manager.query(`SELECT 1 FROM picture WHERE sequence_id = $1 LIMIT 1`, [sequenceId]);
+    return rows.length > 0;
+  }
+
+  /** Marks every picture of a batch `deleting`; returns them. */
+  async markSourceDeleting(ref: PictureSourceRef): Promise<{ id: string; sequence_id: string | null; source_key: string | null }[]> {
+    return this.db.transaction(async (m) =>
+      returnedRows<{ id: string; sequence_id: string | null; source_key: string | null }>(
+        await m.query(`UPDATE picture SET status = 'deleting', updated_at = now() WHERE ${OF_SOURCE} RETURNING id, sequence_id, source_key`, [ref.kind, ref.id]),
+      ),
+    );
+  }
+
+  async deleteSourceRows(ref: PictureSourceRef): Promise<void> {
+    await this.db.query(`DELETE FROM picture WHERE ${OF_SOURCE}`, [ref.kind, ref.id]);
+  }
+
+  /** Rows and their sequences, of a batch's pictures already cut into sequences. */
+  inSequences(ref: PictureSourceRef, manager: EntityManager): Promise<{ id: string; sequence_id: string }[]> {
+    return manager.query(`SELECT id, sequence_id FROM picture WHERE ${OF_SOURCE} AND sequence_id IS NOT NULL`, [ref.kind, ref.id]);
+  }
+
+  /** Of these batches (ids of one kind), those with a picture still waiting or being processed. */
+  async unfinishedSources(kind: string, ids: string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT DISTINCT source_id AS id FROM picture WHERE source_kind = $1 AND source_id = ANY($2::uuid[]) AND status IN ('pending', 'processing')`,
+      [kind, ids],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /**
@@ -113,16 +178,19 @@ export class PicturesRepository {
   }
 
   /** Requests reprocessing; returns the new (id, generation) pairs to enqueue. */
-  async requestReprocess(where: { ids?: string[]; uploadSetId?: string; sequenceId?: string }, reblur: boolean): Promise<{ id: string; generation: number; uploadSetId: string }[]> {
+  async requestReprocess(
+    where: { ids?: string[]; source?: PictureSourceRef; sequenceId?: string },
+    reblur: boolean,
+  ): Promise<{ id: string; generation: number; sourceKind: string; sourceId: string | null }[]> {
     const conditions: string[] = [`status IN ('ready', 'broken', 'pending', 'processing')`];
     const params: unknown[] = [reblur];
     if (where.ids) {
       params.push(where.ids);
       conditions.push(`id = ANY($${params.length})`);
     }
-    if (where.uploadSetId) {
-      params.push(where.uploadSetId);
-      conditions.push(`upload_set_id = $${params.length}`);
+    if (where.source) {
+      params.push(where.source.kind, where.source.id);
+      conditions.push(`source_kind = $${params.length - 1} AND source_id IS NOT DISTINCT FROM $${params.length}::uuid`);
     }
     if (where.sequenceId) {
       params.push(where.sequenceId);
@@ -132,62 +200,41 @@ export class PicturesRepository {
       `UPDATE picture SET status = 'pending', process_generation = process_generation + 1, last_error = NULL,
          blurred = CASE WHEN $1 THEN false ELSE blurred END, updated_at = now()
        WHERE ${conditions.join(' AND ')}
-       RETURNING id, process_generation AS generation, upload_set_id AS "uploadSetId"`,
+       RETURNING id, process_generation AS generation, source_kind AS "sourceKind", source_id AS "sourceId"`,
       params,
     ));
   }
 
-  /**
-   * The finalisation round a set is due for: it is dispatched, not finalised at its latest
-   * round, and none of its pictures is still waiting or running. Null otherwise.
-   */
-  async finalizeDue(uploadSetId: string): Promise<number | null> {
-    const rows: { round: number }[] = await this.db.query(
-      `SELECT s.finalize_round AS round FROM upload_set s
-       WHERE s.id = $1 AND s.status = 'completed' AND s.dispatch_generation > 0
-         AND s.dispatched_generation = s.dispatch_generation AND s.finalized_round < s.finalize_round
-         AND NOT EXISTS (SELECT 1 FROM picture p WHERE p.upload_set_id = s.id AND p.status IN ('pending', 'processing'))`,
-      [uploadSetId],
-    );
-    return rows[0]?.round ?? null;
-  }
-
-  /** Sets must finalise again after some of their pictures change. */
-  async bumpFinalizeRound(uploadSetIds: string[], manager?: EntityManager): Promise<void> {
-    if (!uploadSetIds.length) return;
-    await this.m(manager).query(
-      `UPDATE upload_set SET finalize_round = finalize_round + 1, updated_at = now() WHERE id = ANY($1) AND dispatch_generation > 0`,
-      [[...new Set(uploadSetIds)]],
-    );
-  }
-
-  /** Records on the uploaded file why its picture was rejected after the upload. */
-  async recordFileRejection(
-    pictureIds: string[],
-    rejection: { reason: string; severity: string; message: string; details?: (pictureId: string) => Record<string, unknown> | null },
-    manager?: EntityManager,
-  ): Promise<void> {
-    for (const id of pictureIds) {
-      await this.m(manager).query(
-        `UPDATE upload_file SET rejection_reason = $2, rejection_severity = $3, rejection_message = $4, rejection_details = $5::jsonb, updated_at = now()
-         WHERE picture_id = $1`,
-        [id, rejection.reason, rejection.severity, rejection.message, detailsJson(rejection.details?.(id))],
+  /** Processing state counts per batch and sequence, for many batches of one kind. */
+  countsBySource(kind: string, ids: string[]): Promise<{ sourceId: string; sequenceId: string | null; counts: PictureStatusCounts }[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.db
+      .query(
+        `SELECT source_id, sequence_id,
+           count(*) FILTER (WHERE status = 'ready')::int AS prepared,
+           count(*) FILTER (WHERE status = 'processing')::int AS preparing,
+           count(*) FILTER (WHERE status = 'broken')::int AS broken,
+           count(*) FILTER (WHERE status = 'pending')::int AS not_processed
+         FROM picture WHERE source_kind = $1 AND source_id = ANY($2::uuid[]) AND status NOT IN ('rejected', 'deleting')
+         GROUP BY source_id, sequence_id`,
+        [kind, ids],
+      )
+      .then((rows: { source_id: string; sequence_id: string | null; prepared: number; preparing: number; broken: number; not_processed: number }[]) =>
+        rows.map((r) => ({
+          sourceId: r.source_id,
+          sequenceId: r.sequence_id,
+          counts: { prepared: r.prepared, preparing: r.preparing, broken: r.broken, not_processed: r.not_processed },
+        })),
       );
-    }
   }
 
-  /** Processing state counts of a set, overall and per sequence. */
-  async statusCounts(uploadSetId: string): Promise<{ sequenceId: string | null; counts: PictureStatusCounts }[]> {
-    const rows: { sequence_id: string | null; prepared: number; preparing: number; broken: number; not_processed: number }[] = await this.db.query(
-      `SELECT sequence_id,
-         count(*) FILTER (WHERE status = 'ready')::int AS prepared,
-         count(*) FILTER (WHERE status = 'processing')::int AS preparing,
-         count(*) FILTER (WHERE status = 'broken')::int AS broken,
-         count(*) FILTER (WHERE status = 'pending')::int AS not_processed
-       FROM picture WHERE upload_set_id = $1 AND status NOT IN ('rejected', 'deleting')
-       GROUP BY sequence_id`,
-      [uploadSetId],
+  /** The latest processing errors of a batch's pictures (failed runs, broken pictures). */
+  processingErrors(ref: PictureSourceRef, limit: number): Promise<{ picture_id: string; file_name: string; status: string; attempts: number; last_error: string; updated_at: Date }[]> {
+    return this.db.query(
+      `SELECT id AS picture_id, file_name, status, attempts, last_error, updated_at FROM picture
+       WHERE ${OF_SOURCE} AND last_error IS NOT NULL AND status NOT IN ('rejected', 'deleting')
+       ORDER BY updated_at DESC LIMIT $3`,
+      [ref.kind, ref.id, limit],
     );
-    return rows.map((r) => ({ sequenceId: r.sequence_id, counts: { prepared: r.prepared, preparing: r.preparing, broken: r.broken, not_processed: r.not_processed } }));
   }
 }

@@ -1,34 +1,44 @@
-import { Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { canEdit } from '../auth/visibility.js';
-import { CollectionsService } from '../collections/collections.service.js';
-import { PictureFilesService } from '../collections/picture-files.service.js';
-import { Picture } from './picture.entity.js';
+import { ItemSource, type CatalogSource, type ItemsRemovedEvent, type RemovedFiles } from '../catalog/catalog-source.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
-import { PicturesRepository } from './pictures.repository.js';
+import { Picture } from './picture.entity.js';
+import { PictureSources, type PictureSourceRef } from './picture-source.js';
+import { picturePrefix } from './picture-storage.js';
+import { PicturesRepository, type PictureStatusCounts } from './pictures.repository.js';
 
-/** What other domains (upload sets, management commands) may ask of the pictures. */
+/**
+ * What other domains (picture sources, management commands) may ask of the pictures. Pictures
+ * are the catalog's `picture` items of `sequence` collections.
+ */
 @Injectable()
-export class PicturesService implements OnModuleInit {
+@ItemSource()
+export class PicturesService implements CatalogSource {
+  readonly itemKinds = ['picture'];
+  readonly collectionKinds = ['sequence'];
+
   constructor(
     private readonly pictures: PicturesRepository,
     private readonly jobs: JobQueueService,
-    private readonly collections: CollectionsService,
-    private readonly pictureFiles: PictureFilesService,
+    private readonly sources: PictureSources,
   ) {}
 
-  onModuleInit(): void {
-    // A picture item deleted through the collections domain takes its pipeline row with it, so
-    // the same file can be uploaded again and the upload set's counts follow.
-    this.collections.onItemsDeleted(async ({ itemIds }, manager) => {
-      if (itemIds.length) await manager.getRepository(Picture).delete(itemIds);
-    });
-    // Before dispatch a picture has no item yet: its owner may still look at its files.
-    this.pictureFiles.setUndispatchedPictureOwner(async (id) => {
-      const picture = await this.pictures.find(id);
-      return picture ? { ownerId: picture.ownerId } : null;
-    });
+  /**
+   * A picture item removed through the catalog takes its pipeline row with it (the same file can
+   * be taken in again and its source's counts follow), and its folder is purged.
+   */
+  async onItemsRemoved(event: ItemsRemovedEvent, manager: EntityManager): Promise<RemovedFiles> {
+    await manager.getRepository(Picture).delete(event.itemIds);
+    return { itemFolders: event.itemIds.map((itemId) => ({ itemId, prefix: picturePrefix(itemId) })) };
+  }
+
+  /** Before it is cut into a sequence a picture has no item yet: its owner may still look at it. */
+  async unpublishedOwner(id: string): Promise<{ ownerId: string | null } | null> {
+    const picture = await this.pictures.find(id);
+    return picture ? { ownerId: picture.ownerId } : null;
   }
 
   /** A picture its owner (or an admin) may look at; 404 for anyone else. */
@@ -40,14 +50,18 @@ export class PicturesService implements OnModuleInit {
     return picture;
   }
 
+  findMany(ids: string[]): Promise<Picture[]> {
+    return this.pictures.findMany(ids);
+  }
+
   /**
-   * Processes pictures again (derivatives, and blurring again when `reblur`): by ids, by upload
-   * set or by sequence. Sets finalise again afterwards. Returns how many pictures were queued.
+   * Processes pictures again (derivatives, and blurring again when `reblur`): by ids, by source
+   * batch or by sequence. Their sources finalise again afterwards. Returns the queued pictures.
    */
-  async reprocess(target: { pictureIds?: string[]; uploadSetId?: string; sequenceId?: string; all?: boolean }, options: { reblur?: boolean } = {}): Promise<{ id: string }[]> {
-    if (!target.pictureIds && !target.uploadSetId && !target.sequenceId && !target.all) throw new Error('reprocess needs pictureIds, uploadSetId, sequenceId or all');
-    const queued = await this.pictures.requestReprocess({ ids: target.pictureIds, uploadSetId: target.uploadSetId, sequenceId: target.sequenceId }, options.reblur === true);
-    await this.pictures.bumpFinalizeRound(queued.map((q) => q.uploadSetId));
+  async reprocess(target: { pictureIds?: string[]; source?: PictureSourceRef; sequenceId?: string; all?: boolean }, options: { reblur?: boolean } = {}): Promise<{ id: string }[]> {
+    if (!target.pictureIds && !target.source && !target.sequenceId && !target.all) throw new Error('reprocess needs pictureIds, source, sequenceId or all');
+    const queued = await this.pictures.requestReprocess({ ids: target.pictureIds, source: target.source, sequenceId: target.sequenceId }, options.reblur === true);
+    await this.sources.reprocessed(queued.map((q) => ({ kind: q.sourceKind, id: q.sourceId })));
     await this.jobs.addBulk(
       JobName.PictureProcess,
       queued.map((q) => ({ pictureId: q.id, generation: q.generation })),
@@ -66,5 +80,15 @@ export class PicturesService implements OnModuleInit {
       }
     }
     return state;
+  }
+
+  /** Processing counts per batch and sequence, for many batches of one source kind. */
+  countsBySource(kind: string, ids: string[]): Promise<{ sourceId: string; sequenceId: string | null; counts: PictureStatusCounts }[]> {
+    return this.pictures.countsBySource(kind, ids);
+  }
+
+  /** The latest processing errors of a batch's pictures. */
+  processingErrors(ref: PictureSourceRef, limit: number) {
+    return this.pictures.processingErrors(ref, limit);
   }
 }

@@ -118,7 +118,8 @@ function itemCoreQueryables(): Queryable[] {
       name: 'sightline:kind',
       type: 'string',
       sql: 'i.kind',
-      schema: { title: 'Kind of item', type: 'string', enum: ['picture', 'dataset', 'harvested'] },
+      // Its `enum` lists the kinds the catalog's sources declare, added when the document is served.
+      schema: { title: 'Kind of item', type: 'string' },
       sort: { sql: 'i.kind', cast: 'text', nullable: false },
     },
     {
@@ -162,7 +163,7 @@ export const COLLECTION_QUERYABLES: ReadonlyMap<string, Queryable> = new Map(
         name: 'sightline:kind',
         type: 'string',
         sql: 'c.kind',
-        schema: { title: 'Kind of collection', type: 'string', enum: ['sequence', 'dataset', 'harvested'] },
+        schema: { title: 'Kind of collection', type: 'string' },
         sort: { sql: 'c.kind', cast: 'text', nullable: false },
       },
       {

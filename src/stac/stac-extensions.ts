@@ -82,11 +82,13 @@ export interface ExtensionResult {
 }
 
 /**
- * The `stac_extensions` of an item: from the prefixes of its properties and asset fields,
- * plus any list stored in its properties (which wins for an extension it names).
+ * The `stac_extensions` of an item: from the prefixes of its properties and asset fields, plus
+ * those its source declared (`declared`, and a list in its properties as a harvested record
+ * may carry), which win for an extension they name.
  */
-export function itemExtensions(properties: Record<string, unknown>, assets: Record<string, Record<string, unknown>>): ExtensionResult {
-  const stored = Array.isArray(properties.stac_extensions) ? (properties.stac_extensions as unknown[]).filter((s): s is string => typeof s === 'string') : [];
+export function itemExtensions(properties: Record<string, unknown>, assets: Record<string, Record<string, unknown>>, declared: string[] = []): ExtensionResult {
+  const inProperties = Array.isArray(properties.stac_extensions) ? (properties.stac_extensions as unknown[]).filter((s): s is string => typeof s === 'string') : [];
+  const stored = [...new Set([...declared, ...inProperties])];
   let props = properties;
   if ('stac_extensions' in props) {
     props = { ...props };

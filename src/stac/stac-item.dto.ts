@@ -44,7 +44,7 @@ export function toStacItem(row: ItemRow, links: StacLinks): StacItem {
   for (const [key, asset] of Object.entries(row.assets ?? {})) {
     assets[key] = asset && typeof asset === 'object' ? { ...asset, href: links.assetHref(asset.href) } : asset;
   }
-  const ext = itemExtensions(stored, assets);
+  const ext = itemExtensions(stored, assets, row.stac_extensions);
   const properties: Record<string, unknown> = { ...ext.properties };
   // The view extension wants an azimuth in [0, 360]; a heading of -10 is 350.
   const azimuth = properties['view:azimuth'];
@@ -65,13 +65,9 @@ export function toStacItem(row: ItemRow, links: StacLinks): StacItem {
   ];
   if (row.prev_id) itemLinks.push({ rel: 'prev', href: links.item(row.collection_id, row.prev_id), type: GEOJSON_TYPE, title: 'Previous picture in the sequence' });
   if (row.next_id) itemLinks.push({ rel: 'next', href: links.item(row.collection_id, row.next_id), type: GEOJSON_TYPE, title: 'Next picture in the sequence' });
-  // Domain links kept with the item (a dataset's XYZ tiles: web-map-links), hrefs relative to the API root.
-  const extra = properties['sightline:links'];
-  delete properties['sightline:links'];
-  if (Array.isArray(extra)) {
-    for (const l of extra as Record<string, unknown>[]) {
-      if (l && typeof l.rel === 'string' && typeof l.href === 'string') itemLinks.push({ ...l, rel: l.rel, href: links.assetHref(l.href) as string });
-    }
+  // Links its source stored with the item (a dataset's XYZ tiles: web-map-links), hrefs relative to the API root.
+  for (const l of row.links ?? []) {
+    if (l && typeof l.rel === 'string' && typeof l.href === 'string') itemLinks.push({ ...l, href: links.assetHref(l.href) as string });
   }
   const license = licenseLink(String(properties.license), stored.license_url);
   if (license) itemLinks.push(license);

@@ -49,6 +49,8 @@ describe('item rendering', () => {
       collection_license: 'CC0-1.0',
       prev_id: null,
       next_id: null,
+      links: [],
+      stac_extensions: [],
       keys: [],
     };
     assert.equal(toStacItem(row, new StacLinks('http://x')).properties['view:azimuth'], 350);

@@ -69,6 +69,9 @@ export interface ItemRow {
   rank: number | null;
   properties: Record<string, unknown>;
   assets: Record<string, Record<string, unknown>>;
+  /** Links and extension URLs its source stored with it. */
+  links: Array<{ rel: string; href: string; type?: string; title?: string }>;
+  stac_extensions: string[];
   geometry: Record<string, unknown> | null;
   bbox: number[] | null;
   collection_license: string;
@@ -356,7 +359,7 @@ export class StacRepository implements OnModuleDestroy {
     const backwards = page.cursor?.direction === 'p';
     if (page.cursor) where.push(keysetSql(sort, page.cursor.values, backwards, params));
     const limit = params.add(page.limit + 1, 'integer');
-    const columns = `i.id, i.collection_id, i.kind, i.rank, i.properties, i.assets,
+    const columns = `i.id, i.collection_id, i.kind, i.rank, i.properties, i.assets, i.links, i.stac_extensions,
              ${UTC_TEXT('i.datetime')} AS datetime, ${UTC_TEXT('i.created_at')} AS created, ${UTC_TEXT('i.updated_at')} AS updated,
              ST_AsGeoJSON(i.geom, 9)::json AS geometry,
              CASE WHEN i.geom IS NULL THEN NULL ELSE ARRAY[ST_XMin(i.geom), ST_YMin(i.geom), ST_XMax(i.geom), ST_YMax(i.geom)] END AS bbox,
@@ -420,11 +423,11 @@ export class StacRepository implements OnModuleDestroy {
     return this.tableSizes.rows.get(table) ?? 0;
   }
 
-  /** The previous / next ready picture of the same sequence that the caller may see. */
+  /** The previous / next ready item of the same ordered collection (a sequence) that the caller may see. */
   private neighbourSql(which: 'prev' | 'next', again: (alias: string) => string): string {
     const cmp = which === 'prev' ? '<' : '>';
     const dir = which === 'prev' ? 'DESC' : 'ASC';
-    return `CASE WHEN i.kind = 'picture' AND i.rank IS NOT NULL THEN (
+    return `CASE WHEN c.ordered AND i.rank IS NOT NULL THEN (
         SELECT n.id FROM item n
         WHERE n.collection_id = i.collection_id AND n.rank ${cmp} i.rank AND n.status = 'ready' AND ${again('n')}
         ORDER BY n.rank ${dir} LIMIT 1) END`;
@@ -461,7 +464,7 @@ export class StacRepository implements OnModuleDestroy {
         ${UTC_TEXT('c.datetime_start')} AS datetime_start, ${UTC_TEXT('c.datetime_end')} AS datetime_end,
         ${UTC_TEXT('c.created_at')} AS created, ${UTC_TEXT('c.updated_at')} AS updated,
         CASE WHEN c.geom IS NULL THEN NULL ELSE ARRAY[ST_XMin(c.geom), ST_YMin(c.geom), ST_XMax(c.geom), ST_YMax(c.geom)] END AS bbox,
-        CASE WHEN c.kind = 'sequence' THEN (
+        CASE WHEN c.ordered THEN (
           SELECT t.assets->'thumb' FROM item t
           WHERE t.collection_id = c.id AND t.status = 'ready' AND ${again('t')} AND t.assets ? 'thumb'
           ORDER BY t.rank ASC NULLS LAST, t.datetime ASC, t.id ASC LIMIT 1) END AS thumbnail`;

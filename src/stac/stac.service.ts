@@ -3,6 +3,7 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { AppConfig, secretKey } from '../config/app-config.js';
 import { CONFORMANCE_CLASSES, OPENAPI_MEDIA_TYPE, QUERYABLES_REL, STAC_VERSION } from './conformance.js';
 import { CursorCodec, CursorError, type CursorPayload, fingerprint } from './cursor.js';
+import { CatalogService } from '../catalog/catalog.service.js';
 import { COLLECTION_QUERYABLES, ITEM_QUERYABLES, itemQueryablesWithSummaries, normalizeQueryableName, type Queryable } from './queryables.js';
 import { type CollectionFilter, type ItemFilter, type MatchCount, type ResolvedSort, StacRepository } from './stac.repository.js';
 import { DEFAULT_COLLECTION_FIELDS, applyFields, applyItemFields, toStacItem, type StacItem } from './stac-item.dto.js';
@@ -46,6 +47,8 @@ const DEFAULT_COLLECTIONS_SORT: SortSpec[] = [
   { field: 'id', direction: 'desc' },
 ];
 
+const KIND_QUERYABLE = 'sightline:kind';
+
 @Injectable()
 export class StacService {
   private readonly links: StacLinks;
@@ -54,6 +57,7 @@ export class StacService {
   constructor(
     config: AppConfig,
     private readonly repository: StacRepository,
+    private readonly catalog: CatalogService,
   ) {
     this.links = new StacLinks(config.PUBLIC_URL);
     this.cursors = new CursorCodec(secretKey(config));
@@ -91,29 +95,30 @@ export class StacService {
     return { conformsTo: [...CONFORMANCE_CLASSES] };
   }
 
-  private queryablesDocument(id: string, title: string, queryables: ReadonlyMap<string, Queryable>) {
+  /** `kinds`: the values of `sightline:kind`, as the catalog's sources declare them. */
+  private queryablesDocument(id: string, title: string, queryables: ReadonlyMap<string, Queryable>, kinds: string[]) {
     return {
       $schema: 'https://json-schema.org/draft/2019-09/schema',
       $id: id,
       type: 'object' as const,
       title,
-      properties: Object.fromEntries([...queryables.values()].map((q) => [q.name, q.schema])),
+      properties: Object.fromEntries([...queryables.values()].map((q) => [q.name, q.name === KIND_QUERYABLE && kinds.length ? { ...q.schema, enum: kinds } : q.schema])),
       additionalProperties: false,
     };
   }
 
   itemQueryables() {
-    return this.queryablesDocument(`${this.links.api}/queryables`, 'Queryables of item search', ITEM_QUERYABLES);
+    return this.queryablesDocument(`${this.links.api}/queryables`, 'Queryables of item search', ITEM_QUERYABLES, this.catalog.itemKinds());
   }
 
   async collectionQueryables(collectionId: string, user: AuthUser | undefined) {
     const collection = await this.repository.findCollection(collectionId, user);
     if (!collection) throw new NotFoundException(`Collection ${collectionId} not found`);
-    return this.queryablesDocument(`${this.links.collection(collectionId)}/queryables`, `Queryables of the items of ${collection.title}`, itemQueryablesWithSummaries([collection.summaries]));
+    return this.queryablesDocument(`${this.links.collection(collectionId)}/queryables`, `Queryables of the items of ${collection.title}`, itemQueryablesWithSummaries([collection.summaries]), this.catalog.itemKinds());
   }
 
   collectionSearchQueryables() {
-    return this.queryablesDocument(`${this.links.api}/collections-queryables`, 'Queryables of collection search', COLLECTION_QUERYABLES);
+    return this.queryablesDocument(`${this.links.api}/collections-queryables`, 'Queryables of collection search', COLLECTION_QUERYABLES, this.catalog.collectionKinds());
   }
 
   // ---- collections ---------------------------------------------------------------------

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsISO8601, IsLatitude, IsLongitude, IsNumber, IsOptional } from 'class-validator';
 import { LinkDto } from '../common/pagination.js';
 import { PictureProcessingDto, toPictureProcessingDto } from '../pictures/picture.dto.js';
-import type { Picture } from '../pictures/picture.entity.js';
+import type { Picture } from '../pictures/pictures.types.js';
 import type { RejectionReason, RejectionSeverity, UploadFile } from './upload-file.entity.js';
 
 const REASONS: RejectionReason[] = ['file_duplicate', 'invalid_file', 'invalid_metadata', 'capture_duplicate', 'other_error'];

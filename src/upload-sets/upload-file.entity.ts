@@ -1,5 +1,4 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { Picture } from '../pictures/picture.entity.js';
 import { UploadSet } from './upload-set.entity.js';
 
 export type RejectionReason = 'file_duplicate' | 'invalid_file' | 'invalid_metadata' | 'capture_duplicate' | 'other_error';
@@ -35,9 +34,9 @@ export class UploadFile {
   @Column({ type: 'uuid', nullable: true })
   pictureId: string | null;
 
-  @ManyToOne(() => Picture, { onDelete: 'SET NULL', nullable: true })
+  @ManyToOne('Picture', { onDelete: 'SET NULL', nullable: true })
   @JoinColumn({ name: 'picture_id' })
-  picture?: Picture | null;
+  picture?: unknown;
 
   @Column({ type: 'varchar', length: 32, nullable: true })
   rejectionReason: RejectionReason | null;

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { Visibility, VISIBILITIES } from '../auth/visibility.js';
 import { LinkDto, PageQueryDto } from '../common/pagination.js';
-import { SORT_METHODS, type SortMethod } from './sequence-dispatch.js';
+import { SORT_METHODS, type SortMethod } from '../pictures/sequence-dispatch.js';
 import type { UploadSet } from './upload-set.entity.js';
 
 const DURATION_RE = /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;

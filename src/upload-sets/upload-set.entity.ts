@@ -1,7 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { User } from '../auth/user.entity.js';
 import { Visibility } from '../auth/visibility.js';
-import type { SortMethod } from './sequence-dispatch.js';
+import type { SortMethod } from '../pictures/sequence-dispatch.js';
 
 /** `open` takes files; `completed` is dispatched into sequences; `deleting` is being removed. */
 export type UploadSetStatus = 'open' | 'completed' | 'deleting';
@@ -21,9 +20,9 @@ export class UploadSet {
   @Column({ type: 'uuid' })
   ownerId: string;
 
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @ManyToOne('User', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'owner_id' })
-  owner?: User;
+  owner?: unknown;
 
   @Column({ type: 'text' })
   title: string;

@@ -3,6 +3,7 @@ import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
 import { Reconciler } from '../queue/queue.decorators.js';
 import type { JobReconciler } from '../queue/queue.types.js';
+import { UploadSetPictures } from './upload-set-pictures.js';
 import { UploadSetsRepository } from './upload-sets.repository.js';
 
 const BATCH = 500;
@@ -13,6 +14,7 @@ const BATCH = 500;
 export class UploadSetsReconciler implements JobReconciler {
   constructor(
     private readonly repo: UploadSetsRepository,
+    private readonly setPictures: UploadSetPictures,
     private readonly jobs: JobQueueService,
   ) {}
 
@@ -22,7 +24,7 @@ export class UploadSetsReconciler implements JobReconciler {
       JobName.UploadSetDispatch,
       dispatch.map((s) => ({ uploadSetId: s.id, generation: s.generation })),
     );
-    const finalize = await this.repo.listFinalizeDue(BATCH);
+    const finalize = await this.setPictures.listFinalizeDue(BATCH);
     await this.jobs.addBulk(
       JobName.UploadSetFinalize,
       finalize.map((s) => ({ uploadSetId: s.id, round: s.round })),

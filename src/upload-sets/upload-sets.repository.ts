@@ -3,16 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { UploadFile } from './upload-file.entity.js';
 import { UploadSet } from './upload-set.entity.js';
-import { returnedRows } from '../pictures/sql-rows.js';
-
-export interface SetPictureCounts {
-  uploadSetId: string;
-  sequenceId: string | null;
-  prepared: number;
-  preparing: number;
-  broken: number;
-  not_processed: number;
-}
+import { returnedRows } from '../common/sql-rows.js';
 
 /** SQL over `upload_set` and `upload_file`. */
 @Injectable()
@@ -167,21 +158,6 @@ export class UploadSetsRepository {
 
   // --- status aggregates ---
 
-  /** Picture processing counts per set and sequence, for many sets at once. */
-  pictureCounts(uploadSetIds: string[]): Promise<SetPictureCounts[]> {
-    if (!uploadSetIds.length) return Promise.resolve([]);
-    return this.db.query(
-      `SELECT upload_set_id AS "uploadSetId", sequence_id AS "sequenceId",
-         count(*) FILTER (WHERE status = 'ready')::int AS prepared,
-         count(*) FILTER (WHERE status = 'processing')::int AS preparing,
-         count(*) FILTER (WHERE status = 'broken')::int AS broken,
-         count(*) FILTER (WHERE status = 'pending')::int AS not_processed
-       FROM picture WHERE upload_set_id = ANY($1) AND status NOT IN ('rejected', 'deleting')
-       GROUP BY upload_set_id, sequence_id`,
-      [uploadSetIds],
-    );
-  }
-
   /** Rejected files per set (rejections found by dispatch included). */
   async rejectedCounts(uploadSetIds: string[]): Promise<Map<string, number>> {
     if (!uploadSetIds.length) return new Map();
@@ -190,16 +166,6 @@ export class UploadSetsRepository {
       [uploadSetIds],
     );
     return new Map(rows.map((r) => [r.id, r.n]));
-  }
-
-  /** The latest processing errors of a set's pictures (failed runs, broken pictures). */
-  processingErrors(uploadSetId: string, limit: number): Promise<{ picture_id: string; file_name: string; status: string; attempts: number; last_error: string; updated_at: Date }[]> {
-    return this.db.query(
-      `SELECT id AS picture_id, file_name, status, attempts, last_error, updated_at FROM picture
-       WHERE upload_set_id = $1 AND last_error IS NOT NULL AND status NOT IN ('rejected', 'deleting')
-       ORDER BY updated_at DESC LIMIT $2`,
-      [uploadSetId, limit],
-    );
   }
 
   /** Open sets untouched for this long (abandoned uploads); marks them deleting and returns their ids. */
@@ -224,14 +190,51 @@ export class UploadSetsRepository {
     );
   }
 
-  listFinalizeDue(limit: number): Promise<{ id: string; round: number }[]> {
+  /**
+   * Sets whose sequences wait to be finalised: dispatched, not finalised at their latest round.
+   * (Finalising also waits for their pictures to be processed: see UploadSetPictures.)
+   */
+  listFinalizeDue(limit: number, uploadSetId?: string): Promise<{ id: string; round: number }[]> {
     return this.db.query(
       `SELECT s.id, s.finalize_round AS round FROM upload_set s
        WHERE s.status = 'completed' AND s.dispatch_generation > 0 AND s.dispatched_generation = s.dispatch_generation
-         AND s.finalized_round < s.finalize_round
-         AND NOT EXISTS (SELECT 1 FROM picture p WHERE p.upload_set_id = s.id AND p.status IN ('pending', 'processing'))
+         AND s.finalized_round < s.finalize_round AND ($2::uuid IS NULL OR s.id = $2::uuid)
        ORDER BY s.updated_at LIMIT $1`,
-      [limit],
+      [limit, uploadSetId ?? null],
+    );
+  }
+
+  /** Sets must finalise again after some of their pictures change. */
+  async bumpFinalizeRound(uploadSetIds: string[], manager?: EntityManager): Promise<void> {
+    if (!uploadSetIds.length) return;
+    await (manager ?? this.db.manager).query(
+      `UPDATE upload_set SET finalize_round = finalize_round + 1, updated_at = now() WHERE id = ANY($1) AND dispatch_generation > 0`,
+      [[...new Set(uploadSetIds)]],
+    );
+  }
+
+  /** The set's dispatch is done: it will finalise once its pictures are processed. */
+  async markDispatched(id: string, manager: EntityManager): Promise<void> {
+    await manager.query(
+      `UPDATE upload_set SET dispatched_generation = dispatch_generation, dispatched_at = now(), finalize_round = finalize_round + 1, updated_at = now() WHERE id = $1`,
+      [id],
+    );
+  }
+
+  async markFinalized(id: string, round: number, manager: EntityManager): Promise<void> {
+    await manager.query(`UPDATE upload_set SET finalized_round = $2, finalized_at = now(), updated_at = now() WHERE id = $1`, [id, round]);
+  }
+
+  /** Records on the uploaded file why its picture was turned away after the upload. */
+  async recordFileRejection(
+    pictureId: string,
+    rejection: { reason: string; severity: string; message: string; details: Record<string, unknown> | null },
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE upload_file SET rejection_reason = $2, rejection_severity = $3, rejection_message = $4, rejection_details = $5::jsonb, updated_at = now()
+       WHERE picture_id = $1`,
+      [pictureId, rejection.reason, rejection.severity, rejection.message, rejection.details ? JSON.stringify(rejection.details) : null],
     );
   }
 

@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, HttpException, HttpStatus, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { Request, Response } from 'express';
@@ -6,17 +6,13 @@ import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
 import { canEdit, Visibility } from '../auth/visibility.js';
-import { CollectionsService } from '../collections/collections.service.js';
+import { CatalogService } from '../catalog/catalog.service.js';
 import { pageParams, toPage } from '../common/pagination.js';
 import { AppConfig } from '../config/app-config.js';
-import { point } from '../database/geometry.js';
-import { MediaService } from '../media/media.service.js';
-import { InvalidPictureError } from '../media/media.types.js';
-import { fieldOfView, missingFields, readPictureMetadata } from '../media/picture-metadata.js';
-import { tileGrid } from '../media/tiles.js';
-import type { StoredPictureMetadata } from '../pictures/picture-item.js';
-import type { Picture } from '../pictures/picture.entity.js';
-import { PicturesRepository } from '../pictures/pictures.repository.js';
+import { PictureIntakeRejection, PictureIntakeService, type PictureDraft } from '../pictures/picture-intake.service.js';
+import { PicturesService } from '../pictures/pictures.service.js';
+import type { Picture } from '../pictures/pictures.types.js';
+import { SequencesService } from '../pictures/sequences.service.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
 import { StorageService } from '../storage/storage.service.js';
@@ -35,6 +31,7 @@ import {
   UploadSetPageDto,
   UploadSetStatusView,
 } from './upload-set.dto.js';
+import { UPLOAD_SET_SOURCE } from './upload-set-pictures.js';
 import type { UploadSet } from './upload-set.entity.js';
 import { FileNameTakenError, UploadSetsRepository } from './upload-sets.repository.js';
 
@@ -47,9 +44,11 @@ class Rejection {
     readonly details: Record<string, unknown> | null = null,
     readonly severity: RejectionSeverity = 'error',
   ) {}
-}
 
-const UNIQUE_VIOLATION = '23505';
+  static of(refused: PictureIntakeRejection): Rejection {
+    return new Rejection(refused.reason, refused.status, refused.message, refused.details, refused.severity);
+  }
+}
 
 function fieldProblem(field: string, problem: string): BadRequestException {
   return new BadRequestException({ message: problem, details: [{ field, problems: [problem] }] });
@@ -75,10 +74,11 @@ export class UploadSetsService {
 
   constructor(
     private readonly repo: UploadSetsRepository,
-    private readonly pictures: PicturesRepository,
-    private readonly collections: CollectionsService,
+    private readonly pictures: PicturesService,
+    private readonly intake: PictureIntakeService,
+    private readonly sequences: SequencesService,
+    private readonly collections: CatalogService,
     private readonly users: UsersService,
-    private readonly media: MediaService,
     private readonly storage: StorageService,
     private readonly receiver: UploadReceiver,
     private readonly jobs: JobQueueService,
@@ -168,26 +168,13 @@ export class UploadSetsService {
     const visibilityChanged = next.visibility !== set.visibility;
     const generation = await this.repo.transaction(async (manager) => {
       await this.repo.update(id, next, manager);
-      if (visibilityChanged) await this.propagateVisibility(id, next.visibility!, manager);
+      // The sequences and items of a set follow its visibility.
+      if (visibilityChanged) await this.sequences.setVisibility({ kind: UPLOAD_SET_SOURCE, id }, next.visibility!, manager);
       return redispatch ? this.repo.requestDispatch(id, manager) : null;
     });
     if (generation !== null) await this.enqueueDispatch(id, generation);
     if (set.status === 'open') await this.completeIfEstimateReached(id);
     return this.toDto((await this.repo.find(id))!);
-  }
-
-  /** The sequences and items of a set follow its visibility. */
-  private async propagateVisibility(uploadSetId: string, visibility: Visibility, manager: EntityManager): Promise<void> {
-    const rows: { id: string; sequence_id: string | null }[] = await manager.query(
-      `SELECT id, sequence_id FROM picture WHERE upload_set_id = $1 AND sequence_id IS NOT NULL`,
-      [uploadSetId],
-    );
-    for (const seq of new Set(rows.map((r) => r.sequence_id!))) await this.collections.updateCollection(seq, { visibility }, manager);
-    await this.collections.updateItems(
-      rows.map((r) => r.id),
-      { visibility },
-      manager,
-    );
   }
 
   async complete(id: string, user: AuthUser): Promise<UploadSetDto> {
@@ -286,23 +273,19 @@ export class UploadSetsService {
       });
     }
     try {
-      const picture = await this.check(set, user, upload, fields, fileName);
+      const picture = await this.check(set, upload, fields, fileName);
       try {
         const saved = await this.repo.transaction(async (manager) => {
           const locked = await this.repo.lock(set.id, 'share', manager);
           if (!locked || locked.status !== 'open') throw new ConflictException('The upload set was completed while the file was being received');
-          await this.pictures.insert(picture, manager);
-          return this.repo.saveFile({ ...record, pictureId: picture.id! }, manager);
+          await this.intake.record(picture, manager);
+          return this.repo.saveFile({ ...record, pictureId: picture.id }, manager);
         });
-        await this.jobs
-          .add(JobName.PictureProcess, { pictureId: picture.id!, generation: 1 })
-          .catch((error: Error) => this.logger.warn({ err: error.message }, 'picture not queued; the reconciler will'));
+        await this.intake.enqueue(picture.id);
         await this.completeIfEstimateReached(set.id);
         return toUploadFileDto(saved, { ...picture, attempts: 0, lastError: null, processingStartedAt: null, processedAt: null, blurred: false } as Picture, this.apiBase);
       } catch (error) {
-        if ((error as { code?: string }).code === UNIQUE_VIOLATION && /sha256/.test((error as { constraint?: string; detail?: string }).constraint ?? String((error as { detail?: string }).detail))) {
-          throw new Rejection('file_duplicate', HttpStatus.CONFLICT, 'The same file was already uploaded', null, 'info');
-        }
+        if (error instanceof PictureIntakeRejection) throw Rejection.of(error);
         if (error instanceof FileNameTakenError) throw new ConflictException('A different picture with the same name has already been added to this upload set');
         throw error;
       }
@@ -317,97 +300,38 @@ export class UploadSetsService {
     }
   }
 
-  /** The checks of a received file; the picture row to insert, or a Rejection. */
-  private async check(set: UploadSet, user: AuthUser, upload: ReceivedUpload, fields: UploadFileFieldsDto, fileName: string): Promise<Partial<Picture>> {
+  /** The pipeline's checks of a received file, with the set's owner and the uploader's overrides. */
+  private async check(set: UploadSet, upload: ReceivedUpload, fields: UploadFileFieldsDto, fileName: string): Promise<PictureDraft> {
     const { file } = upload;
-    // Duplicates are per owner (the set's owner, who owns the picture): another person's identical
-    // file is neither refused nor revealed.
-    const existing = await this.pictures.findBySha256(set.ownerId, file.sha256);
-    if (existing) {
-      throw new Rejection('file_duplicate', HttpStatus.CONFLICT, 'The same file was already uploaded', { existing_item: { id: existing.id, upload_set_id: existing.uploadSetId } }, 'info');
-    }
-    const path = this.storage.localPath(file.key);
-    const input: string | Buffer = path ?? (await this.readAll(file.key));
-    if (!file.jpegStart) throw new Rejection('invalid_file', HttpStatus.BAD_REQUEST, 'The file is not a JPEG picture');
-    let probe;
     try {
-      probe = await this.media.probe(input);
+      return await this.intake.check({
+        pictureId: file.pictureId,
+        storageKey: file.key,
+        fileName,
+        size: file.size,
+        sha256: file.sha256,
+        jpegStart: file.jpegStart,
+        jpegEnd: file.jpegEnd,
+        source: { kind: UPLOAD_SET_SOURCE, id: set.id },
+        // The set's owner owns its pictures (an admin may upload to another person's set).
+        ownerId: set.ownerId,
+        isBlurred: fields.is_blurred ?? false,
+        overrides: {
+          capturedAt: fields.override_capture_time ? parseCaptureTime(fields.override_capture_time) : undefined,
+          lon: fields.override_longitude,
+          lat: fields.override_latitude,
+        },
+      });
     } catch (error) {
-      if (error instanceof InvalidPictureError) throw new Rejection('invalid_file', HttpStatus.BAD_REQUEST, `The file is not a valid JPEG picture: ${error.message}`);
+      if (error instanceof PictureIntakeRejection) throw Rejection.of(error);
       throw error;
     }
-    if (probe.format !== 'jpeg') throw new Rejection('invalid_file', HttpStatus.BAD_REQUEST, `The file is a ${probe.format} picture, not a JPEG`);
-    if (!file.jpegEnd) throw new Rejection('invalid_file', HttpStatus.BAD_REQUEST, 'The file is truncated: it does not end with a JPEG end-of-image marker');
-
-    const overrides = {
-      capturedAt: fields.override_capture_time ? parseCaptureTime(fields.override_capture_time) : undefined,
-      lon: fields.override_longitude,
-      lat: fields.override_latitude,
-    };
-    const meta = await readPictureMetadata(input, overrides);
-    const missing = missingFields(meta);
-    if (missing.length) {
-      const what = missing.map((m) => (m === 'location' ? 'GPS position' : 'capture time')).join(' and ');
-      throw new Rejection('invalid_metadata', HttpStatus.BAD_REQUEST, `The picture has no ${what} in its EXIF/XMP metadata (send override fields to provide them)`, {
-        missing_fields: missing,
-        ...(meta.warnings.length ? { warnings: meta.warnings } : {}),
-      });
-    }
-    const metadata: StoredPictureMetadata = {
-      make: meta.make,
-      model: meta.model,
-      focalLength: meta.focalLength,
-      focalLength35mm: meta.focalLength35mm,
-      fieldOfView: fieldOfView(meta.projection, meta.focalLength35mm, probe.uprightWidth, probe.uprightHeight),
-      pitch: meta.pitch,
-      roll: meta.roll,
-      altitude: meta.altitude,
-      relativeAltitude: meta.relativeAltitude,
-      gpsAccuracy: meta.gpsAccuracy,
-      gpsDop: meta.gpsDop,
-      headingSource: meta.headingSource,
-      captureTimeSource: meta.captureTimeSource,
-      cameraTimeOffset: meta.cameraTimeOffset,
-      cameraTimeOffsetSource: meta.cameraTimeOffsetSource,
-      crop: meta.crop,
-      tiles: meta.projection === 'equirectangular' ? tileGrid(probe.uprightWidth, probe.uprightHeight) : null,
-      overridden: [...(overrides.capturedAt ? ['capture_time'] : []), ...(overrides.lon !== undefined ? ['position'] : [])],
-      warnings: meta.warnings,
-    };
-    return {
-      id: file.pictureId,
-      uploadSetId: set.id,
-      ownerId: set.ownerId,
-      status: 'pending',
-      fileName,
-      size: file.size,
-      sha256: file.sha256,
-      sourceKey: file.key,
-      isBlurred: fields.is_blurred ?? false,
-      width: probe.uprightWidth,
-      height: probe.uprightHeight,
-      orientation: probe.orientation,
-      projection: meta.projection,
-      capturedAt: meta.capturedAt!,
-      gpsTime: meta.gpsTime,
-      cameraTime: meta.cameraTime,
-      geom: point(meta.lon!, meta.lat!),
-      heading: meta.heading,
-      metadata: metadata as Record<string, unknown>,
-      processGeneration: 1,
-    };
-  }
-
-  private async readAll(key: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.storage.get(key)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
   }
 
   // --- status ---
 
   private async toDto(set: UploadSet): Promise<UploadSetDto> {
-    const [views, errors] = await Promise.all([this.statusViews([set]), this.repo.processingErrors(set.id, 20)]);
+    const [views, errors] = await Promise.all([this.statusViews([set]), this.pictures.processingErrors({ kind: UPLOAD_SET_SOURCE, id: set.id }, 20)]);
     return {
       ...toUploadSetDto(set, views.get(set.id)!, this.apiBase),
       processing_errors: errors.map((e) => ({ picture_id: e.picture_id, file_name: e.file_name, status: e.status, attempts: e.attempts, last_error: e.last_error, at: new Date(e.updated_at).toISOString() })),
@@ -417,7 +341,8 @@ export class UploadSetsService {
   /** items_status, nb_items and associated collections of many sets, in a few queries. */
   private async statusViews(sets: UploadSet[]): Promise<Map<string, UploadSetStatusView>> {
     const ids = sets.map((s) => s.id);
-    const [counts, rejected] = await Promise.all([this.repo.pictureCounts(ids), this.repo.rejectedCounts(ids)]);
+    const [bySource, rejected] = await Promise.all([this.pictures.countsBySource(UPLOAD_SET_SOURCE, ids), this.repo.rejectedCounts(ids)]);
+    const counts = bySource.map((c) => ({ uploadSetId: c.sourceId, sequenceId: c.sequenceId, ...c.counts }));
     const collections = new Map((await this.collections.findCollections([...new Set(counts.map((c) => c.sequenceId).filter((c): c is string => !!c))])).map((c) => [c.id, c]));
     const views = new Map<string, UploadSetStatusView>();
     for (const set of sets) {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeTiff } from '../../scripts/bench/datasets-tiff-writer.js';
-import { CollectionsService } from '../../src/collections/collections.service.js';
+import { CatalogService } from '../../src/catalog/catalog.service.js';
 import { DatasetIngestService } from '../../src/datasets/dataset-ingest.service.js';
 import { JobQueueService } from '../../src/queue/job-queue.service.js';
 import { JobName } from '../../src/queue/queue.constants.js';
@@ -36,7 +36,7 @@ describe('collection aggregates under concurrent writers', () => {
   });
 
   it('counts and bounds every dataset of a collection when their ingests finish together', async () => {
-    const collections = api.app.get(CollectionsService);
+    const collections = api.app.get(CatalogService);
     const ingest = api.app.get(DatasetIngestService);
     const jobs = api.app.get(JobQueueService);
     const lon0 = -150 + Math.random() * 290;

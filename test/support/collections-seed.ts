@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { Visibility } from '../../src/auth/visibility.js';
-import type { Collection } from '../../src/collections/collection.entity.js';
-import { CollectionsService } from '../../src/collections/collections.service.js';
-import type { Item } from '../../src/collections/item.entity.js';
+import type { Collection } from '../../src/catalog/collection.entity.js';
+import { CatalogService } from '../../src/catalog/catalog.service.js';
+import type { Item, ItemStatus } from '../../src/catalog/item.entity.js';
 import { pictureKey, pictureTileKey } from '../../src/common/picture-keys.js';
 import { point } from '../../src/database/geometry.js';
 import { StorageService } from '../../src/storage/storage.service.js';
@@ -26,16 +26,17 @@ export interface SeededSequence {
 }
 
 /**
- * A sequence with its picture items, made through CollectionsService the way the pipeline
+ * A sequence with its picture items, made through CatalogService the way the pipeline
  * makes them (ranks in the given order, assets as agreed), then its extent computed.
  */
 export async function seedSequence(
   api: TestApi,
   options: { ownerId: string | null; title?: string; visibility?: Visibility; kind?: 'sequence' | 'dataset'; pictures: SeedPicture[] },
 ): Promise<SeededSequence> {
-  const service = api.app.get(CollectionsService);
+  const service = api.app.get(CatalogService);
   const collection = await service.createCollection({
     kind: options.kind ?? 'sequence',
+    ...(options.kind === 'dataset' ? { extent: 'items-bbox' as const } : { extent: 'items-line' as const, ordered: true }),
     title: options.title ?? `sequence ${Math.random().toString(36).slice(2, 8)}`,
     ownerId: options.ownerId,
     visibility: options.visibility,
@@ -51,10 +52,10 @@ export async function seedSequence(
       kind: options.kind === 'dataset' ? 'dataset' : 'picture',
       ownerId: options.ownerId,
       visibility: p.visibility,
-      status: p.status ?? 'ready',
+      status: (p.status ?? 'ready') as ItemStatus,
       rank: i + 1,
       datetime: p.datetime ?? new Date(Date.UTC(2024, 4, 1, 10, 0, i * 10)),
-      geom: point(p.lon, p.lat),
+      geometry: point(p.lon, p.lat),
       properties,
     });
     await service.updateItem(item.id, { assets: pictureAssets(item.id) });

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Visibility } from '../../src/auth/visibility.js';
-import type { Collection } from '../../src/collections/collection.entity.js';
-import { CollectionsService } from '../../src/collections/collections.service.js';
-import type { Item } from '../../src/collections/item.entity.js';
+import type { Collection } from '../../src/catalog/collection.entity.js';
+import { CatalogService } from '../../src/catalog/catalog.service.js';
+import type { Item, ItemStatus } from '../../src/catalog/item.entity.js';
 import type { TestApi } from './app.js';
 import { createUser, type TestUser } from './auth.js';
 
 /**
- * STAC test content, made through CollectionsService (as the pipeline, datasets and
+ * STAC test content, made through CatalogService (as the pipeline, datasets and
  * harvesters do). Every name carries a run tag so test files do not see each other's data.
  */
 export interface StacWorld {
@@ -49,7 +49,7 @@ function pictureAssets(id: string) {
 }
 
 async function sequence(
-  svc: CollectionsService,
+  svc: CatalogService,
   owner: TestUser,
   title: string,
   visibility: Visibility,
@@ -59,6 +59,8 @@ async function sequence(
 ): Promise<{ collection: Collection; items: Item[] }> {
   const collection = await svc.createCollection({
     kind: 'sequence',
+    extent: 'items-line',
+    ordered: true,
     title,
     description: `Walk recorded for ${title}`,
     ownerId: owner.id,
@@ -78,9 +80,9 @@ async function sequence(
       kind: 'picture',
       ownerId: owner.id,
       visibility: options.visibilityOf?.(rank) ?? visibility,
-      status: options.statusOf?.(rank) ?? 'ready',
+      status: (options.statusOf?.(rank) ?? 'ready') as ItemStatus,
       datetime: new Date((options.startMs ?? PICTURE_START) + rank * 10_000),
-      geom: { type: 'Point', coordinates: [Math.round((origin[0] + rank * 0.0001) * 1e7) / 1e7, Math.round((origin[1] + rank * 0.00005) * 1e7) / 1e7] },
+      geometry: { type: 'Point', coordinates: [Math.round((origin[0] + rank * 0.0001) * 1e7) / 1e7, Math.round((origin[1] + rank * 0.00005) * 1e7) / 1e7] },
       rank,
       properties: {
         'view:azimuth': (rank * 37) % 360,
@@ -98,7 +100,7 @@ async function sequence(
 }
 
 export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
-  const svc = api.app.get(CollectionsService);
+  const svc = api.app.get(CatalogService);
   const tag = `t${Math.random().toString(36).slice(2, 8)}`;
   const [owner, other, admin] = await Promise.all([createUser(api, 'owner'), createUser(api, 'other'), createUser(api, 'admin', 'admin')]);
 
@@ -108,11 +110,12 @@ export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
   });
   const hidden = await sequence(svc, owner, `Private garden ${tag}`, Visibility.OwnerOnly, 3, [2.2, 48.8]);
   const members = await sequence(svc, owner, `Members walk ${tag}`, Visibility.LoggedOnly, 3, [2.4, 48.9]);
-  const preparing = await svc.createCollection({ kind: 'sequence', title: `Preparing ${tag}`, ownerId: owner.id, status: 'preparing', visibility: Visibility.Anyone });
-  await svc.createItem({ collectionId: preparing.id, kind: 'picture', ownerId: owner.id, datetime: new Date(PICTURE_START), geom: { type: 'Point', coordinates: [2.3, 48.8] }, rank: 1, assets: pictureAssets(randomUUID()) });
+  const preparing = await svc.createCollection({ kind: 'sequence', extent: 'items-line', ordered: true, title: `Preparing ${tag}`, ownerId: owner.id, status: 'preparing', visibility: Visibility.Anyone });
+  await svc.createItem({ collectionId: preparing.id, kind: 'picture', ownerId: owner.id, datetime: new Date(PICTURE_START), geometry: { type: 'Point', coordinates: [2.3, 48.8] }, rank: 1, assets: pictureAssets(randomUUID()) });
 
   const datasets = await svc.createCollection({
     kind: 'dataset',
+    extent: 'items-bbox',
     title: `Sentinel scenes ${tag}`,
     description: 'Raster datasets for filter tests',
     ownerId: admin.id,
@@ -132,7 +135,7 @@ export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
         kind: 'dataset',
         ownerId: admin.id,
         datetime: new Date(Date.parse('2021-04-08T04:39:23Z') + (i - 2) * 86_400_000),
-        geom: {
+        geometry: {
           type: 'Polygon',
           coordinates: [
             [
@@ -165,6 +168,8 @@ export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
 
   const harvested = await svc.createCollection({
     kind: 'harvested',
+    extent: 'declared',
+    ownerId: null,
     title: `Harvested catalog ${tag}`,
     description: 'From a remote STAC API',
     license: 'CC0-1.0',
@@ -173,8 +178,9 @@ export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
   const harvestedItem = await svc.createItem({
     collectionId: harvested.id,
     kind: 'harvested',
+    ownerId: null,
     datetime: new Date('2019-05-05T05:05:05.123Z'),
-    geom: { type: 'Point', coordinates: [-3.5, 47.5] },
+    geometry: { type: 'Point', coordinates: [-3.5, 47.5] },
     properties: {
       title: `Remote item ${tag}`,
       stac_extensions: ['https://stac-extensions.github.io/view/v1.1.0/schema.json'],

@@ -15,7 +15,7 @@ import { CurrentUser, Public } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { ErrorResponseDto } from '../common/error-response.js';
 import { PICTURE_VARIANTS, PictureFilesService, PictureVariant } from './picture-files.service.js';
-import { sendStoredFile } from './stored-file-response.js';
+import { sendStoredFile } from '../common/stored-file-response.js';
 
 const uuid = new ParseUUIDPipe({ version: 'all' });
 

@@ -1,11 +1,21 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { User } from '../auth/user.entity.js';
 import { Visibility } from '../auth/visibility.js';
 import { type Geometry, GeometryColumn } from '../database/geometry.js';
 
-export type CollectionKind = 'sequence' | 'dataset' | 'harvested';
+/** Kinds are declared by the sources that create them (`sequence`, `dataset`, …): free text here. */
+export type CollectionKind = string;
 
-/** A STAC collection: a sequence of pictures, a set of datasets, or a harvested remote collection. */
+/**
+ * How a collection's spatial and temporal extent is derived: from its items as the line through
+ * them in rank order (a sequence of pictures), from its items as their bounding box, or as its
+ * source declared it (a harvested record: its local items may be a partial copy).
+ */
+export const EXTENT_MODES = ['items-line', 'items-bbox', 'declared'] as const;
+export type ExtentMode = (typeof EXTENT_MODES)[number];
+
+export type CollectionStatus = 'ready' | 'preparing' | 'broken' | 'deleting';
+
+/** A STAC collection: a sequence of pictures, a set of datasets, a harvested remote collection… */
 @Entity('collection')
 // Free-text index of the STAC collection search (hand-written migration 1763800003000).
 @Index('ix_collection_search_text', { synchronize: false })
@@ -23,16 +33,28 @@ export class Collection {
   @Column({ type: 'uuid', nullable: true })
   ownerId: string | null;
 
-  @ManyToOne(() => User, { onDelete: 'SET NULL', nullable: true })
+  // The users table is the auth domain's: referenced by entity name, not imported.
+  @ManyToOne('User', { onDelete: 'SET NULL', nullable: true })
   @JoinColumn({ name: 'owner_id' })
-  owner?: User | null;
+  owner?: unknown;
 
   @Column({ type: 'varchar', length: 16, default: Visibility.Anyone })
   visibility: Visibility;
 
   /** `ready`, or `preparing` / `broken` / `deleting` while the pipeline or a delete works on it. */
   @Column({ type: 'varchar', length: 16, default: 'ready' })
-  status: string;
+  status: CollectionStatus;
+
+  /** How the extent is derived (set at creation by the source; see ExtentMode). */
+  @Column({ type: 'varchar', length: 16, default: 'items-bbox' })
+  extentMode: ExtentMode;
+
+  /**
+   * Its items form an ordered series (by rank): STAC items get `prev` / `next` links and the
+   * collection the thumbnail of its first item.
+   */
+  @Column({ type: 'boolean', default: false })
+  ordered: boolean;
 
   @Column({ type: 'text' })
   title: string;

@@ -1,19 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { pictureKey } from '../common/picture-keys.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName, JobPayloads } from '../queue/queue.constants.js';
 import { OnJob, Reconciler } from '../queue/queue.decorators.js';
 import type { JobContext, JobReconciler } from '../queue/queue.types.js';
 import { StorageService } from '../storage/storage.service.js';
-import { CollectionsRepository } from './collections.repository.js';
+import { CatalogRepository } from './catalog.repository.js';
 
 /** A purge younger than this is left to the job its deletion enqueued. */
 const STALE_PURGE_SECONDS = 60;
-
-/** The folder of a picture's files (derivatives and tiles). */
-export function pictureFolder(id: string): string {
-  return pictureKey(id, 'hd').replace(/hd\.jpg$/, '');
-}
 
 /** Removes the files of deleted items and collections, after their rows are gone. */
 @Injectable()
@@ -22,7 +16,7 @@ export class FilePurgeProcessor implements JobReconciler {
   private readonly logger = new Logger(FilePurgeProcessor.name);
 
   constructor(
-    private readonly repository: CollectionsRepository,
+    private readonly repository: CatalogRepository,
     private readonly storage: StorageService,
     private readonly jobs: JobQueueService,
   ) {}
@@ -49,9 +43,10 @@ export class FilePurgeProcessor implements JobReconciler {
     for (;;) {
       context.signal.throwIfAborted();
       const found = await this.repository.withNextPurge(payload.purgeId, async (row) => {
-        // A picture that is an item again (moved to another sequence) keeps its files.
+        // An item that exists again (a picture moved to another sequence) keeps its files.
         const alive = await this.repository.existingItemIds(row.item_ids);
-        const prefixes = row.item_ids.filter((id) => !alive.has(id)).map(pictureFolder).concat(row.prefixes.filter((p) => this.safePrefix(p, row.reason)));
+        const itemFolders = row.item_ids.map((id, i) => (alive.has(id) ? undefined : row.item_prefixes[i])).filter((p): p is string => !!p);
+        const prefixes = [...itemFolders, ...row.prefixes].filter((p) => this.safePrefix(p, row.reason));
         for (const prefix of prefixes) {
           context.signal.throwIfAborted();
           files += await this.storage.deletePrefix(prefix);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Visibility } from '../auth/visibility.js';
+import { Collection } from './collection.entity.js';
 
 /** How the pictures of a sequence are ordered (the upload set's `sort_method` vocabulary). */
 export const SORT_METHODS = ['time_asc', 'time_desc', 'filename_asc', 'filename_desc'] as const;
@@ -57,13 +58,14 @@ export interface FilePurgeRow {
   id: string;
   reason: string;
   item_ids: string[];
+  item_prefixes: string[];
   prefixes: string[];
   attempts: number;
 }
 
 /** SQL over collections and items that TypeORM's query builder does not express well. */
 @Injectable()
-export class CollectionsRepository {
+export class CatalogRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
@@ -93,10 +95,10 @@ export class CollectionsRepository {
   }
 
   /**
-   * Counts, temporal extent and geometry of collections from their ready items, by kind:
-   * a sequence gets the line through its pictures in rank order, a dataset collection the
-   * box of its items; a harvested collection keeps the extent its remote catalog declared
-   * (its local items may be a partial harvest) and only gets its count.
+   * Counts, temporal extent and geometry of collections from their ready items, by extent mode:
+   * `items-line` gets the line through its point items in rank order (the box when fewer than
+   * two), `items-bbox` the box of its items; `declared` keeps the extent its source declared
+   * (a harvest may hold part of the remote items) and only gets its count.
    */
   async recomputeCollections(ids: string[], manager: EntityManager = this.db.manager): Promise<number> {
     if (!ids.length) return 0;
@@ -104,11 +106,11 @@ export class CollectionsRepository {
     const result: unknown = await manager.query(
       `UPDATE collection c SET
          item_count = s.n,
-         datetime_start = CASE WHEN c.kind = 'harvested' THEN c.datetime_start ELSE s.t0 END,
-         datetime_end = CASE WHEN c.kind = 'harvested' THEN c.datetime_end ELSE s.t1 END,
+         datetime_start = CASE WHEN c.extent_mode = 'declared' THEN c.datetime_start ELSE s.t0 END,
+         datetime_end = CASE WHEN c.extent_mode = 'declared' THEN c.datetime_end ELSE s.t1 END,
          geom = CASE
-           WHEN c.kind = 'harvested' THEN c.geom
-           WHEN c.kind = 'sequence' AND s.points > 1 THEN s.line
+           WHEN c.extent_mode = 'declared' THEN c.geom
+           WHEN c.extent_mode = 'items-line' AND s.points > 1 THEN s.line
            ELSE s.env END,
          updated_at = now()
        FROM (
@@ -126,6 +128,19 @@ export class CollectionsRepository {
       [ids],
     );
     return updatedCount(result);
+  }
+
+  /** The oldest collection of a kind matching owner (null = none), title and a properties subset. */
+  async findCollectionBy(
+    where: { kind: string; ownerId?: string | null; title?: string; properties?: Record<string, unknown> },
+    manager: EntityManager,
+  ): Promise<Collection | null> {
+    const qb = manager.getRepository(Collection).createQueryBuilder('c').where('c.kind = :kind', { kind: where.kind });
+    if (where.ownerId === null) qb.andWhere('c.owner_id IS NULL');
+    else if (where.ownerId !== undefined) qb.andWhere('c.owner_id = :ownerId', { ownerId: where.ownerId });
+    if (where.title !== undefined) qb.andWhere('c.title = :title', { title: where.title });
+    if (where.properties) qb.andWhere('c.properties @> CAST(:properties AS jsonb)', { properties: JSON.stringify(where.properties) });
+    return qb.orderBy('c.created_at', 'ASC').addOrderBy('c.id', 'ASC').getOne();
   }
 
   async countCollections(): Promise<number> {
@@ -164,7 +179,7 @@ export class CollectionsRepository {
   }
 
   /**
-   * Sets `view:azimuth` of the pictures of a sequence from the direction of travel (towards
+   * Sets `view:azimuth` of the point items of an ordered collection from the direction of travel (towards
    * the next picture; from the previous one for the last) plus `relativeHeading`.
    * `onlyComputed`: leave alone the pictures whose heading came from the camera or a person.
    * A lone picture gets `relativeHeading` from north only when `headingForLonePicture`.
@@ -180,7 +195,7 @@ export class CollectionsRepository {
          SELECT id, geom, properties,
                 lead(geom) OVER w AS next_geom, lag(geom) OVER w AS prev_geom, count(*) OVER () AS n
          FROM item
-         WHERE collection_id = $1 AND kind = 'picture' AND GeometryType(geom) = 'POINT'
+         WHERE collection_id = $1 AND GeometryType(geom) = 'POINT'
          WINDOW w AS (ORDER BY rank NULLS LAST, id)
        ), computed AS (
          SELECT id, CASE
@@ -231,7 +246,6 @@ export class CollectionsRepository {
     return manager.query(`SELECT id, kind FROM item WHERE collection_id = $1`, [collectionId]);
   }
 
-  /** Locks a collection row for the rest of the transaction (concurrent edits of one sequence queue up). */
   /**
    * Two writers refreshing one collection's aggregates (two datasets finishing at once) must not
    * both count from snapshots that miss the other's item, the last one winning with a stale
@@ -242,15 +256,16 @@ export class CollectionsRepository {
     await manager.query(`SELECT 1 FROM collection WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]);
   }
 
+  /** Locks a collection row for the rest of the transaction (concurrent edits of one sequence queue up). */
   async lockCollection(collectionId: string, manager: EntityManager): Promise<boolean> {
     const rows: unknown[] = await manager.query(`SELECT id FROM collection WHERE id = $1 FOR UPDATE`, [collectionId]);
     return rows.length > 0;
   }
 
-  async insertPurge(row: { reason: string; itemIds: string[]; prefixes: string[] }, manager: EntityManager = this.db.manager): Promise<string> {
+  async insertPurge(row: { reason: string; itemFolders: { itemId: string; prefix: string }[]; prefixes: string[] }, manager: EntityManager = this.db.manager): Promise<string> {
     const [inserted]: { id: string }[] = await manager.query(
-      `INSERT INTO file_purge (reason, item_ids, prefixes) VALUES ($1, $2::uuid[], $3::text[]) RETURNING id`,
-      [row.reason, row.itemIds, row.prefixes],
+      `INSERT INTO file_purge (reason, item_ids, item_prefixes, prefixes) VALUES ($1, $2::uuid[], $3::text[], $4::text[]) RETURNING id`,
+      [row.reason, row.itemFolders.map((f) => f.itemId), row.itemFolders.map((f) => f.prefix), row.prefixes],
     );
     return inserted!.id;
   }
@@ -265,7 +280,7 @@ export class CollectionsRepository {
     try {
       return await this.db.transaction(async (manager) => {
         const rows: FilePurgeRow[] = await manager.query(
-          `SELECT id, reason, item_ids, prefixes, attempts FROM file_purge
+          `SELECT id, reason, item_ids, item_prefixes, prefixes, attempts FROM file_purge
            WHERE $1::uuid IS NULL OR id = $1::uuid
            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
           [purgeId ?? null],

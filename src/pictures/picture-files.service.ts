@@ -5,33 +5,23 @@ import { pictureKey, pictureTileKey } from '../common/picture-keys.js';
 import { AppConfig } from '../config/app-config.js';
 import { StorageService } from '../storage/storage.service.js';
 import { StorageNotFoundError } from '../storage/storage.types.js';
-import { CollectionsRepository } from './collections.repository.js';
-import { canSeeItem } from './item-visibility.js';
-import { ServedFile, storedFileEtag } from './stored-file-response.js';
+import { CatalogService } from '../catalog/catalog.service.js';
+import { canSeeItem } from '../catalog/item-visibility.js';
+import { PicturesRepository } from './pictures.repository.js';
+import { ServedFile, storedFileEtag } from '../common/stored-file-response.js';
 
 export const PICTURE_VARIANTS = ['hd', 'sd', 'thumb'] as const;
 export type PictureVariant = (typeof PICTURE_VARIANTS)[number];
 
-/**
- * Tells who owns a picture that is not in a sequence yet (no item row): the upload pipeline
- * knows, from its own tables. null when it does not know the picture.
- */
-export type UndispatchedPictureOwner = (pictureId: string) => Promise<{ ownerId: string | null } | null>;
-
 /** Serves the files of pictures (derivatives, 360° tiles) to whoever may see the picture. */
 @Injectable()
 export class PictureFilesService {
-  private undispatchedOwner?: UndispatchedPictureOwner;
   constructor(
-    private readonly repository: CollectionsRepository,
+    private readonly catalog: CatalogService,
+    private readonly pictures: PicturesRepository,
     private readonly storage: StorageService,
     private readonly config: AppConfig,
   ) {}
-
-  /** Lets the owner of a picture not yet dispatched see its files (administrators always may). */
-  setUndispatchedPictureOwner(resolver: UndispatchedPictureOwner): void {
-    this.undispatchedOwner = resolver;
-  }
 
   variant(user: AuthUser | undefined, id: string, variant: PictureVariant): Promise<ServedFile> {
     return this.file(user, id, pictureKey(id, variant), `No ${variant} file for picture ${id}`);
@@ -44,12 +34,12 @@ export class PictureFilesService {
   /**
    * The caller must see the picture's item and its collection; a picture that is not ready yet
    * is shown only to those who may edit it. A picture not yet in a sequence (no item row) is
-   * shown to administrators, and to its owner once the pipeline registered an
-   * UndispatchedPictureOwner. Anything else is a 404, like a picture that does not exist.
+   * shown to administrators and to its owner. Anything else is a 404, like a picture that does
+   * not exist.
    */
   private async file(user: AuthUser | undefined, id: string, key: string, missing: string): Promise<ServedFile> {
     const notFound = () => new NotFoundException(`Picture ${id} not found`);
-    const item = await this.repository.itemAccess(id);
+    const item = await this.catalog.itemAccess(id);
     let isPublic = false;
     if (item) {
       const collection = { ownerId: item.collection_owner_id, visibility: item.collection_visibility };
@@ -57,7 +47,7 @@ export class PictureFilesService {
       if (item.status !== 'ready' && !canEdit(user, { ownerId: item.owner_id }) && !canEdit(user, collection)) throw notFound();
       isPublic = item.status === 'ready' && item.visibility === Visibility.Anyone && item.collection_visibility === Visibility.Anyone;
     } else if (user?.role !== 'admin') {
-      const picture = user && this.undispatchedOwner ? await this.undispatchedOwner(id) : null;
+      const picture = user ? await this.pictures.find(id) : null;
       if (!picture || !canEdit(user, picture)) throw notFound();
     }
     const stat = await this.storage.stat(key);

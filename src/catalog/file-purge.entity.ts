@@ -14,11 +14,15 @@ export class FilePurge {
   @Column({ type: 'text' })
   reason: string;
 
-  /** Deleted picture items: their folder `pictures/<id[0:2]>/<id[2:4]>/<id>/` goes, unless an item with that id exists again. */
+  /** Deleted items whose folder (`itemPrefixes`, same position) goes unless an item with that id exists again. */
   @Column({ type: 'uuid', array: true, default: () => "'{}'" })
   itemIds: string[];
 
-  /** Further storage prefixes other domains asked to remove with the rows. */
+  /** The storage folder of each of `itemIds`, as its source named it. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  itemPrefixes: string[];
+
+  /** Further storage prefixes the sources asked to remove with the rows. */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   prefixes: string[];
 

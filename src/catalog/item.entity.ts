@@ -3,7 +3,18 @@ import { Visibility } from '../auth/visibility.js';
 import { type Geometry, GeometryColumn } from '../database/geometry.js';
 import { Collection } from './collection.entity.js';
 
-export type ItemKind = 'picture' | 'dataset' | 'harvested';
+/** Kinds are declared by the sources that create them (`picture`, `dataset`, …): free text here. */
+export type ItemKind = string;
+
+export type ItemStatus = 'ready' | 'pending' | 'broken';
+
+/** A link a source stores with its item (rendered absolute; `href` may be relative to the API root). */
+export interface StoredLink {
+  rel: string;
+  href: string;
+  type?: string;
+  title?: string;
+}
 
 /**
  * A STAC item. What STAC search needs lives here (geometry, datetime, properties, assets);
@@ -37,7 +48,7 @@ export class Item {
 
   /** Only `ready` items are published; `pending` / `broken` ones are visible to their owner's tools. */
   @Column({ type: 'varchar', length: 16, default: 'ready' })
-  status: string;
+  status: ItemStatus;
 
   @Column({ type: 'timestamptz', nullable: true })
   datetime: Date | null;
@@ -60,6 +71,14 @@ export class Item {
    */
   @Column({ type: 'jsonb', default: () => "'{}'" })
   assets: Record<string, Record<string, unknown>>;
+
+  /** Links the source gives the item besides those every item gets (self, parent, collection…). */
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  links: StoredLink[];
+
+  /** STAC extension schema URLs the source declares (those recognised from field prefixes are added when served). */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  stacExtensions: string[];
 
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt: Date;
