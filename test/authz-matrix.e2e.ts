@@ -733,12 +733,13 @@ describe('authorization matrix: visibility × caller × route', () => {
         ['GET /api/management/jobs/{id}/output', () => call(caller, `/api/management/jobs/${jobId}/output`), 200],
         ['GET /api/admin/queues', () => call(caller, '/api/admin/queues'), 200],
         ['GET /api/users', () => call(caller, '/api/users'), 200],
-        ['POST /api/admin/collections/recompute', () => send(caller, '/api/admin/collections/recompute', { collection_id: collections[0]!.id }), 200],
+        ['GET /api/admin/datasets/jobs/{jobId}', () => call(caller, `/api/admin/datasets/jobs/${jobId}`), 200],
       ];
       if (caller !== 'admin') {
-        // Only refusals: started or maintenance jobs would run on later tests' workers.
+        // Only refusals: started jobs (the older admin routes create them too) would run on later tests' workers.
         routes.push(['POST /api/management/jobs/{id}/start', () => call(caller, `/api/management/jobs/${jobId}/start`, { method: 'POST' }), 200]);
-        routes.push(['POST /api/admin/datasets/rehash', () => send(caller, '/api/admin/datasets/rehash', {}), 202]);
+        routes.push(['POST /api/admin/datasets/rehash', () => send(caller, '/api/admin/datasets/rehash', {}), 201]);
+        routes.push(['POST /api/admin/collections/recompute', () => send(caller, '/api/admin/collections/recompute', { collection_id: collections[0]!.id }), 201]);
       }
       for (const [route, request, success] of routes) {
         const expected = expectFor(caller, success);

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { Visibility } from '../src/auth/visibility.js';
 import { CatalogService } from '../src/catalog/catalog.service.js';
+import { ManagementJobRunner } from '../src/management-jobs/management-job-runner.service.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { pointsNorth, randomSpot, seedSequence } from './support/collections-seed.js';
@@ -280,27 +281,58 @@ describe('collections: editing and deleting', () => {
   });
 
   describe('POST /api/admin/collections/recompute', () => {
-    it('recomputes counts and extents of one collection or all, for admins only', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const readJob = async (location: string): Promise<any> => json(await api.fetch(new URL(location).pathname, { headers: admin.headers }));
+    /** The job the route created, run here as a worker would run it, then read back as an admin sees it. */
+    const runJob = async (res: Response) => {
+      const created = await json(res);
+      assert.equal(res.status, 201, JSON.stringify(created));
+      const location = res.headers.get('location')!;
+      assert.equal(location, `${api.baseUrl}/api/management/jobs/${created.id}`);
+      assert.equal(created.command, 'collections.recompute');
+      assert.equal(created.status, 'queued');
+      assert.equal(created.user_id, admin.id);
+      await api.app.get(ManagementJobRunner).runQueued(created.id, created.attempt);
+      return { created, done: await readJob(location) };
+    };
+
+    it('creates a collections.recompute management job that recomputes one collection or all, for admins only', async () => {
       const { collection } = await seedSequence(api, { ownerId: owner.id, pictures: pointsNorth(randomSpot(), 3) });
       await db.query(`UPDATE collection SET item_count = 99, geom = NULL, datetime_start = NULL WHERE id = $1`, [collection.id]);
       const post = (body: unknown, user?: TestUser) => api.fetch('/api/admin/collections/recompute', { method: 'POST', headers: { ...JSON_HEADERS, ...user?.headers }, body: JSON.stringify(body) });
       assert.equal((await post({ collection_id: collection.id }, owner)).status, 403);
-      assert.equal((await post({ collection_id: '6c0c1b8e-2f0a-4a53-9d55-7d1d3c7c0000' }, admin)).status, 404);
-      const one = await post({ collection_id: collection.id }, admin);
-      assert.equal(one.status, 200);
-      assert.equal((await json(one)).collections, 1);
+      assert.equal((await post({ collection_id: collection.id })).status, 401);
+      assert.equal((await post({ collection_id: 'not-a-uuid' }, admin)).status, 400);
+
+      const one = await runJob(await post({ collection_id: collection.id }, admin));
+      assert.deepEqual(one.created.args, { collection_id: collection.id });
+      assert.equal(one.done.status, 'succeeded', one.done.error);
+      assert.equal(one.done.progress, 100);
+      assert.equal(one.done.result.collections, 1);
       let c = (await service.findCollection(collection.id))!;
       assert.equal(c.itemCount, 3);
       assert.equal(c.geom?.type, 'LineString');
       assert.ok(c.datetimeStart);
 
       await db.query(`UPDATE collection SET item_count = 42 WHERE id = $1`, [collection.id]);
-      const all = await json(await post({}, admin));
+      const all = await runJob(await post({}, admin));
       const total = (await db.query(`SELECT count(*)::int AS n FROM collection`)).rows[0].n;
-      assert.equal(all.collections, total);
-      assert.match(all.log.at(-1), new RegExp(`${total} / ${total}`));
+      assert.equal(all.done.status, 'succeeded', all.done.error);
+      assert.equal(all.done.result.collections, total);
+      assert.match(all.done.output_tail.at(-1), new RegExp(`${total} / ${total}`));
       c = (await service.findCollection(collection.id))!;
       assert.equal(c.itemCount, 3);
+    });
+
+    it('records an unknown collection as a failed job', async () => {
+      const post = await api.fetch('/api/admin/collections/recompute', {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, ...admin.headers },
+        body: JSON.stringify({ collection_id: '6c0c1b8e-2f0a-4a53-9d55-7d1d3c7c0000' }),
+      });
+      const { done } = await runJob(post);
+      assert.equal(done.status, 'failed');
+      assert.match(done.error, /not found/);
     });
   });
 });

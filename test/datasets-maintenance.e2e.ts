@@ -58,14 +58,30 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
     await fs.rm(outside, { recursive: true, force: true });
   });
 
-  /** Runs a command through the admin route, waiting for it. */
+  /**
+   * Runs a command through the older admin route: it creates a management job of the matching
+   * command, which a worker runs; answers the job once it has ended (succeeded).
+   */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function run(command: string, args: object = {}): Promise<any> {
-    const res = await postJson(api, admin, `/api/admin/datasets/${command}?wait=60`, args);
-    const body = await json(res);
-    assert.equal(res.status, 200, JSON.stringify(body));
-    assert.equal(body.state, 'completed', JSON.stringify(body));
-    return body;
+    const res = await postJson(api, admin, `/api/admin/datasets/${command}`, args);
+    const created = await json(res);
+    assert.equal(res.status, 201, JSON.stringify(created));
+    assert.equal(created.command, `datasets.${command}`);
+    assert.equal(created.user_id, admin.id);
+    assert.equal(res.headers.get('location'), `${api.baseUrl}/api/management/jobs/${created.id}`);
+    const job = await waitFor(
+      `the ${command} job to end`,
+      async () => {
+        const j = await json(await api.fetch(new URL(res.headers.get('location')!).pathname, { headers: admin.headers }));
+        return ['succeeded', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
+      },
+      60_000,
+      200,
+    );
+    assert.equal(job.status, 'succeeded', JSON.stringify(job));
+    assert.equal(job.progress, 100);
+    return job;
   }
 
   it('ingests a dataset whose job was lost, once a worker reconciles', async () => {
@@ -90,10 +106,29 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
     assert.equal(d.crs, 'EPSG:32633');
   });
 
-  it('is for admins only', async () => {
+  it('is for admins only, and refuses unknown arguments without creating a job', async () => {
+    const jobs = async () => (await json(await api.fetch('/api/management/jobs?command=datasets.rehash', { headers: admin.headers }))).total;
+    const before = await jobs();
     assert.equal((await postJson(api, user, '/api/admin/datasets/resync', {})).status, 403);
     assert.equal((await postJson(api, undefined, '/api/admin/datasets/rehash', {})).status, 401);
     assert.equal((await postJson(api, admin, '/api/admin/datasets/rehash', { colour: 'red' })).status, 400);
+    assert.equal(await jobs(), before);
+  });
+
+  it('accepts the older wait parameter, answers at once, and refuses a second job of the command while one is active', async () => {
+    // The worker is running: the job may finish at any time, so the second request is made at once.
+    const first = await postJson(api, admin, '/api/admin/datasets/prune-missing?wait=30', { dry_run: true });
+    const second = await postJson(api, admin, '/api/admin/datasets/prune-missing', { dry_run: true });
+    const job = await json(first);
+    assert.equal(first.status, 201, JSON.stringify(job));
+    assert.ok(['queued', 'running', 'succeeded'].includes(job.status), job.status);
+    assert.deepEqual(job.args, { dry_run: true });
+    if (second.status === 409) assert.equal((await json(second)).details.active_job_id, job.id);
+    else assert.equal(second.status, 201, 'a second job is refused only while the first is active');
+    await waitFor('the prune-missing jobs to end', async () => {
+      const { items } = await json(await api.fetch('/api/management/jobs?command=datasets.prune-missing&status=queued,running', { headers: admin.headers }));
+      return items.length === 0;
+    });
   });
 
   it('resync registers new rasters under the roots, skips what it cannot read, and re-reads changed files', async () => {
@@ -119,7 +154,7 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
     assert.match(r.skipped[0].reason, /not a TIFF/);
     assert.equal(r.unchanged, 1, 'a.tif is registered and unchanged');
     assert.ok(!JSON.stringify(r).includes('elsewhere'), 'a symlink leading outside the roots is ignored');
-    assert.ok(job.logs.some((l: string) => l.startsWith('registered')), 'the job logged what it did');
+    assert.ok(job.output_tail.some((l: string) => l.startsWith('registered')), 'the job logged what it did');
     for (const a of r.added) {
       const d = await waitIngested(api, admin, a.id);
       assert.equal(d.status, 'ready', d.error);
@@ -127,11 +162,17 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
       assert.equal(d.visibility, 'logged-only');
       ids[path.basename(a.path)] = a.id;
     }
-    // Job status route.
+    // The older job route reads the management job.
     const status = await json(await api.fetch(`/api/admin/datasets/jobs/${job.id}`, { headers: admin.headers }));
-    assert.equal(status.command, 'resync');
+    assert.equal(status.command, 'datasets.resync');
+    assert.equal(status.status, 'succeeded');
     assert.equal(status.progress, 100);
+    assert.deepEqual(status.result, job.result);
+    assert.equal(status.links[0].href, `${api.baseUrl}/api/management/jobs/${job.id}`);
     assert.equal((await api.fetch('/api/admin/datasets/jobs/nope', { headers: admin.headers })).status, 404);
+    assert.equal((await api.fetch('/api/admin/datasets/jobs/42', { headers: admin.headers })).status, 404, 'an id of the older jobs');
+    assert.equal((await api.fetch(`/api/admin/datasets/jobs/${randomUUID()}`, { headers: admin.headers })).status, 404);
+    assert.equal((await api.fetch(`/api/admin/datasets/jobs/${job.id}`, { headers: user.headers })).status, 403);
 
     // a.tif changes (other pixels, other size): resync re-reads it.
     const before = await json(await api.fetch(`/api/datasets/${ids.a}`, { headers: user.headers }));

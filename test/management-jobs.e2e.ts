@@ -295,6 +295,34 @@ describe('management jobs', () => {
     assert.equal(typeof done.result, 'object');
   });
 
+  it('the older admin routes create management jobs, answered as this API answers them', async () => {
+    const recompute = await post('/api/admin/collections/recompute', {});
+    const created = await json(recompute);
+    assert.equal(recompute.status, 201, JSON.stringify(created));
+    assert.equal(recompute.headers.get('location'), `${api.baseUrl}/api/management/jobs/${created.id}`);
+    assert.equal(created.command, 'collections.recompute');
+    assert.equal(created.source, 'api');
+    assert.equal(created.user_id, admin.id);
+    const recomputed = await waitJob(created.id, 'to finish', (j) => FINISHED.includes(j.status));
+    assert.equal(recomputed.status, 'succeeded', recomputed.error);
+    assert.equal(typeof recomputed.result.collections, 'number');
+
+    const prune = await post('/api/admin/datasets/prune-missing?wait=10', { dry_run: true });
+    const job = await json(prune);
+    assert.equal(prune.status, 201, JSON.stringify(job));
+    assert.equal(job.command, 'datasets.prune-missing');
+    assert.deepEqual(job.args, { dry_run: true });
+    const listed = await json(await get(`/api/management/jobs?command=datasets.prune-missing&user_id=${admin.id}`));
+    assert.ok(listed.items.some((j: { id: string }) => j.id === job.id), 'listed with the other management jobs');
+    const done = await waitJob(job.id, 'to finish', (j) => FINISHED.includes(j.status));
+    assert.equal(done.status, 'succeeded', done.error);
+    assert.equal(done.result.dry_run, true);
+    const alias = await json(await get(`/api/admin/datasets/jobs/${job.id}`));
+    assert.deepEqual({ ...alias, heartbeat_at: null }, { ...done, heartbeat_at: null });
+    assert.equal((await get('/api/admin/datasets/jobs/1')).status, 404);
+    assert.equal((await post('/api/admin/datasets/rehash', { ids: ['not-a-uuid'] })).status, 400);
+  });
+
   it('purges jobs that ended long ago with management.purge-finished', async () => {
     const old = await create('system.ping', { args: { message: 'old' } });
     await waitJob(old.id, 'to finish', (j) => FINISHED.includes(j.status));

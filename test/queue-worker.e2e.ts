@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisOptions } from '../src/queue/redis-connection.js';
 import { freePort, waitFor } from './support/net.js';
-import { ChildHandle, startWorker } from './support/processes.js';
+import { ChildHandle, spawnEntry, startWorker } from './support/processes.js';
 
 const prefix = process.env.QUEUE_PREFIX!;
 const dataDir = process.env.DATA_DIR!;
@@ -74,6 +74,17 @@ describe('worker: storage.cleanup-temp through the real queue', () => {
 });
 
 const redisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+
+describe('worker: WORKER_QUEUES', () => {
+  it('refuses to start for a queue that does not exist, naming it', async () => {
+    // `harvest` was a queue once; a deployment that still names it is told so at start.
+    const child = spawnEntry('worker', { env: { WORKER_QUEUES: 'pictures,harvest' } });
+    const code = await new Promise<number | null>((resolve) => child.proc.on('exit', resolve));
+    assert.equal(code, 78);
+    assert.match(child.output(), /WORKER_QUEUES/);
+    assert.match(child.output(), /harvest/);
+  });
+});
 
 describe('worker: a flushed Redis gets its schedules back', { skip: redisServer ? false : 'redis-server is not installed here, so no private Redis can be flushed' }, () => {
   let worker: ChildHandle;

@@ -66,11 +66,6 @@ export class RecomputeCollectionsDto {
   collection_id?: string;
 }
 
-export class RecomputeResultDto {
-  @ApiProperty({ description: 'How many collections were recomputed' }) collections: number;
-  @ApiProperty({ type: [String], description: 'What the run reported' }) log: string[];
-}
-
 export class CollectionExtentDto {
   @ApiProperty({ type: [Number], nullable: true, example: [2.33, 48.85, 2.36, 48.87], description: '[west, south, east, north], null without located items' })
   bbox: number[] | null;

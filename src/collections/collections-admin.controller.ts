@@ -1,27 +1,40 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Authenticated } from '../auth/auth.decorators.js';
+import { Body, Controller, Post, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Authenticated, CurrentUser } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../auth/auth.types.js';
 import { ErrorResponseDto } from '../common/error-response.js';
-import { RecomputeCollectionsDto, RecomputeResultDto } from './collection.dto.js';
-import { CatalogService } from '../catalog/catalog.service.js';
+import { AppConfig } from '../config/app-config.js';
+import { ManagementJobDetailDto, toManagementJobDetailDto } from '../management-jobs/management-job.dto.js';
+import { ManagementJobsService } from '../management-jobs/management-jobs.service.js';
+import { RecomputeCollectionsDto } from './collection.dto.js';
 
 @ApiTags('admin')
 @Authenticated({ role: 'admin' })
 @Controller('admin/collections')
 export class CollectionsAdminController {
-  constructor(private readonly collections: CatalogService) {}
+  private readonly origin: string;
+
+  constructor(
+    private readonly jobs: ManagementJobsService,
+    config: AppConfig,
+  ) {
+    this.origin = new URL(config.PUBLIC_URL).origin;
+  }
 
   @Post('recompute')
-  @HttpCode(200)
   @ApiOperation({
     summary: 'Recompute counts, temporal extents and geometry of one collection or of all',
-    description: 'Runs while the request waits; the management jobs will offer it as a cancellable job with progress.',
+    description:
+      'Kept for older callers: creates a `collections.recompute` management job, as POST /api/management/commands/collections.recompute/jobs does, ' +
+      'and answers it the same way (201, Location: the job). An unknown `collection_id` makes the job fail.',
+    deprecated: true,
   })
-  @ApiOkResponse({ type: RecomputeResultDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such collection' })
-  async recompute(@Body() body: RecomputeCollectionsDto): Promise<RecomputeResultDto> {
-    const log: string[] = [];
-    const result = await this.collections.recompute(body, { log: (line) => void log.push(line), progress: () => undefined, signal: new AbortController().signal });
-    return { ...result, log };
+  @ApiCreatedResponse({ type: ManagementJobDetailDto, description: 'The management job; Location is its URL' })
+  @ApiBadRequestResponse({ description: 'Invalid arguments', type: ErrorResponseDto })
+  async recompute(@Body() body: RecomputeCollectionsDto, @CurrentUser() user: AuthUser, @Res({ passthrough: true }) res: Response): Promise<ManagementJobDetailDto> {
+    const job = toManagementJobDetailDto(await this.jobs.create('collections.recompute', { ...body }, true, user.id), this.origin);
+    res.setHeader('Location', job.links[0]!.href);
+    return job;
   }
 }

@@ -14,6 +14,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { QueueName } from '../queue/queue.constants.js';
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : value;
@@ -128,8 +129,8 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(64)
   WORKER_CONCURRENCY_DEFAULT = 2;
 
-  /** Comma-separated queue names this worker consumes; empty = all. */
-  @Transform(toList) @IsString({ each: true })
+  /** Comma-separated queue names this worker consumes; empty = all. A name no queue has stops the process. */
+  @Transform(toList) @IsString({ each: true }) @IsIn(Object.values(QueueName), { each: true })
   WORKER_QUEUES: string[] = [];
 
   /**

@@ -43,12 +43,11 @@ export class DatasetIngestService implements JobReconciler {
   async reconcile(): Promise<number> {
     const pending = await this.repo.pending(1000);
     if (pending.length === 0) return 0;
-    const queue = this.jobs.queue(JOBS[JobName.DatasetIngest].queue);
     const payloads: JobPayloads[JobName.DatasetIngest][] = [];
     for (const p of pending) {
       const payload = { datasetId: p.id, revision: p.revision };
-      const job = await queue.getJob(JOBS[JobName.DatasetIngest].id!(payload));
-      if (job && (await job.isFailed())) {
+      const job = await this.jobs.find(JobName.DatasetIngest, payload);
+      if (job.state === 'failed') {
         const dataset = await this.repo.findWithItem(p.id);
         if (dataset?.status === 'pending' && dataset.revision === p.revision) await this.broken(dataset, `Reading the file failed: ${job.failedReason}`);
         continue;

@@ -1,10 +1,16 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { Visibility } from '../auth/visibility.js';
 
 export class MaintenanceQueryDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: 600, default: 0, description: 'Wait up to this many seconds for the command to finish (then 200 with its result instead of 202)' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 600,
+    default: 0,
+    deprecated: true,
+    description: 'Accepted so that older callers are not refused, and ignored: the job is answered as soon as it is created; follow its Location',
+  })
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(600)
   wait?: number;
 }
@@ -41,17 +47,4 @@ export class ResyncArgsDto {
   @ApiPropertyOptional({ description: 'Collection for new datasets: an id or a name (default: the caller’s Datasets collection)' })
   @IsOptional() @IsString() @MinLength(1) @MaxLength(300)
   collection?: string;
-}
-
-export class MaintenanceJobDto {
-  @ApiProperty() id: string;
-  @ApiProperty({ enum: ['rehash', 'prune-missing', 'resync'] }) command: string;
-  @ApiProperty({ enum: ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children', 'unknown'] }) state: string;
-  @ApiProperty({ description: '0–100' }) progress: number;
-  @ApiProperty({ nullable: true, description: 'What the command returns (when completed)', type: Object }) result: unknown;
-  @ApiProperty({ nullable: true, type: String }) failed_reason: string | null;
-  @ApiProperty({ type: [String], description: 'Lines the command logged' }) logs: string[];
-  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) started_by: string | null;
-  @ApiProperty({ format: 'date-time' }) created_at: string;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) finished_at: string | null;
 }

@@ -1,20 +1,15 @@
-import { BadRequestException, HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, HttpException, Injectable, Logger } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
 import { Visibility, VISIBILITIES } from '../auth/visibility.js';
 import { CatalogService } from '../catalog/catalog.service.js';
-import { JobQueueService } from '../queue/job-queue.service.js';
-import { JobName, type JobPayloads, QueueName } from '../queue/queue.constants.js';
-import { OnJob } from '../queue/queue.decorators.js';
-import type { JobContext } from '../queue/queue.types.js';
 import { StorageService } from '../storage/storage.service.js';
 import { DatasetFiles } from './dataset-files.js';
-import type { MaintenanceJobDto } from './dataset-maintenance.dto.js';
 import { multihashSha256 } from './dataset-stac.js';
 import { type DatasetWithItem, DatasetsService, type Registrant } from './datasets.service.js';
 import { DatasetsRepository } from './datasets.repository.js';
 
-/** What a maintenance command gets from whoever runs it (the admin route's job, or the management-jobs module). */
+/** What a maintenance command gets from the management job that runs it. */
 export interface MaintenanceContext {
   log(line: string): Promise<void>;
   progress(percent: number): Promise<void>;
@@ -90,66 +85,7 @@ export class DatasetMaintenanceService {
     private readonly files: DatasetFiles,
     private readonly storage: StorageService,
     private readonly users: UsersService,
-    private readonly jobs: JobQueueService,
   ) {}
-
-  /** Queues a command on the datasets queue; with `waitSeconds`, waits for it to finish. */
-  async start(command: MaintenanceCommand, raw: object, userId: string | null, waitSeconds = 0): Promise<MaintenanceJobDto> {
-    const id = await this.jobs.add(JobName.DatasetMaintenance, { command, args: { ...raw } as Record<string, unknown>, userId });
-    if (!id) throw new Error('the queue gave the job no id');
-    const deadline = Date.now() + waitSeconds * 1000;
-    let status = await this.status(id);
-    while (Date.now() < deadline && !['completed', 'failed'].includes(status.state)) {
-      await new Promise((r) => setTimeout(r, 200));
-      status = await this.status(id);
-    }
-    return status;
-  }
-
-  /** A maintenance job's state, progress, result and log. */
-  async status(jobId: string): Promise<MaintenanceJobDto> {
-    const queue = this.jobs.queue(QueueName.Datasets);
-    const job = await queue.getJob(jobId);
-    if (!job || job.name !== JobName.DatasetMaintenance) throw new NotFoundException(`No dataset maintenance job ${jobId}`);
-    const data = job.data as JobPayloads[JobName.DatasetMaintenance];
-    const state = await job.getState();
-    const { logs } = await queue.getJobLogs(jobId, 0, 999);
-    return {
-      id: String(job.id),
-      command: data.command,
-      state,
-      progress: typeof job.progress === 'number' ? job.progress : 0,
-      result: state === 'completed' ? (job.returnvalue ?? null) : null,
-      failed_reason: job.failedReason ?? null,
-      logs,
-      started_by: data.userId,
-      created_at: new Date(job.timestamp).toISOString(),
-      finished_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
-    };
-  }
-
-  /** The admin route runs commands as jobs on the datasets queue. */
-  @OnJob(JobName.DatasetMaintenance)
-  async onJob(payload: JobPayloads[JobName.DatasetMaintenance], context: JobContext): Promise<unknown> {
-    const ctx: MaintenanceContext = {
-      log: (line) => context.log(line),
-      progress: (p) => context.progress(p),
-      signal: context.signal,
-      userId: payload.userId,
-    };
-    return this.run(payload.command, payload.args, ctx);
-  }
-
-  run(command: MaintenanceCommand, raw: object, ctx: MaintenanceContext): Promise<unknown> {
-    switch (command) {
-      case 'rehash':
-        return this.rehash(raw, ctx);
-      case 'prune-missing':
-        return this.pruneMissing(raw, ctx);
-      case 'resync':
-        return this.resync(raw, ctx);
-    }
-  }
 
   private async *all(ctx: MaintenanceContext, ids?: string[]): AsyncIterable<DatasetWithItem> {
     let after: string | null = null;

@@ -32,6 +32,6 @@ import { OpenRasters } from './open-rasters.js';
   ],
   controllers: [DatasetsController, DatasetsAdminController],
   providers: [DatasetsService, DatasetsRepository, DatasetFiles, DatasetIngestService, DatasetMaintenanceService, DatasetRenderService, OpenRasters, DatasetCommands],
-  exports: [DatasetsService, DatasetMaintenanceService],
+  exports: [DatasetsService],
 })
 export class DatasetsModule {}

@@ -10,7 +10,8 @@ import { SystemCommands } from './system-commands.service.js';
 
 /**
  * Admin commands run as observable, stoppable jobs. Global so that every domain can inject
- * ManagementCommandsRegistry and register its commands (see management-commands.registry.ts).
+ * ManagementCommandsRegistry and register its commands (see management-commands.registry.ts),
+ * and ManagementJobsService to create jobs from its own (older) admin routes.
  */
 @Global()
 @Module({
@@ -24,6 +25,6 @@ import { SystemCommands } from './system-commands.service.js';
     ManagementJobsProcessor,
     SystemCommands,
   ],
-  exports: [ManagementCommandsRegistry, ManagementJobRunner],
+  exports: [ManagementCommandsRegistry, ManagementJobRunner, ManagementJobsService],
 })
 export class ManagementJobsModule {}

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { JobQueueService } from '../queue/job-queue.service.js';
-import { JobName, JobPayloads, JOBS, QueueName } from '../queue/queue.constants.js';
+import { JobName, JobPayloads } from '../queue/queue.constants.js';
 import { OnJob, Reconciler } from '../queue/queue.decorators.js';
 import type { JobContext, JobReconciler } from '../queue/queue.types.js';
 import { ManagementJobRunner } from './management-job-runner.service.js';
@@ -35,13 +35,10 @@ export class ManagementJobsProcessor implements JobReconciler {
    */
   async reconcile(): Promise<number> {
     let count = await this.jobs.sweepStalled();
-    const queue = this.queue.queue(QueueName.Management);
     for (const job of await this.repository.queued(REQUEUE_GRACE_SECONDS)) {
-      const payload = { jobId: job.id, attempt: job.attempt };
-      const existing = await queue.getJob(JOBS[JobName.ManagementRun].id!(payload));
-      const state = existing ? await existing.getState() : 'missing';
-      if (state === 'completed' || state === 'failed') await existing!.remove().catch(() => undefined);
-      else if (state !== 'missing' && state !== 'unknown') continue;
+      // An ended run is removed (it would block its id); a waiting or active one is left alone.
+      const state = await this.queue.removeIfEnded(JobName.ManagementRun, { jobId: job.id, attempt: job.attempt });
+      if (!['completed', 'failed', 'missing', 'unknown'].includes(state)) continue;
       this.logger.warn({ jobId: job.id, attempt: job.attempt, state }, 'queued management job had no pending queue entry; enqueued again');
       await this.jobs.enqueue(job);
       count++;

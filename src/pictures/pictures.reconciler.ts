@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JobQueueService } from '../queue/job-queue.service.js';
-import { JOBS, JobName } from '../queue/queue.constants.js';
+import { JobName } from '../queue/queue.constants.js';
 import { Reconciler } from '../queue/queue.decorators.js';
 import type { JobReconciler } from '../queue/queue.types.js';
 import { PicturesRepository } from './pictures.repository.js';
@@ -28,9 +28,7 @@ export class PicturesReconciler implements JobReconciler {
       checks++;
       // A job that ended (failed past its stall limit, or lost its result) blocks its own id: clear it.
       const payload = { pictureId: p.id, generation: p.generation };
-      const job = await this.jobs.queue(JOBS[JobName.PictureProcess].queue).getJob(JOBS[JobName.PictureProcess].id!(payload));
-      const state = job ? await job.getState() : undefined;
-      if (job && (state === 'completed' || state === 'failed')) await job.remove().catch(() => undefined);
+      await this.jobs.removeIfEnded(JobName.PictureProcess, payload);
     }
     await this.jobs.addBulk(
       JobName.PictureProcess,

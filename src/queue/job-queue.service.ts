@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { ModuleRef } from '@nestjs/core';
-import type { JobsOptions, Queue } from 'bullmq';
+import type { JobsOptions, JobState, Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
 import { JobName, JobPayloads, JOBS, JobSchedule, QueueName } from './queue.constants.js';
 import { redisOptions } from './redis-connection.js';
@@ -16,6 +16,15 @@ export interface QueueCounts {
   completed: number;
   prioritized: number;
   paused: number;
+}
+
+/** Where a job with a deterministic id stands in its queue; `missing` when the queue has no such job. */
+export type QueuedJobState = JobState | 'unknown' | 'missing';
+
+export interface QueuedJob {
+  state: QueuedJobState;
+  /** Why its last attempt failed, when it did. */
+  failedReason: string | null;
 }
 
 export interface WorkerHeartbeat {
@@ -52,7 +61,7 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  queue(name: QueueName): Queue {
+  private queue(name: QueueName): Queue {
     const queue = this.queues.get(name);
     if (!queue) throw new Error(`Unknown queue ${name}`);
     return queue;
@@ -92,6 +101,31 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
     if (!id) return;
     const job = await this.queue(JOBS[name].queue).getJob(id);
     if (job && !(await job.isActive())) await job.remove().catch(() => undefined);
+  }
+
+  /** The queued job of this payload (found by its deterministic id), as reconcilers check it. */
+  async find<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<QueuedJob> {
+    const job = await this.queue(JOBS[name].queue).getJob(this.deterministicId(name, payload));
+    if (!job) return { state: 'missing', failedReason: null };
+    return { state: await job.getState(), failedReason: job.failedReason || null };
+  }
+
+  /**
+   * Removes the job of this payload if it has ended (completed or failed): an ended job keeps
+   * its id, so adding the same work again would be a no-op. Answers the state it was in.
+   */
+  async removeIfEnded<N extends JobName>(name: N, payload: JobPayloads[N]): Promise<QueuedJobState> {
+    const job = await this.queue(JOBS[name].queue).getJob(this.deterministicId(name, payload));
+    if (!job) return 'missing';
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') await job.remove().catch(() => undefined);
+    return state;
+  }
+
+  private deterministicId<N extends JobName>(name: N, payload: JobPayloads[N]): string {
+    const id = JOBS[name].id?.(payload);
+    if (!id) throw new Error(`Job ${name} has no deterministic id: it cannot be looked up`);
+    return id;
   }
 
   /** Creates or updates a job scheduler (idempotent). */

@@ -3,7 +3,6 @@ export enum QueueName {
   Pictures = 'pictures',
   Dispatch = 'dispatch',
   Datasets = 'datasets',
-  Harvest = 'harvest',
   Management = 'management',
   Maintenance = 'maintenance',
 }
@@ -13,7 +12,6 @@ export enum JobName {
   StorageCleanupTemp = 'storage.cleanup-temp',
   ManagementRun = 'management.run',
   DatasetIngest = 'datasets.ingest',
-  DatasetMaintenance = 'datasets.maintenance',
   CollectionsPurgeFiles = 'collections.purge-files',
   MapRefreshGrid = 'map.refresh-grid',
   PictureProcess = 'picture.process',
@@ -30,8 +28,6 @@ export interface JobPayloads {
   [JobName.ManagementRun]: { jobId: string; attempt: number };
   /** Reads a registered raster (hash, header, footprint, statistics); `revision` is the dataset's. */
   [JobName.DatasetIngest]: { datasetId: string; revision: number };
-  /** A dataset maintenance command run from the admin route. */
-  [JobName.DatasetMaintenance]: { command: 'rehash' | 'prune-missing' | 'resync'; args: Record<string, unknown>; userId: string | null };
   /** Removes the files of every pending `file_purge` row (one row when `purgeId` is given). */
   [JobName.CollectionsPurgeFiles]: { purgeId?: string };
   /** Recounts the grid cells marked dirty (`full`: rebuilds the whole grid). */
@@ -65,7 +61,6 @@ export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   // outcome of the command itself is recorded in the management_job row, never retried by BullMQ.
   [JobName.ManagementRun]: { queue: QueueName.Management, id: (p) => safeJobId('management', p.jobId, p.attempt), attempts: 3 },
   [JobName.DatasetIngest]: { queue: QueueName.Datasets, id: (p) => safeJobId('datasets.ingest', p.datasetId, p.revision) },
-  [JobName.DatasetMaintenance]: { queue: QueueName.Datasets, attempts: 1 },
   // Producers of one purge set the id `purge-files__<purgeId>`; the reconciler's sweeps have none.
   [JobName.CollectionsPurgeFiles]: { queue: QueueName.Maintenance },
   [JobName.MapRefreshGrid]: { queue: QueueName.Maintenance, attempts: 1 },
