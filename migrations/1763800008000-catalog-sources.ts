@@ -13,6 +13,11 @@ export class CatalogSources1763800008000 implements MigrationInterface {
     await q.query(`ALTER TABLE "collection" ADD "ordered" boolean NOT NULL DEFAULT false`);
     await q.query(`UPDATE "collection" SET "extent_mode" = 'items-line', "ordered" = true WHERE "kind" = 'sequence'`);
     await q.query(`UPDATE "collection" SET "extent_mode" = 'declared' WHERE "kind" = 'harvested'`);
+    // Sequences made from upload sets said `time-asc`, collection editing `time_asc`: one vocabulary.
+    await q.query(
+      `UPDATE "collection" SET "properties" = jsonb_set("properties", '{sort_method}', to_jsonb(replace("properties"->>'sort_method', '-', '_')))
+       WHERE "properties"->>'sort_method' LIKE '%-%'`,
+    );
     await q.query(`ALTER TABLE "item" ADD "links" jsonb NOT NULL DEFAULT '[]'`);
     await q.query(`ALTER TABLE "item" ADD "stac_extensions" text array NOT NULL DEFAULT '{}'`);
     // Links and extension lists kept in the properties by convention move to their columns.

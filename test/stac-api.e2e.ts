@@ -178,7 +178,7 @@ describe('STAC API: landing page, collections and items', () => {
     assert.deepEqual(c.assets.thumbnail.roles, ['thumbnail']);
     assert.deepEqual(c.keywords, ['street', 'walk']);
     assert.equal(c.providers[0].name, 'Sightline tests');
-    assert.equal(c['sightline:sort_method'], 'time-asc');
+    assert.equal(c['sightline:sort_method'], 'time_asc');
     assert.ok(c.stac_extensions.includes('https://stac-extensions.github.io/perspective-imagery/v1.0.0/schema.json'));
   });
 

@@ -68,7 +68,7 @@ async function sequence(
     license: 'CC-BY-SA-4.0',
     keywords: ['street', 'walk'],
     providers: [{ name: 'Sightline tests', roles: ['producer', 'host'] }],
-    properties: { upload_set_id: randomUUID(), relative_heading: 0, sort_method: 'time-asc' },
+    properties: { upload_set_id: randomUUID(), relative_heading: 0, sort_method: 'time_asc' },
     summaries: { 'pers:interior_orientation': [{ camera_manufacturer: 'GoPro', camera_model: 'MAX' }] },
   });
   const items: Item[] = [];
