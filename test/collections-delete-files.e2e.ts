@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { CatalogRepository } from '../src/catalog/catalog.repository.js';
 import { picturePrefix } from '../src/pictures/picture-storage.js';
 import { CatalogService } from '../src/catalog/catalog.service.js';
-import { pictureKey, pictureTileKey } from '../src/common/picture-keys.js';
+import { pictureKey, pictureTileKey } from '../src/pictures/picture-storage.js';
 import { StorageService } from '../src/storage/storage.service.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';

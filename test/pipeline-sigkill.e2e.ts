@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import sharp from 'sharp';
 import { syntheticJpeg } from '../scripts/bench/ingest-images.js';
-import { pictureKey } from '../src/common/picture-keys.js';
+import { pictureKey } from '../src/pictures/picture-storage.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { testPool } from './support/db.js';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pictureKey } from '../src/common/picture-keys.js';
+import { pictureKey } from '../src/pictures/picture-storage.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { sharedPath } from './support/env.js';

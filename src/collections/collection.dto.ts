@@ -4,7 +4,7 @@ import { Visibility } from '../auth/visibility.js';
 import { LinkDto } from '../common/pagination.js';
 import type { Geometry } from '../database/geometry.js';
 import type { Collection } from '../catalog/catalog.types.js';
-import type { SortMethod } from '../catalog/catalog.repository.js';
+import type { SortMethod } from '../catalog/catalog.service.js';
 
 /**
  * `sortby` values of PATCH /collections/{id}: `+` ascending, `-` descending, by capture time

@@ -38,7 +38,6 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { pipeline } from 'node:stream/promises';
 import { Authenticated, CurrentUser, Public } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { ErrorResponseDto } from '../common/error-response.js';
@@ -63,7 +62,7 @@ import {
 } from './dataset.dto.js';
 import { DatasetRenderService, type RenderedPng } from './dataset-render.service.js';
 import { DatasetsService, type StoredDatasetUpload } from './datasets.service.js';
-import { parseRange } from './http-range.js';
+import { sendStoredFile } from '../common/stored-file-response.js';
 
 const NOT_FOUND = { description: 'No such dataset, or not visible to the caller', type: ErrorResponseDto };
 const NOT_READY = { description: 'The dataset is pending or broken', type: ErrorResponseDto };
@@ -224,7 +223,7 @@ export class DatasetsController {
 
   @Get(':id/data.tif')
   @Public()
-  @ApiOperation({ summary: 'Download the GeoTIFF', description: 'Supports single byte ranges (`Range: bytes=…`), as COG readers use.' })
+  @ApiOperation({ summary: 'Download the GeoTIFF', description: 'Supports single byte ranges (`Range: bytes=…`), as COG readers use, and conditional requests (`If-None-Match`, `If-Modified-Since`, `If-Range`).' })
   @ApiBadRequestResponse(BAD_INPUT)
   @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end' })
   @ApiProduces('image/tiff')
@@ -234,34 +233,7 @@ export class DatasetsController {
   @ApiNotFoundResponse(NOT_FOUND)
   @ApiConflictResponse(NOT_READY)
   async data(@CurrentUser() user: AuthUser | undefined, @Param('id', ParseUUIDPipe) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const file = await this.datasets.dataFile(user, id);
-    const range = parseRange(req.headers.range, file.size);
-    res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('Content-Type', file.contentType);
-    res.setHeader('Cache-Control', file.public ? 'public, no-transform' : 'private, no-transform');
-    if (!file.public) res.setHeader('Vary', 'Authorization, Cookie');
-    res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.fileName)}`);
-    if (file.etag) res.setHeader('ETag', file.etag);
-    if (range.kind === 'unsatisfiable') {
-      res.setHeader('Content-Range', `bytes */${file.size}`);
-      res.removeHeader('Content-Disposition');
-      res.status(416).type('application/json').json({ statusCode: 416, error: 'Range Not Satisfiable', message: `The file has ${file.size} bytes` });
-      return;
-    }
-    if (range.kind === 'range') {
-      res.status(206);
-      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`);
-      res.setHeader('Content-Length', String(range.end - range.start + 1));
-    } else {
-      res.status(200);
-      res.setHeader('Content-Length', String(file.size));
-    }
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    const stream = await file.open(range.kind === 'range' ? { start: range.start, end: range.end } : undefined);
-    await pipeline(stream, res).catch(() => res.destroy());
+    await sendStoredFile(req, res, await this.datasets.dataFile(user, id));
   }
 
   @Get(':id/extent.geojson')

@@ -9,7 +9,6 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
@@ -20,11 +19,11 @@ import type { Collection } from '../catalog/catalog.types.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import type { Item } from '../catalog/catalog.types.js';
 import { type Page, pageParams, toPage } from '../common/pagination.js';
+import { storedFileEtag, type ServedFile } from '../common/stored-file-response.js';
 import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
 import { StorageService } from '../storage/storage.service.js';
-import type { ByteRange } from '../storage/storage.types.js';
 import { type DatasetDto, type DuplicateGroupDto, type DuplicatesQueryDto, type ListDatasetsQueryDto, type RegisterPathDto, toDatasetDto, type UpdateDatasetDto, type UploadDatasetDto } from './dataset.dto.js';
 import type { Dataset } from './dataset.entity.js';
 import { DatasetFiles } from './dataset-files.js';
@@ -387,20 +386,24 @@ export class DatasetsService implements CatalogSource {
   // --- the file -------------------------------------------------------------------------------
 
   /** The file for download: size, type, validator, and a way to open any byte range. */
-  async dataFile(
-    user: AuthUser | undefined,
-    id: string,
-  ): Promise<{ size: number; fileName: string; contentType: string; etag: string | null; public: boolean; open: (range?: ByteRange) => Promise<Readable> }> {
+  /** The dataset's file as served (conditional and range requests: see common/stored-file-response.ts). */
+  async dataFile(user: AuthUser | undefined, id: string): Promise<ServedFile> {
     const dataset = await this.accessReady(user, id);
     const facts = await this.files.stat(dataset);
     if (!facts) throw new NotFoundException({ message: 'The file of this dataset is missing', details: { reason: 'file_missing' } });
+    // Only a file everyone may see may sit in shared caches.
+    const isPublic = isPublicDataset(dataset);
     return {
       size: facts.size,
-      fileName: dataset.fileName,
+      modifiedAt: facts.modifiedAt,
       contentType: geotiffMediaType(dataset.isCog),
-      etag: dataset.sha256 && facts.size === dataset.size ? `"${dataset.sha256}"` : null,
-      // Only a file everyone may see may sit in shared caches.
-      public: isPublicDataset(dataset),
+      // The content hash when the file is still the one that was hashed.
+      etag: dataset.sha256 && facts.size === dataset.size ? `"${dataset.sha256}"` : storedFileEtag(facts.size, facts.modifiedAt),
+      cacheControl: isPublic ? 'public, no-transform' : 'private, no-transform',
+      headers: {
+        'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(dataset.fileName)}`,
+        ...(isPublic ? {} : { Vary: 'Authorization, Cookie' }),
+      },
       open: async (range) => {
         const stream = await this.files.open(dataset, range);
         if (!stream) throw new NotFoundException('The file of this dataset is missing');

@@ -1,7 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth.types.js';
 import { canEdit, Visibility } from '../auth/visibility.js';
-import { pictureKey, pictureTileKey } from '../common/picture-keys.js';
+import { pictureKey, pictureTileKey } from './picture-storage.js';
 import { AppConfig } from '../config/app-config.js';
 import { StorageService } from '../storage/storage.service.js';
 import { StorageNotFoundError } from '../storage/storage.types.js';

@@ -4,7 +4,7 @@ import { UnrecoverableError } from 'bullmq';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service.js';
-import { pictureKey, pictureTileKey } from '../common/picture-keys.js';
+import { pictureKey, picturePrefix, pictureTileKey } from './picture-storage.js';
 import { AppConfig } from '../config/app-config.js';
 import { MediaService } from '../media/media.service.js';
 import { Derivatives, InvalidPictureError } from '../media/media.types.js';
@@ -15,7 +15,6 @@ import type { JobContext } from '../queue/queue.types.js';
 import { StorageService } from '../storage/storage.service.js';
 import { BlurInput, BlurProvider, BlurRefusedError } from './blur/blur-provider.js';
 import type { Picture } from './picture.entity.js';
-import { picturePrefix } from './picture-storage.js';
 import { PictureSources, type PictureSourceRef } from './picture-source.js';
 import { PicturesRepository } from './pictures.repository.js';
 

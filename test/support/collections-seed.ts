@@ -3,7 +3,7 @@ import type { Visibility } from '../../src/auth/visibility.js';
 import type { Collection } from '../../src/catalog/collection.entity.js';
 import { CatalogService } from '../../src/catalog/catalog.service.js';
 import type { Item, ItemStatus } from '../../src/catalog/item.entity.js';
-import { pictureKey, pictureTileKey } from '../../src/common/picture-keys.js';
+import { pictureKey, pictureTileKey } from '../../src/pictures/picture-storage.js';
 import { point } from '../../src/database/geometry.js';
 import { StorageService } from '../../src/storage/storage.service.js';
 import type { TestApi } from './app.js';
