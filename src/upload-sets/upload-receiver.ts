@@ -1,9 +1,21 @@
-import { BadRequestException, Injectable, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  CallHandler,
+  createParamDecorator,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  PayloadTooLargeException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import type { AuthUser } from '../auth/auth.types.js';
 import type { Request, Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { AppConfig } from '../config/app-config.js';
 import { StorageService } from '../storage/storage.service.js';
 import { StorageLimitError } from '../storage/storage.types.js';
+import { UploadSetsService } from './upload-sets.service.js';
 import { PictureStorageEngine, ReceivedPicture } from './upload-storage.engine.js';
 
 export interface ReceivedUpload {
@@ -93,3 +105,38 @@ export class UploadReceiver {
     return new BadRequestException(`Malformed multipart body: ${message}`);
   }
 }
+
+const RECEIVED = Symbol('sightline:received-upload');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Receives the picture of `POST /upload_sets/{id}/files` before the handler runs, once the set is
+ * known to be the caller's and open (nobody streams a file into a set they may not use). The
+ * handler reads it with `@ReceivedFile()`; it owns the stored file from then on.
+ */
+@Injectable()
+export class UploadReceiverInterceptor implements NestInterceptor {
+  constructor(
+    private readonly receiver: UploadReceiver,
+    private readonly uploadSets: UploadSetsService,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request & { user?: AuthUser; [RECEIVED]?: ReceivedUpload }>();
+    const id = String(req.params.id ?? '');
+    // A malformed id is the parameter pipe's to refuse.
+    if (UUID.test(id)) {
+      await this.uploadSets.openForUpload(id, req.user);
+      req[RECEIVED] = await this.receiver.receive(req, http.getResponse<Response>());
+    }
+    return next.handle();
+  }
+}
+
+/** The upload UploadReceiverInterceptor received. */
+export const ReceivedFile = createParamDecorator((_data: unknown, context: ExecutionContext): ReceivedUpload => {
+  const upload = context.switchToHttp().getRequest<{ [RECEIVED]?: ReceivedUpload }>()[RECEIVED];
+  if (!upload) throw new Error('ReceivedFile() needs UploadReceiverInterceptor on the route');
+  return upload;
+});

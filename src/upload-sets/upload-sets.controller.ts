@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Req, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -22,6 +22,7 @@ import { publicRequestUrl } from '../common/request-url.js';
 import { AppConfig } from '../config/app-config.js';
 import { UploadFileBodyDto, UploadFileDto, UploadFileListDto } from './upload-file.dto.js';
 import { CreateUploadSetDto, UpdateUploadSetDto, UploadSetDto, UploadSetListQueryDto, UploadSetPageDto } from './upload-set.dto.js';
+import { ReceivedFile, type ReceivedUpload, UploadReceiverInterceptor } from './upload-receiver.js';
 import { UploadSetsService } from './upload-sets.service.js';
 
 const uuid = new ParseUUIDPipe();
@@ -103,8 +104,9 @@ export class UploadSetsController {
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Larger than UPLOAD_MAX_BYTES' })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'Not multipart/form-data' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  addFile(@Param('id', uuid) id: string, @CurrentUser() user: AuthUser, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<UploadFileDto> {
-    return this.uploadSets.addFile(id, user, req, res);
+  @UseInterceptors(UploadReceiverInterceptor)
+  addFile(@Param('id', uuid) id: string, @CurrentUser() user: AuthUser, @ReceivedFile() upload: ReceivedUpload): Promise<UploadFileDto> {
+    return this.uploadSets.addFile(id, user, upload);
   }
 
   @Get('upload_sets/:id/files')

@@ -3,7 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module.js';
 import { PicturesModule } from '../pictures/pictures.module.js';
 import { UploadFile } from './upload-file.entity.js';
-import { UploadReceiver } from './upload-receiver.js';
+import { UploadReceiver, UploadReceiverInterceptor } from './upload-receiver.js';
 import { UploadSet } from './upload-set.entity.js';
 import { UploadSetPictures } from './upload-set-pictures.js';
 import { UploadSetProcessor } from './upload-set.processor.js';
@@ -16,7 +16,7 @@ import { UploadSetsService } from './upload-sets.service.js';
 /** Upload sets: receiving pictures into the picture pipeline, as batches cut into sequences. */
 @Module({
   imports: [TypeOrmModule.forFeature([UploadSet, UploadFile]), PicturesModule, CatalogModule],
-  providers: [UploadSetsRepository, UploadSetsService, UploadReceiver, UploadSetProcessor, UploadSetsReconciler, UploadSetsCommands, UploadSetPictures],
+  providers: [UploadSetsRepository, UploadSetsService, UploadReceiver, UploadReceiverInterceptor, UploadSetProcessor, UploadSetsReconciler, UploadSetsCommands, UploadSetPictures],
   controllers: [UploadSetsController],
   exports: [UploadSetsService],
 })

@@ -1,7 +1,6 @@
 import { BadRequestException, ConflictException, HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import type { Request, Response } from 'express';
 import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
@@ -18,7 +17,7 @@ import { JobName } from '../queue/queue.constants.js';
 import { StorageService } from '../storage/storage.service.js';
 import { type RejectionReason, type RejectionSeverity } from './upload-file.entity.js';
 import { rejectionOf, toUploadFileDto, UploadFileDto, UploadFileFieldsDto, UploadFileListDto } from './upload-file.dto.js';
-import { ReceivedUpload, UploadReceiver } from './upload-receiver.js';
+import type { ReceivedUpload } from './upload-receiver.js';
 import {
   AssociatedCollectionDto,
   CreateUploadSetDto,
@@ -80,7 +79,6 @@ export class UploadSetsService {
     private readonly collections: CatalogService,
     private readonly users: UsersService,
     private readonly storage: StorageService,
-    private readonly receiver: UploadReceiver,
     private readonly jobs: JobQueueService,
     private readonly config: AppConfig,
   ) {
@@ -231,18 +229,23 @@ export class UploadSetsService {
    * position and time), then recorded and queued for processing. A refused file is recorded
    * with its reason and its bytes are deleted.
    */
-  async addFile(id: string, user: AuthUser, req: Request, res: Response): Promise<UploadFileDto> {
-    const set = await this.getOwned(id, user);
-    if (set.status !== 'open') throw new ConflictException({ message: 'The upload set is completed: no more files can be added to it', details: { upload_set_id: set.id } });
-    const upload = await this.receiver.receive(req, res);
+  async addFile(id: string, user: AuthUser, upload: ReceivedUpload): Promise<UploadFileDto> {
     let kept = false;
     try {
+      const set = await this.openForUpload(id, user);
       const fileDto = await this.accept(set, user, upload);
       kept = true;
       return fileDto;
     } finally {
       if (!kept) await this.storage.delete(upload.file.key).catch(() => undefined);
     }
+  }
+
+  /** The caller's set, open for files: 404 when it is not theirs, 409 when it is completed. */
+  async openForUpload(id: string, user: AuthUser | undefined): Promise<UploadSet> {
+    const set = await this.getOwned(id, user);
+    if (set.status !== 'open') throw new ConflictException({ message: 'The upload set is completed: no more files can be added to it', details: { upload_set_id: set.id } });
+    return set;
   }
 
   private async validateFields(fields: Record<string, unknown>): Promise<UploadFileFieldsDto> {
