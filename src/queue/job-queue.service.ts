@@ -1,10 +1,11 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { ModuleRef } from '@nestjs/core';
 import type { JobsOptions, JobState, Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
 import { JobName, JobPayloads, JOBS, JobSchedule, QueueName } from './queue.constants.js';
+import { currentJob } from './job-context.js';
 import { redisOptions } from './redis-connection.js';
 
 export interface QueueCounts {
@@ -48,6 +49,7 @@ export interface FailedJobSummary {
 /** The one place jobs are produced: attempts, backoff, retention and ids are set here. */
 @Injectable()
 export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(JobQueueService.name);
   private queues = new Map<QueueName, Queue>();
 
   constructor(
@@ -80,13 +82,26 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
+  /** A job may add only the follow-ups its definition declares (see JobDefinition.followUps). */
+  private checkFollowUp(name: JobName): void {
+    const parent = currentJob();
+    if (!parent) return;
+    const declared = JOBS[parent].followUps;
+    if (declared === 'any' || declared?.includes(name)) return;
+    const message = `job ${parent} added ${name}, which is not among its declared follow-ups (src/queue/queue.constants.ts)`;
+    if (this.config.NODE_ENV === 'production') this.logger.error(message);
+    else throw new Error(message);
+  }
+
   async add<N extends JobName>(name: N, payload: JobPayloads[N], extra: JobsOptions = {}): Promise<string | undefined> {
+    this.checkFollowUp(name);
     const job = await this.queue(JOBS[name].queue).add(name, payload, this.jobOptions(name, payload, extra));
     return job.id;
   }
 
   /** Adds many jobs of one name, in chunks, grouped by queue. */
   async addBulk<N extends JobName>(name: N, payloads: JobPayloads[N][], extra: JobsOptions = {}): Promise<number> {
+    if (payloads.length) this.checkFollowUp(name);
     const queue = this.queue(JOBS[name].queue);
     for (let i = 0; i < payloads.length; i += 500) {
       const chunk = payloads.slice(i, i + 500);

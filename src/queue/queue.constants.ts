@@ -53,20 +53,36 @@ export interface JobDefinition<N extends JobName> {
   id?: (payload: JobPayloads[N]) => string;
   /** Attempts before the job is failed for good (default JOB_ATTEMPTS). */
   attempts?: number;
+  /**
+   * The jobs its handler may add (follow-ups), `'any'` for jobs that run arbitrary commands.
+   * Checked when a job adds another (JobQueueService): an undeclared follow-up is an error
+   * outside production and a logged warning in it. Reconcilers and requests add what they need.
+   */
+  followUps?: readonly JobName[] | 'any';
 }
 
 export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   [JobName.StorageCleanupTemp]: { queue: QueueName.Maintenance, attempts: 1 },
   // Retries here only cover failures before the run is claimed (database briefly away); the
   // outcome of the command itself is recorded in the management_job row, never retried by BullMQ.
-  [JobName.ManagementRun]: { queue: QueueName.Management, id: (p) => safeJobId('management', p.jobId, p.attempt), attempts: 3 },
+  [JobName.ManagementRun]: { queue: QueueName.Management, id: (p) => safeJobId('management', p.jobId, p.attempt), attempts: 3, followUps: 'any' },
   [JobName.DatasetIngest]: { queue: QueueName.Datasets, id: (p) => safeJobId('datasets.ingest', p.datasetId, p.revision) },
   // Producers of one purge set the id `purge-files__<purgeId>`; the reconciler's sweeps have none.
   [JobName.CollectionsPurgeFiles]: { queue: QueueName.Maintenance },
   [JobName.MapRefreshGrid]: { queue: QueueName.Maintenance, attempts: 1 },
-  [JobName.PictureProcess]: { queue: QueueName.Pictures, id: (p) => safeJobId('picture', p.pictureId, p.generation) },
+  // A processed, broken or rejected picture: its source may finalise its batch (an upload set's finalize).
+  [JobName.PictureProcess]: {
+    queue: QueueName.Pictures,
+    id: (p) => safeJobId('picture', p.pictureId, p.generation),
+    followUps: [JobName.PictureDelete, JobName.UploadSetFinalize],
+  },
   [JobName.PictureDelete]: { queue: QueueName.Pictures, id: (p) => safeJobId('picture-delete', p.pictureId) },
-  [JobName.UploadSetDispatch]: { queue: QueueName.Dispatch, id: (p) => safeJobId('dispatch', p.uploadSetId, p.generation) },
+  // Capture duplicates' files go; a set whose pictures are all processed finalises at once.
+  [JobName.UploadSetDispatch]: {
+    queue: QueueName.Dispatch,
+    id: (p) => safeJobId('dispatch', p.uploadSetId, p.generation),
+    followUps: [JobName.PictureDelete, JobName.UploadSetFinalize],
+  },
   [JobName.UploadSetFinalize]: { queue: QueueName.Dispatch, id: (p) => safeJobId('finalize', p.uploadSetId, p.round) },
   [JobName.UploadSetDelete]: { queue: QueueName.Dispatch, id: (p) => safeJobId('upload-set-delete', p.uploadSetId) },
 };

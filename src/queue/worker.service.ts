@@ -3,6 +3,7 @@ import { Job, UnrecoverableError, Worker } from 'bullmq';
 import { AppConfig } from '../config/app-config.js';
 import { hostname } from 'node:os';
 import { JobQueueService } from './job-queue.service.js';
+import { runAsJob } from './job-context.js';
 import { JobRegistryService } from './job-registry.service.js';
 import { PROCESS_ROLE, type ProcessRole } from './process-role.js';
 import { JobName, QueueName } from './queue.constants.js';
@@ -59,7 +60,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
           const controller = new AbortController();
           this.running.set(`${queueName}/${job.id}`, controller);
           try {
-            return await handler(job.data, {
+            return await runAsJob(job.name as JobName, () => handler(job.data, {
               jobId: String(job.id),
               attempt: job.attemptsMade + 1,
               signal: controller.signal,
@@ -67,7 +68,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
               log: async (line) => {
                 await job.log(line);
               },
-            });
+            }));
           } finally {
             this.running.delete(`${queueName}/${job.id}`);
           }
