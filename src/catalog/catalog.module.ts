@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogRepository } from './catalog.repository.js';
+import { CatalogSearchService } from './catalog-search.service.js';
 import { CatalogService } from './catalog.service.js';
 import { Collection } from './collection.entity.js';
 import { FilePurge } from './file-purge.entity.js';
@@ -14,7 +15,7 @@ import { Item } from './item.entity.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([Collection, Item, FilePurge]), DiscoveryModule],
-  providers: [CatalogService, CatalogRepository, FilePurgeProcessor],
-  exports: [CatalogService],
+  providers: [CatalogService, CatalogRepository, CatalogSearchService, FilePurgeProcessor],
+  exports: [CatalogService, CatalogSearchService],
 })
 export class CatalogModule {}

@@ -6,13 +6,9 @@
 
 export type QueryableType = 'id' | 'string' | 'number' | 'integer' | 'boolean' | 'timestamp' | 'geometry' | 'array' | 'interval';
 
-export interface SortKey {
-  /** Expression ordered by. */
-  sql: string;
-  /** Cast that turns the cursor's text value back into the expression's type. */
-  cast: string;
-  nullable: boolean;
-}
+import type { SortKey } from '../catalog/catalog-search.service.js';
+
+export type { SortKey };
 
 export interface Queryable {
   name: string;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { QUERYABLES_REL, STAC_VERSION } from './conformance.js';
-import type { CollectionRow } from './stac.repository.js';
+import type { CollectionRow } from '../catalog/catalog-search.service.js';
 import { collectionExtensions } from './stac-extensions.js';
 import { StacLinkDto } from './stac-item.dto.js';
 import { GEOJSON_TYPE, JSON_TYPE, licenseLink, SCHEMA_TYPE, type StacLink, StacLinks, utcText } from './stac-links.js';

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { STAC_VERSION } from './conformance.js';
-import type { ItemRow } from './stac.repository.js';
+import type { ItemRow } from '../catalog/catalog-search.service.js';
 import { itemExtensions } from './stac-extensions.js';
 import { GEOJSON_TYPE, JSON_TYPE, licenseLink, type StacLink, StacLinks, utcText } from './stac-links.js';
 import type { FieldsSpec } from './search-request.js';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CursorCodec, CursorError, fingerprint } from './cursor.js';
 import { parseDatetimeParameter, parseRfc3339 } from './datetime.js';
-import { keysetSql, tsQuery, type ResolvedSort } from './stac.repository.js';
-import { SqlParams } from './sql-params.js';
+import { keysetSql, tsQuery, type ResolvedSort } from '../catalog/catalog-search.service.js';
+import { SqlParams } from '../common/sql-params.js';
 
 describe('STAC cursors', () => {
   const codec = new CursorCodec('a-secret-of-sixteen+');

@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module.js';
 import { StacController } from './stac.controller.js';
-import { StacRepository } from './stac.repository.js';
 import { StacService } from './stac.service.js';
 
-/** The STAC API: reads the catalog's collections and items through its own read-only SQL. */
+/** The STAC API: HTTP, CQL2, queryables and rendering over the catalog's search. */
 @Module({
   imports: [CatalogModule],
   controllers: [StacController],
-  providers: [StacService, StacRepository],
+  providers: [StacService],
 })
 export class StacModule {}

@@ -5,7 +5,9 @@ import { CONFORMANCE_CLASSES, OPENAPI_MEDIA_TYPE, QUERYABLES_REL, STAC_VERSION }
 import { CursorCodec, CursorError, type CursorPayload, fingerprint } from './cursor.js';
 import { CatalogService } from '../catalog/catalog.service.js';
 import { COLLECTION_QUERYABLES, ITEM_QUERYABLES, itemQueryablesWithSummaries, normalizeQueryableName, type Queryable } from './queryables.js';
-import { type CollectionFilter, type ItemFilter, type MatchCount, type ResolvedSort, StacRepository } from './stac.repository.js';
+import { CatalogSearchService, type CollectionFilter, type ItemFilter, type MatchCount, type ResolvedSort, type SqlCondition } from '../catalog/catalog-search.service.js';
+import { compileCql2 } from './cql2/cql2.compiler.js';
+import { Cql2Error, type Cql2Node } from './cql2/cql2.types.js';
 import { DEFAULT_COLLECTION_FIELDS, applyFields, applyItemFields, toStacItem, type StacItem } from './stac-item.dto.js';
 import { toStacCollection } from './stac-collection.dto.js';
 import { GEOJSON_TYPE, JSON_TYPE, SCHEMA_TYPE, type StacLink, StacLinks } from './stac-links.js';
@@ -49,6 +51,19 @@ const DEFAULT_COLLECTIONS_SORT: SortSpec[] = [
 
 const KIND_QUERYABLE = 'sightline:kind';
 
+/** A CQL2 filter as the catalog's search takes it: compiled against `queryables` when the query is built (400 on a bad field). */
+function compiledFilter(filter: Cql2Node | undefined, queryables: ReadonlyMap<string, Queryable>): SqlCondition | undefined {
+  if (filter === undefined) return undefined;
+  return (params) => {
+    try {
+      return compileCql2(filter, (name) => queryables.get(name), params);
+    } catch (e) {
+      if (e instanceof Cql2Error) throw new BadRequestException({ message: e.message, details: { parameter: 'filter' } });
+      throw e;
+    }
+  };
+}
+
 @Injectable()
 export class StacService {
   private readonly links: StacLinks;
@@ -56,7 +71,7 @@ export class StacService {
 
   constructor(
     config: AppConfig,
-    private readonly repository: StacRepository,
+    private readonly repository: CatalogSearchService,
     private readonly catalog: CatalogService,
   ) {
     this.links = new StacLinks(config.PUBLIC_URL);
@@ -131,7 +146,7 @@ export class StacService {
 
   async searchCollections(req: SearchRequest, user: AuthUser | undefined, info: RequestInfo) {
     const sort = this.resolveSort(req.sortby ?? DEFAULT_COLLECTIONS_SORT, COLLECTION_QUERYABLES);
-    const filter: CollectionFilter = { bbox: req.bbox, datetime: req.datetime, filter: req.filter, q: req.q, queryables: COLLECTION_QUERYABLES };
+    const filter: CollectionFilter = { bbox: req.bbox, datetime: req.datetime, filter: compiledFilter(req.filter, COLLECTION_QUERYABLES), q: req.q };
     const print = fingerprint({ t: 'collections', bbox: req.bbox, datetime: req.datetime, filter: req.filter, q: req.q, sort: req.sortby ?? null });
     const cursor = this.readCursor(req.token, print, sort.length);
     const page = await this.repository.searchCollections(filter, sort, { limit: req.limit, cursor: cursor && { direction: cursor.d, values: cursor.k } }, user, this.carried(cursor));
@@ -190,9 +205,8 @@ export class StacService {
       bbox: req.bbox,
       intersects: req.intersects,
       datetime: req.datetime,
-      filter: req.filter,
+      filter: compiledFilter(req.filter, queryables),
       q: req.q,
-      queryables,
     };
     const print = fingerprint({
       t: 'items',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ITEM_QUERYABLES } from '../queryables.js';
-import { SqlParams } from '../sql-params.js';
+import { SqlParams } from '../../common/sql-params.js';
 import { compileCql2 } from './cql2.compiler.js';
 import { parseCql2Text } from './cql2-text.parser.js';
 import { Cql2Error, type Cql2Node } from './cql2.types.js';

@@ -1,7 +1,7 @@
 import { DatetimeError, parseDate, parseRfc3339 } from '../datetime.js';
 import { assertGeometry, GeoJsonError, isGeometryLike } from '../geojson.js';
 import { normalizeQueryableName, type Queryable } from '../queryables.js';
-import { isUuid, SqlParams } from '../sql-params.js';
+import { isUuid, SqlParams } from '../../common/sql-params.js';
 import { ARRAY_FUNCTIONS, Cql2Error, type Cql2Node, TEMPORAL_FUNCTIONS } from './cql2.types.js';
 
 /**

@@ -2,19 +2,43 @@ import { BadRequestException, Injectable, Logger, OnModuleDestroy, ServiceUnavai
 import pg from 'pg';
 import type { AuthUser } from '../auth/auth.types.js';
 import { visibilitySql } from '../auth/visibility.js';
+import { isUuid, SqlParams } from '../common/sql-params.js';
 import { AppConfig } from '../config/app-config.js';
-import { compileCql2 } from './cql2/cql2.compiler.js';
-import { Cql2Error, type Cql2Node, type GeoJsonGeometry } from './cql2/cql2.types.js';
-import type { DatetimeRange } from './datetime.js';
-import type { Queryable, SortKey } from './queryables.js';
-import { isUuid, SqlParams } from './sql-params.js';
 
 /**
- * The SQL of the STAC API. Everything it reads goes through the same visibility rule as the
- * rest of the API (src/auth/visibility.ts) for items AND their collection, and only `ready`
- * rows are published. Paging is keyset paging on the sort keys (no OFFSET): page 100 costs
- * what page 1 costs.
+ * The catalog's search: the SQL behind the STAC API's item and collection search. Everything it
+ * reads goes through the same visibility rule as the rest of the API (src/auth/visibility.ts) for
+ * items AND their collection, and only `ready` rows are published. Paging is keyset paging on the
+ * sort keys (no OFFSET): page 100 costs what page 1 costs. Filters arrive compiled (the STAC layer
+ * compiles CQL2 against its queryables) as conditions that bind their values to the query's
+ * parameters.
  */
+
+/** An expression results are ordered by. */
+export interface SortKey {
+  /** Expression ordered by. */
+  sql: string;
+  /** Cast that turns the cursor's text value back into the expression's type. */
+  cast: string;
+  nullable: boolean;
+}
+
+/** A GeoJSON geometry (a search area). */
+export interface SearchGeometry {
+  type: string;
+  coordinates?: unknown;
+  geometries?: SearchGeometry[];
+}
+
+/** Inclusive time bounds, as PostgreSQL timestamptz text; null for an open end. */
+export interface TimeBounds {
+  start: { text: string } | null;
+  end: { text: string } | null;
+  instant: boolean;
+}
+
+/** A compiled filter: SQL over `i` (items) or `c` (collections), its values bound to `params`. */
+export type SqlCondition = (params: SqlParams) => string;
 
 /** Free text of an item, as indexed by ix_item_search_text (migration 1763800003100). Keep both identical. */
 export const ITEM_TEXT_SQL =
@@ -33,19 +57,17 @@ export interface ItemFilter {
   collectionIds?: string[];
   ids?: string[];
   bbox?: [number, number, number, number];
-  intersects?: GeoJsonGeometry;
-  datetime?: DatetimeRange;
-  filter?: Cql2Node;
+  intersects?: SearchGeometry;
+  datetime?: TimeBounds;
+  filter?: SqlCondition;
   q?: string[];
-  queryables: ReadonlyMap<string, Queryable>;
 }
 
 export interface CollectionFilter {
   bbox?: [number, number, number, number];
-  datetime?: DatetimeRange;
-  filter?: Cql2Node;
+  datetime?: TimeBounds;
+  filter?: SqlCondition;
   q?: string[];
-  queryables: ReadonlyMap<string, Queryable>;
 }
 
 export interface ResolvedSort {
@@ -135,7 +157,7 @@ function bboxSql(column: string, params: SqlParams, [w, s, e, n]: [number, numbe
   return { sql: `(${a.sql} OR ${b.sql})`, estimate: `(${a.estimate} OR ${b.estimate})` };
 }
 
-function flatten(g: GeoJsonGeometry): GeoJsonGeometry[] {
+function flatten(g: SearchGeometry): SearchGeometry[] {
   return g.type === 'GeometryCollection' ? (g.geometries ?? []).flatMap(flatten) : [g];
 }
 
@@ -146,13 +168,13 @@ function flatten(g: GeoJsonGeometry): GeoJsonGeometry[] {
  */
 export const MAX_REPAIRED_POSITIONS = 1_000;
 
-function positionCount(g: GeoJsonGeometry): number {
+function positionCount(g: SearchGeometry): number {
   const count = (v: unknown): number => (Array.isArray(v) ? (typeof v[0] === 'number' ? 1 : v.reduce((n: number, x) => n + count(x), 0)) : 0);
   return count((g as { coordinates?: unknown }).coordinates);
 }
 
 /** ST_Intersects with any GeoJSON geometry (collections are split, small invalid polygons repaired; see checkSearchArea). */
-function intersectsSql(column: string, params: SqlParams, geometry: GeoJsonGeometry): string {
+function intersectsSql(column: string, params: SqlParams, geometry: SearchGeometry): string {
   const parts = flatten(geometry).map((g) => {
     const area = `ST_SetSRID(ST_GeomFromGeoJSON(${params.add(JSON.stringify(g), 'text')}), 4326)`;
     return `ST_Intersects(${column}, ${positionCount(g) <= MAX_REPAIRED_POSITIONS ? `ST_MakeValid(${area})` : area})`;
@@ -217,8 +239,8 @@ function orderSql(sort: ResolvedSort[], exprs: string[], backwards: boolean): st
 const STATEMENT_TIMEOUT_MS = 30_000;
 
 @Injectable()
-export class StacRepository implements OnModuleDestroy {
-  private readonly logger = new Logger(StacRepository.name);
+export class CatalogSearchService implements OnModuleDestroy {
+  private readonly logger = new Logger(CatalogSearchService.name);
   /**
    * A pool of its own for the read-only, latency-bound STAC queries (it could point to a read
    * replica): starting parallel workers (~30 ms here) or JIT-compiling a plan costs more than
@@ -260,7 +282,7 @@ export class StacRepository implements OnModuleDestroy {
    * Refuses (400) a search area that is not a valid geometry and too large to repair, naming
    * what is wrong and where (ST_IsValidReason stops at the first problem: cheap at any size).
    */
-  async checkSearchArea(geometry: GeoJsonGeometry): Promise<void> {
+  async checkSearchArea(geometry: SearchGeometry): Promise<void> {
     for (const part of flatten(geometry)) {
       if (positionCount(part) <= MAX_REPAIRED_POSITIONS) continue;
       const [row] = await this.query<{ reason: string }>(
@@ -282,15 +304,6 @@ export class StacRepository implements OnModuleDestroy {
     params.push(...v.params);
     // The same rule for another alias reuses the parameter already bound.
     return { sql: v.sql, again: (other) => visibilitySql(other, user, first).sql };
-  }
-
-  private compileFilter(filter: Cql2Node, queryables: ReadonlyMap<string, Queryable>, params: SqlParams): string {
-    try {
-      return compileCql2(filter, (name) => queryables.get(name), params);
-    } catch (e) {
-      if (e instanceof Cql2Error) throw new BadRequestException({ message: e.message, details: { parameter: 'filter' } });
-      throw e;
-    }
   }
 
   // ---- items ---------------------------------------------------------------------------
@@ -327,7 +340,7 @@ export class StacRepository implements OnModuleDestroy {
       const q = tsQuery(f.q);
       both(q ? `${ITEM_TEXT_SQL} @@ to_tsquery('simple'::regconfig, ${params.add(q, 'text')})` : 'FALSE');
     }
-    if (f.filter !== undefined) both(this.compileFilter(f.filter, f.queryables, params));
+    if (f.filter !== undefined) both(f.filter(params));
     return { where: ["c.status = 'ready'", vi.again('c'), ...items], estimate, again: vi.again };
   }
 
@@ -436,7 +449,7 @@ export class StacRepository implements OnModuleDestroy {
   async findItem(collectionId: string, itemId: string, user: AuthUser | undefined): Promise<ItemRow | undefined> {
     if (!isUuid(collectionId) || !isUuid(itemId)) return undefined;
     const sort: ResolvedSort[] = [{ key: { sql: 'i.id', cast: 'uuid', nullable: false }, direction: 'asc' }];
-    const { rows } = await this.searchItems({ collectionIds: [collectionId], ids: [itemId], queryables: new Map() }, sort, { limit: 1 }, user, { count: 1, estimated: false });
+    const { rows } = await this.searchItems({ collectionIds: [collectionId], ids: [itemId] }, sort, { limit: 1 }, user, { count: 1, estimated: false });
     return rows[0];
   }
 
@@ -455,7 +468,7 @@ export class StacRepository implements OnModuleDestroy {
       const q = tsQuery(f.q);
       where.push(q ? `${COLLECTION_TEXT_SQL} @@ to_tsquery('simple'::regconfig, ${params.add(q, 'text')})` : 'FALSE');
     }
-    if (f.filter !== undefined) where.push(this.compileFilter(f.filter, f.queryables, params));
+    if (f.filter !== undefined) where.push(f.filter(params));
     return { where, again: vc.again };
   }
 
