@@ -17,10 +17,7 @@ export default defineConfig(
       // `let [x, y] = …` where only x changes later stays one statement.
       'prefer-const': ['error', { destructuring: 'all' }],
       // A leading underscore marks a parameter a signature requires but the body does not use.
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
       // Not enabled on purpose: consistent-type-imports. With emitDecoratorMetadata a class
       // imported as a type only vanishes from the emitted code and Nest can no longer inject it.
     },
@@ -33,9 +30,7 @@ export default defineConfig(
       '@typescript-eslint/no-floating-promises': [
         'error',
         {
-          allowForKnownSafeCalls: [
-            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
-          ],
+          allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }],
         },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
