@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: dependencies, services, a fresh database for this run (dropped at the end),
-# type-check + build, migrations, migration drift and OpenAPI checks, unit and e2e tests.
+# type-check + build, lint (ESLint, Prettier) and domain boundaries, migrations, migration drift and
+# OpenAPI checks, unit and e2e tests.
 # `npm test -- test/foo.e2e.ts src/bar.spec.ts` runs only those files (after the same checks).
 set -euo pipefail
 LOG_TAG=test
@@ -52,6 +53,16 @@ trap cleanup EXIT
 log "database sightline_test_$RUN_ID"
 psql "$(admin_url "$DATABASE_URL")" -qc "create database \"sightline_test_$RUN_ID\"" >/dev/null
 build
+log "linting (ESLint, Prettier)"
+if ! npm run --silent lint; then
+  log "FAILED: lint; npm run format rewrites the files Prettier lists above, ESLint's findings are fixed by hand"
+  exit 1
+fi
+log "checking domain boundaries"
+if ! node scripts/check-boundaries.mjs; then
+  log "FAILED: domain boundaries; see scripts/boundaries.json for each domain's public surface"
+  exit 1
+fi
 log "running migrations"
 typeorm_cli migration:run >/dev/null
 log "checking that entities and migrations agree"

@@ -12,6 +12,7 @@ export function localNextPath(next: string | undefined): string {
   const refuse = () => {
     throw new BadRequestException({ message: 'next must be a local path such as /api/docs', details: { next } });
   };
+  // eslint-disable-next-line no-control-regex
   if (!next.startsWith('/') || next.startsWith('//') || next.includes('\\') || /[\u0000-\u001f\u007f]/.test(next)) refuse();
   let url: URL;
   try {

@@ -78,7 +78,7 @@ export class AppConfig {
 
   /** Only `local` for now; the storage interface is shaped for an S3 driver. */
   @IsIn(['local'])
-  STORAGE_DRIVER: 'local' = 'local';
+  STORAGE_DRIVER = 'local' as const;
 
   /** Largest JSON body accepted, in bytes. */
   @Transform(toInt) @IsInt() @Min(1024)

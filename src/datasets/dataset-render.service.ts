@@ -2,7 +2,6 @@ import { BadRequestException, Injectable, Logger, NotFoundException } from '@nes
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { AuthUser } from '../auth/auth.types.js';
-import { Visibility } from '../auth/visibility.js';
 import { StorageService } from '../storage/storage.service.js';
 import type { SampleDto, SamplesDto } from './dataset.dto.js';
 import { DatasetFiles } from './dataset-files.js';

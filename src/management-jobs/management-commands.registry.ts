@@ -121,7 +121,7 @@ export class ManagementCommandsRegistry {
     try {
       validate = this.ajv.compile(argsSchema);
     } catch (error) {
-      throw new Error(`Management command ${command.name}: invalid argsSchema: ${(error as Error).message}`);
+      throw new Error(`Management command ${command.name}: invalid argsSchema: ${(error as Error).message}`, { cause: error });
     }
     this.commands.set(command.name, {
       ...command,

@@ -106,7 +106,7 @@ export class PictureProcessor {
           await this.media.assertDecodableJpeg(image);
         } catch (error) {
           // The service's answer is bad, not the user's file: worth another attempt.
-          throw new Error(`blur service answered an unusable picture: ${errorText(error)}`);
+          throw new Error(`blur service answered an unusable picture: ${errorText(error)}`, { cause: error });
         }
       } else {
         image = await this.media.blurRegions(input.path ?? input.buffer!, outcome.boxes);

@@ -195,7 +195,7 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
     const all = await client.hgetall(this.heartbeatKey);
     const out: (WorkerHeartbeat & { id: string })[] = [];
     for (const [id, text] of Object.entries(all)) {
-      let beat: WorkerHeartbeat | null = null;
+      let beat: WorkerHeartbeat | null;
       try {
         beat = JSON.parse(text) as WorkerHeartbeat;
       } catch {

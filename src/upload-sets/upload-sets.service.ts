@@ -53,10 +53,12 @@ function fieldProblem(field: string, problem: string): BadRequestException {
   return new BadRequestException({ message: problem, details: [{ field, problems: [problem] }] });
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
 /** A file name as the uploader's computer knew it, without any path, bounded. */
 function cleanFileName(name: string | undefined, fallback: string): string {
-  // eslint-disable-next-line no-control-regex
-  const base = (name ?? '').split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const base = (name ?? '').split(/[\\/]/).pop()!.replace(CONTROL_CHARACTERS, '').trim();
   return (base || fallback).slice(0, 255);
 }
 

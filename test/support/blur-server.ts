@@ -16,6 +16,7 @@ export type BlurMode = 'jpeg' | 'multipart' | 'detector' | 'unavailable';
  */
 export async function startBlurServer() {
   const state = { mode: 'jpeg' as BlurMode, requests: 0, received: [] as string[] };
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a throw here fails the test as an unhandled rejection
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);

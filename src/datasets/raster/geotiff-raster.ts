@@ -193,7 +193,7 @@ async function geotransform(fd: Fd, pixelIsPoint: boolean): Promise<{ transform:
   const matrix = numbers(await tag(fd, 'ModelTransformation'));
   const tiepoints = numbers(await tag(fd, 'ModelTiepoint'));
   const scale = numbers(await tag(fd, 'ModelPixelScale'));
-  let t: Affine | null = null;
+  let t: Affine;
   if (matrix && matrix.length >= 16) {
     t = [matrix[0]!, matrix[1]!, matrix[3]!, matrix[4]!, matrix[5]!, matrix[7]!];
   } else if (tiepoints && tiepoints.length >= 6 && scale && scale.length >= 2) {

@@ -55,7 +55,7 @@ export class HttpBlurProvider extends BlurProvider {
       });
     } catch (error) {
       const e = error as Error;
-      throw new Error(e.name === 'TimeoutError' ? `blur service did not answer within ${this.options.timeoutMs} ms` : `blur service unreachable: ${e.message}`);
+      throw new Error(e.name === 'TimeoutError' ? `blur service did not answer within ${this.options.timeoutMs} ms` : `blur service unreachable: ${e.message}`, { cause: error });
     }
     if (!res.ok) {
       const detail = (await res.text().catch(() => '')).slice(0, 200);
