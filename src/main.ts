@@ -34,9 +34,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const url = new URL(config.PUBLIC_URL).origin;
-  process.stdout.write(
-    `Sightline API listening on port ${config.PORT}\n  API:     ${url}/api\n  Swagger: ${url}/api/docs\n  STAC:    ${url}/api/\n`,
-  );
+  process.stdout.write(`Sightline API listening on port ${config.PORT}\n  API:     ${url}/api\n  Swagger: ${url}/api/docs\n  STAC:    ${url}/api/\n`);
 }
 
 void main();

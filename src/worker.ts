@@ -43,7 +43,10 @@ async function main(): Promise<void> {
       if (path === '/api/metrics') {
         const access = metricsAccess(config, req.headers.authorization);
         if (!access.allowed) return send(access.status, { statusCode: access.status, error: access.status === 401 ? 'Unauthorized' : 'Not Found', message: access.message });
-        metrics.registry.metrics().then((text) => send(200, text, 'text/plain; version=0.0.4'), () => send(500, 'metrics failed', 'text/plain'));
+        metrics.registry.metrics().then(
+          (text) => send(200, text, 'text/plain; version=0.0.4'),
+          () => send(500, 'metrics failed', 'text/plain'),
+        );
         return;
       }
       send(404, { statusCode: 404, error: 'Not Found', message: 'The worker serves only /api/health, /api/health/ready and /api/metrics' });

@@ -54,7 +54,9 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     assert.equal(body.role, 'user');
     assert.equal(body.authenticated_via, 'session');
 
-    const { rows } = await db.query(`SELECT u.issuer, u.subject, count(s.id)::int AS sessions FROM users u JOIN user_session s ON s.user_id = u.id WHERE u.id = $1 GROUP BY 1, 2`, [bobId]);
+    const { rows } = await db.query(`SELECT u.issuer, u.subject, count(s.id)::int AS sessions FROM users u JOIN user_session s ON s.user_id = u.id WHERE u.id = $1 GROUP BY 1, 2`, [
+      bobId,
+    ]);
     assert.deepEqual(rows, [{ issuer: `${a.baseUrl}/oidc`, subject: 'bob', sessions: 1 }]);
 
     // The other replica knows the session too: it lives in PostgreSQL.
@@ -113,7 +115,11 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
   });
 
   it('creates a token through the session; the token works, and once revoked is refused within a second on every replica', async () => {
-    const created = await a.fetch('/api/users/me/tokens', { method: 'POST', headers: { ...bob.headers, 'content-type': 'application/json' }, body: JSON.stringify({ description: 'nightly upload' }) });
+    const created = await a.fetch('/api/users/me/tokens', {
+      method: 'POST',
+      headers: { ...bob.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ description: 'nightly upload' }),
+    });
     assert.equal(created.status, 201);
     const token = await json(created);
     assert.equal(token.description, 'nightly upload');
@@ -229,7 +235,11 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
       assert.match((await json(res)).message, /Authentication required/);
     }
     assert.equal((await a.fetch('/api/users', { headers: { cookie: bob.cookie } })).status, 403);
-    const patch = await a.fetch(`/api/users/${bobId}`, { method: 'PATCH', headers: { ...bob.headers, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'admin' }) });
+    const patch = await a.fetch(`/api/users/${bobId}`, {
+      method: 'PATCH',
+      headers: { ...bob.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'admin' }),
+    });
     assert.equal(patch.status, 403);
   });
 
@@ -249,7 +259,8 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     assert.ok(first.total >= 3);
     assert.ok(first.links.some((l: { rel: string; href: string }) => l.rel === 'next' && l.href.startsWith(a.baseUrl) && l.href.includes('page=2')));
 
-    const set = (id: string, role: unknown, who = alice) => a.fetch(`/api/users/${id}`, { method: 'PATCH', headers: { ...who.headers, 'content-type': 'application/json' }, body: JSON.stringify({ role }) });
+    const set = (id: string, role: unknown, who = alice) =>
+      a.fetch(`/api/users/${id}`, { method: 'PATCH', headers: { ...who.headers, 'content-type': 'application/json' }, body: JSON.stringify({ role }) });
     assert.equal((await set(bobId, 'root')).status, 400);
     const promoted = await set(bobId, 'admin');
     assert.equal(promoted.status, 200);
@@ -280,7 +291,10 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     assert.equal(generated.status, 201);
     const token = await json(generated);
     assert.equal(token.claim_url, `${a.baseUrl}/api/auth/tokens/${token.id}/claim`);
-    assert.deepEqual(token.links.map((l: { rel: string }) => l.rel), ['claim']);
+    assert.deepEqual(
+      token.links.map((l: { rel: string }) => l.rel),
+      ['claim'],
+    );
     const unclaimed = await a.fetch('/api/users/me', { headers: bearer(token.jwt) });
     assert.equal(unclaimed.status, 401);
     assert.match((await json(unclaimed)).message, /not been claimed/);
@@ -320,10 +334,16 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
       assert.equal((await a.fetch('/api/users/me', { headers: bearer(direct.jwt) })).status, 401, `opening the link claims nothing (${JSON.stringify(headers)})`);
     }
     // The button's POST from a page of this site claims it; one from another site is refused.
-    const forged = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, { method: 'POST', headers: { cookie: bob.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    const forged = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, {
+      method: 'POST',
+      headers: { cookie: bob.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
     assert.equal(forged.status, 403);
     assert.equal((await a.fetch('/api/users/me', { headers: bearer(direct.jwt) })).status, 401);
-    const confirmed = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, { method: 'POST', headers: { cookie: bob.cookie, 'sec-fetch-site': 'same-origin', accept: 'text/html' } });
+    const confirmed = await a.fetch(`/api/auth/tokens/${direct.id}/claim`, {
+      method: 'POST',
+      headers: { cookie: bob.cookie, 'sec-fetch-site': 'same-origin', accept: 'text/html' },
+    });
     assert.equal(confirmed.status, 200);
     assert.match(await confirmed.text(), /Token claimed/);
     assert.equal((await json(await a.fetch('/api/users/me', { headers: bearer(direct.jwt) }))).name, 'bob');
@@ -356,7 +376,11 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     const asked = await a.fetch('/api/auth/logout', { redirect: 'manual', headers: { cookie: session.cookie, accept: 'text/html', 'sec-fetch-site': 'cross-site' } });
     assert.equal(asked.status, 200);
     assert.match(await asked.text(), /Log out of Sightline\?[\s\S]*method="post"/);
-    const forged = await a.fetch('/api/auth/logout', { method: 'POST', redirect: 'manual', headers: { cookie: session.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    const forged = await a.fetch('/api/auth/logout', {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: session.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
     assert.equal(forged.status, 403);
     assert.equal((await a.fetch('/api/users/me', { headers: { cookie: session.cookie } })).status, 200, 'still logged in');
     const res = await a.fetch('/api/auth/logout', { method: 'POST', redirect: 'manual', headers: { cookie: session.cookie, 'sec-fetch-site': 'same-origin' } });
@@ -380,7 +404,10 @@ describe('Authentication: sessions, Bearer tokens, users', () => {
     const name = `cli-admin-${Math.random().toString(36).slice(2, 8)}`;
     const cli = spawnEntry('cli', { args: ['token', 'create', '--user', name, '--admin', '--description', 'first setup'] });
     assert.equal(await exitCode(cli), 0, cli.output());
-    const jwt = cli.output().split('\n').find((l) => /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/.test(l));
+    const jwt = cli
+      .output()
+      .split('\n')
+      .find((l) => /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/.test(l));
     assert.ok(jwt, cli.output());
     const me = await json(await a.fetch('/api/users/me', { headers: bearer(jwt) }));
     assert.equal(me.name, name);

@@ -144,7 +144,6 @@ interface Raster extends Thing {
   tile: [number, number];
 }
 
-
 /** A random spot snapped to the centre of its zoom-14 tile, away from the poles, so every picture here is in one tile. */
 function matrixSpot(): { lon: number; lat: number } {
   const lon = -150 + Math.random() * 300;
@@ -348,7 +347,13 @@ describe('authorization matrix: visibility × caller × route', () => {
             const res = await read(await call(caller, `/api/collections/${c.id}/items?limit=100`));
             if (res.status !== 200) return byStatus(res.status, [visible ? 200 : 404]);
             const ids = (res.body.features ?? []).map((f: { id: string }) => f.id);
-            const ok = visible && sameSet(ids, expectedItems.map((i) => i.id)) && res.body.numberMatched === expectedItems.length;
+            const ok =
+              visible &&
+              sameSet(
+                ids,
+                expectedItems.map((i) => i.id),
+              ) &&
+              res.body.numberMatched === expectedItems.length;
             return { ok, got: `200, items ${named(ids)}, numberMatched ${res.body.numberMatched}` };
           },
         );
@@ -362,9 +367,7 @@ describe('authorization matrix: visibility × caller × route', () => {
             async () => {
               const res = await read(await call(caller, `/api/collections/${c.id}/items/${item.id}`));
               if (res.status !== 200) return byStatus(res.status, [itemOk ? 200 : 404]);
-              const neighbours = (res.body.links ?? [])
-                .filter((l: { rel: string }) => l.rel === 'prev' || l.rel === 'next')
-                .map((l: { href: string }) => l.href.split('/').pop()!);
+              const neighbours = (res.body.links ?? []).filter((l: { rel: string }) => l.rel === 'prev' || l.rel === 'next').map((l: { href: string }) => l.href.split('/').pop()!);
               const hidden = neighbours.filter((id: string) => !expectedItems.some((i) => i.id === id));
               return byStatus(200, [itemOk ? 200 : 404], hidden.length ? `links to ${named(hidden)}` : null);
             },
@@ -379,15 +382,34 @@ describe('authorization matrix: visibility × caller × route', () => {
           .filter((l: { rel: string }) => l.rel === 'child')
           .map((l: { href: string }) => l.href.split('/').pop()!)
           .filter((id: string) => mine.has(id));
-        return { ok: res.status === 200 && sameSet(children, expectedColls.map((c) => c.id)), got: `${res.status}, children ${named(children)}` };
+        return {
+          ok:
+            res.status === 200 &&
+            sameSet(
+              children,
+              expectedColls.map((c) => c.id),
+            ),
+          got: `${res.status}, children ${named(children)}`,
+        };
       });
       matrix.cell(
-        { route: 'GET /api/collections?q=', caller, setup: 'all collections of this test', expected: `collections ${named(expectedColls.map((c) => c.id))}, numberMatched ${expectedColls.length}` },
+        {
+          route: 'GET /api/collections?q=',
+          caller,
+          setup: 'all collections of this test',
+          expected: `collections ${named(expectedColls.map((c) => c.id))}, numberMatched ${expectedColls.length}`,
+        },
         async () => {
           const res = await read(await call(caller, `/api/collections?q=${TOKEN}&limit=100`));
           const ids = (res.body.collections ?? []).map((c: { id: string }) => c.id);
           return {
-            ok: res.status === 200 && sameSet(ids, expectedColls.map((c) => c.id)) && res.body.numberMatched === expectedColls.length,
+            ok:
+              res.status === 200 &&
+              sameSet(
+                ids,
+                expectedColls.map((c) => c.id),
+              ) &&
+              res.body.numberMatched === expectedColls.length,
             got: `${res.status}, collections ${named(ids)}, numberMatched ${res.body.numberMatched}`,
           };
         },
@@ -468,7 +490,12 @@ describe('authorization matrix: visibility × caller × route', () => {
     const p3 = pictures.find((p) => p.key === 'p3')!;
     const searches: { what: string; get: string; post: Record<string, unknown>; matches: (t: Thing, c: Coll) => boolean }[] = [
       { what: 'ids of every item here', get: `ids=${allIds.join(',')}`, post: { ids: allIds }, matches: () => true },
-      { what: 'collections of every item here', get: `collections=${collections.map((c) => c.id).join(',')}`, post: { collections: collections.map((c) => c.id) }, matches: () => true },
+      {
+        what: 'collections of every item here',
+        get: `collections=${collections.map((c) => c.id).join(',')}`,
+        post: { collections: collections.map((c) => c.id) },
+        matches: () => true,
+      },
       { what: 'bbox around the pictures', get: `bbox=${w},${s},${e},${n}`, post: { bbox: [w, s, e, n] }, matches: (_t, c) => c.kind === 'sequence' },
       {
         what: 'bbox and datetime of p3 (owner-only)',
@@ -476,11 +503,19 @@ describe('authorization matrix: visibility × caller × route', () => {
         post: { bbox: [w, s, e, n], datetime: new Date(p3.time).toISOString() },
         matches: (t) => t.id === p3.id,
       },
-      { what: 'sequences here', get: `collections=${pictureColls.map((c) => c.id).join(',')}`, post: { collections: pictureColls.map((c) => c.id) }, matches: (_t, c) => c.kind === 'sequence' },
+      {
+        what: 'sequences here',
+        get: `collections=${pictureColls.map((c) => c.id).join(',')}`,
+        post: { collections: pictureColls.map((c) => c.id) },
+        matches: (_t, c) => c.kind === 'sequence',
+      },
     ];
     const check = (res: { status: number; body: { features?: { id: string }[]; numberMatched?: number } }, expected: string[]): Outcome => {
       const ids = (res.body?.features ?? []).map((f) => f.id);
-      return { ok: res.status === 200 && sameSet(ids, expected) && res.body.numberMatched === expected.length, got: `${res.status}, items ${named(ids)}, numberMatched ${res.body?.numberMatched}` };
+      return {
+        ok: res.status === 200 && sameSet(ids, expected) && res.body.numberMatched === expected.length,
+        got: `${res.status}, items ${named(ids)}, numberMatched ${res.body?.numberMatched}`,
+      };
     };
     for (const caller of CALLERS) {
       for (const search of searches) {
@@ -603,10 +638,13 @@ describe('authorization matrix: visibility × caller × route', () => {
         return { ok, got: `Cache-Control '${cc}', Vary '${vary}'` };
       });
       const publicCount = pictures.filter((p) => itemPublic(p, p.collection)).length;
-      matrix.cell({ route: 'GET /api/map/5/{x}/{y}.mvt grid count', caller, setup: 'every picture here', expected: `${publicCount} (public pictures, for everybody)` }, async () => {
-        const got = await gridCount(caller, 5);
-        return { ok: got === String(publicCount), got };
-      });
+      matrix.cell(
+        { route: 'GET /api/map/5/{x}/{y}.mvt grid count', caller, setup: 'every picture here', expected: `${publicCount} (public pictures, for everybody)` },
+        async () => {
+          const got = await gridCount(caller, 5);
+          return { ok: got === String(publicCount), got };
+        },
+      );
     }
     assertCells(await matrix.run());
   });
@@ -679,7 +717,13 @@ describe('authorization matrix: visibility × caller × route', () => {
       if (caller === 'anonymous' || caller === 'other') {
         // Refusals change nothing, so they run against the owner's set.
         for (const [route, request] of [
-          ['POST /api/upload_sets/{id}/files', () => (caller === 'other' ? uploadPicture(api, other, set.id, { name: 'intruder.jpg', data: jpeg }) : api.fetch(`/api/upload_sets/${set.id}/files`, { method: 'POST', body: new FormData() }))],
+          [
+            'POST /api/upload_sets/{id}/files',
+            () =>
+              caller === 'other'
+                ? uploadPicture(api, other, set.id, { name: 'intruder.jpg', data: jpeg })
+                : api.fetch(`/api/upload_sets/${set.id}/files`, { method: 'POST', body: new FormData() }),
+          ],
           ['POST /api/upload_sets/{id}/complete', () => call(caller, `/api/upload_sets/${set.id}/complete`, { method: 'POST' })],
           ['DELETE /api/upload_sets/{id}', () => call(caller, `/api/upload_sets/${set.id}`, { method: 'DELETE' })],
         ] as const) {
@@ -805,24 +849,35 @@ describe('authorization matrix: visibility × caller × route', () => {
     for (const caller of CALLERS) {
       for (const vis of ['anyone', 'logged-only', 'owner-only'] as Vis[]) {
         const expected = writeStatuses(caller, sees(caller, vis), 204);
-        matrix.cell({ route: 'DELETE /api/collections/{id}', caller, setup: `collection ${vis} (its own)`, expected: `${statusText(expected)}, ${mayEdit(caller) ? 'gone' : 'kept'}` }, async () => {
-          const seeded = await seedSequence(api, { ownerId: owner.id, title: `${TOKEN} doomed`, visibility: vis as Visibility, pictures: [randomSpot()] });
-          const status = (await read(await call(caller, `/api/collections/${seeded.collection.id}`, { method: 'DELETE' }))).status;
-          const gone = (await service.findCollection(seeded.collection.id)) === null;
-          return byStatus(status, expected, gone === mayEdit(caller) ? null : gone ? 'deleted' : 'still there');
-        });
+        matrix.cell(
+          { route: 'DELETE /api/collections/{id}', caller, setup: `collection ${vis} (its own)`, expected: `${statusText(expected)}, ${mayEdit(caller) ? 'gone' : 'kept'}` },
+          async () => {
+            const seeded = await seedSequence(api, { ownerId: owner.id, title: `${TOKEN} doomed`, visibility: vis as Visibility, pictures: [randomSpot()] });
+            const status = (await read(await call(caller, `/api/collections/${seeded.collection.id}`, { method: 'DELETE' }))).status;
+            const gone = (await service.findCollection(seeded.collection.id)) === null;
+            return byStatus(status, expected, gone === mayEdit(caller) ? null : gone ? 'deleted' : 'still there');
+          },
+        );
       }
       for (const [cv, iv] of itemSetups) {
         const expected = writeStatuses(caller, sees(caller, cv) && sees(caller, iv), 204);
         matrix.cell(
-          { route: 'DELETE /api/collections/{cid}/items/{id}', caller, setup: `collection ${cv} / item ${iv} (their own)`, expected: `${statusText(expected)}, ${mayEdit(caller) ? 'gone' : 'kept'}` },
+          {
+            route: 'DELETE /api/collections/{cid}/items/{id}',
+            caller,
+            setup: `collection ${cv} / item ${iv} (their own)`,
+            expected: `${statusText(expected)}, ${mayEdit(caller) ? 'gone' : 'kept'}`,
+          },
           async () => {
             const spot2 = randomSpot();
             const seeded = await seedSequence(api, {
               ownerId: owner.id,
               title: `${TOKEN} doomed`,
               visibility: cv as Visibility,
-              pictures: [{ ...spot2, visibility: iv as Visibility }, { lon: spot2.lon, lat: spot2.lat + 0.0002 }],
+              pictures: [
+                { ...spot2, visibility: iv as Visibility },
+                { lon: spot2.lon, lat: spot2.lat + 0.0002 },
+              ],
             });
             const target = seeded.items[0]!.id;
             const status = (await read(await call(caller, `/api/collections/${seeded.collection.id}/items/${target}`, { method: 'DELETE' }))).status;
@@ -871,7 +926,12 @@ describe('authorization matrix: visibility × caller × route', () => {
     const mineX = await registerPath('owner', 'x.tif', 'owner-only');
     await ingest(mineX.id);
     matrix.cell(
-      { route: 'POST /api/datasets/from-path + GET …/data.tif', caller: 'anonymous', setup: '(a) another user registers the owner-only x.tif again as anyone', expected: "the owner's file is not served" },
+      {
+        route: 'POST /api/datasets/from-path + GET …/data.tif',
+        caller: 'anonymous',
+        setup: '(a) another user registers the owner-only x.tif again as anyone',
+        expected: "the owner's file is not served",
+      },
       async () => {
         const res = await read(await send('other', '/api/datasets/from-path', { path: 'x.tif', visibility: 'anyone', title: 'mine too' }));
         if (res.status !== 202) return { ok: true, got: `registration refused with ${res.status}` };
@@ -903,7 +963,12 @@ describe('authorization matrix: visibility × caller × route', () => {
     const mineY = await registerPath('owner', 'y.tif', 'anyone');
     await ingest(mineY.id);
     matrix.cell(
-      { route: 'DELETE /api/datasets/{id}?delete_file=true', caller: 'owner', setup: `(b) a plain user's dataset of y.tif under DATASET_ROOTS (${mineY.via})`, expected: '403 (or the record only), the file stays' },
+      {
+        route: 'DELETE /api/datasets/{id}?delete_file=true',
+        caller: 'owner',
+        setup: `(b) a plain user's dataset of y.tif under DATASET_ROOTS (${mineY.via})`,
+        expected: '403 (or the record only), the file stays',
+      },
       async () => {
         const status = (await read(await call('owner', `/api/datasets/${mineY.id}?delete_file=true`, { method: 'DELETE' }))).status;
         const stays = existsSync(y);
@@ -914,10 +979,18 @@ describe('authorization matrix: visibility × caller × route', () => {
     await tiff(z, spot.lon + 0.3, spot.lat + 0.36, 103);
     const adminsZ = await registerPath('admin', 'z.tif', 'anyone');
     await ingest(adminsZ.id);
-    matrix.cell({ route: 'DELETE /api/datasets/{id}?delete_file=true', caller: 'admin', setup: `(b) an admin's dataset of z.tif under DATASET_ROOTS (${adminsZ.via})`, expected: '204, the file is deleted' }, async () => {
-      const status = (await read(await call('admin', `/api/datasets/${adminsZ.id}?delete_file=true`, { method: 'DELETE' }))).status;
-      return byStatus(status, [204], existsSync(z) ? 'the file stays' : null);
-    });
+    matrix.cell(
+      {
+        route: 'DELETE /api/datasets/{id}?delete_file=true',
+        caller: 'admin',
+        setup: `(b) an admin's dataset of z.tif under DATASET_ROOTS (${adminsZ.via})`,
+        expected: '204, the file is deleted',
+      },
+      async () => {
+        const status = (await read(await call('admin', `/api/datasets/${adminsZ.id}?delete_file=true`, { method: 'DELETE' }))).status;
+        return byStatus(status, [204], existsSync(z) ? 'the file stays' : null);
+      },
+    );
 
     // (c) Duplicates are per owner: the same bytes as someone else's private picture or dataset are accepted.
     const jpeg = await syntheticJpeg({ width: 64, height: 48, lon: spot.lon, lat: spot.lat, time: new Date(Date.UTC(2024, 4, 1, 12)), seed: Math.floor(Math.random() * 1e9) });
@@ -951,12 +1024,15 @@ describe('authorization matrix: visibility × caller × route', () => {
     keyOf.set(mineX.id, 'x.tif of the owner');
     for (const caller of CALLERS) {
       const hidden = [...rasters.filter((r) => !itemVisible(caller, r, r.collection)).map((r) => r.id), ...(sees(caller, 'owner-only') ? [] : [mineX.id])];
-      matrix.cell({ route: 'GET /api/datasets/duplicates', caller, setup: "(c) public copies of the owner's owner-only d-owner and x.tif", expected: `200, none of ${named(hidden)}` }, async () => {
-        const res = await read(await call(caller, '/api/datasets/duplicates?limit=100'));
-        const listed: string[] = (res.body.items ?? []).flatMap((g: { datasets: { id: string }[] }) => g.datasets.map((d) => d.id));
-        const revealed = listed.filter((id) => hidden.includes(id));
-        return byStatus(res.status, [200], revealed.length ? `lists ${named(revealed)}` : null);
-      });
+      matrix.cell(
+        { route: 'GET /api/datasets/duplicates', caller, setup: "(c) public copies of the owner's owner-only d-owner and x.tif", expected: `200, none of ${named(hidden)}` },
+        async () => {
+          const res = await read(await call(caller, '/api/datasets/duplicates?limit=100'));
+          const listed: string[] = (res.body.items ?? []).flatMap((g: { datasets: { id: string }[] }) => g.datasets.map((d) => d.id));
+          const revealed = listed.filter((id) => hidden.includes(id));
+          return byStatus(res.status, [200], revealed.length ? `lists ${named(revealed)}` : null);
+        },
+      );
     }
 
     // (d) Files of content not everybody may see: private caching, varying with the credentials.
@@ -967,20 +1043,36 @@ describe('authorization matrix: visibility × caller × route', () => {
     };
     for (const caller of CALLERS) {
       for (const r of rasters.filter((x) => !itemPublic(x, x.collection) && itemVisible(caller, x, x.collection))) {
-        matrix.cell({ route: 'GET /api/datasets/{id}/data.tif (headers)', caller, setup: `(d) ${setupOf(r.collection, r)}`, expected: "200, Cache-Control private, Vary Authorization, Cookie" }, async () => {
-          const res = await call(caller, `/api/datasets/${r.id}/data.tif`);
-          await res.arrayBuffer();
-          const outcome = privately(res);
-          return { ok: outcome.ok && res.status === 200, got: outcome.got };
-        });
+        matrix.cell(
+          {
+            route: 'GET /api/datasets/{id}/data.tif (headers)',
+            caller,
+            setup: `(d) ${setupOf(r.collection, r)}`,
+            expected: '200, Cache-Control private, Vary Authorization, Cookie',
+          },
+          async () => {
+            const res = await call(caller, `/api/datasets/${r.id}/data.tif`);
+            await res.arrayBuffer();
+            const outcome = privately(res);
+            return { ok: outcome.ok && res.status === 200, got: outcome.got };
+          },
+        );
       }
       for (const p of pictures.filter((x) => !itemPublic(x, x.collection) && itemVisible(caller, x, x.collection))) {
-        matrix.cell({ route: 'GET /api/pictures/{id}/hd.jpg (headers)', caller, setup: `(d) ${setupOf(p.collection, p)}`, expected: '200, Cache-Control private, Vary Authorization, Cookie' }, async () => {
-          const res = await call(caller, `/api/pictures/${p.id}/hd.jpg`);
-          await res.arrayBuffer();
-          const outcome = privately(res);
-          return { ok: outcome.ok && res.status === 200, got: outcome.got };
-        });
+        matrix.cell(
+          {
+            route: 'GET /api/pictures/{id}/hd.jpg (headers)',
+            caller,
+            setup: `(d) ${setupOf(p.collection, p)}`,
+            expected: '200, Cache-Control private, Vary Authorization, Cookie',
+          },
+          async () => {
+            const res = await call(caller, `/api/pictures/${p.id}/hd.jpg`);
+            await res.arrayBuffer();
+            const outcome = privately(res);
+            return { ok: outcome.ok && res.status === 200, got: outcome.got };
+          },
+        );
       }
     }
     results.push(...(await matrix.run(1)));

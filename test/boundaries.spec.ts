@@ -78,13 +78,13 @@ describe('domain boundary check', () => {
 
   it('flags a private file of another domain, and one of a domain that declares no surface', () => {
     const found = check({
-      'src/auth/csrf.ts': "import { coalesce } from '../pictures/coalesce.js';\nimport { x } from '../catalog/sources.js';",
+      'src/auth/csrf.ts': "import { PictureProcessor } from '../pictures/picture.processor.js';\nimport { x } from '../harvest/sources.js';",
     });
     assert.deepEqual(
       found.map((v) => [v.line, v.target, v.reason]),
       [
-        [1, 'src/pictures/coalesce.ts', "not in pictures's public surface"],
-        [2, 'src/catalog/sources.ts', 'catalog declares no public surface in scripts/boundaries.json'],
+        [1, 'src/pictures/picture.processor.ts', "not in pictures's public surface"],
+        [2, 'src/harvest/sources.ts', 'harvest declares no public surface in scripts/boundaries.json'],
       ],
     );
   });

@@ -87,7 +87,9 @@ describe('collections: files removed in the background by the worker', () => {
   it('keeps the files of a picture that is an item again (moved to another sequence)', async () => {
     const { items } = await seedSequence(api, { ownerId: owner.id, pictures: pointsNorth(randomSpot(), 1) });
     await seedPictureFiles(api, items[0]!.id, 1000);
-    const purgeId = await api.app.get(CatalogRepository).insertPurge({ reason: 'test: picture moved', itemFolders: [{ itemId: items[0]!.id, prefix: picturePrefix(items[0]!.id) }], prefixes: [] });
+    const purgeId = await api.app
+      .get(CatalogRepository)
+      .insertPurge({ reason: 'test: picture moved', itemFolders: [{ itemId: items[0]!.id, prefix: picturePrefix(items[0]!.id) }], prefixes: [] });
     await db.query(`UPDATE file_purge SET created_at = now() - interval '10 minutes' WHERE id = $1`, [purgeId]);
     await waitFor('the purge to be processed', async () => (await db.query(`SELECT 1 FROM file_purge WHERE id = $1`, [purgeId])).rowCount === 0, 30_000, 250);
     assert.equal(await present(items[0]!.id), 5);

@@ -20,8 +20,7 @@ describe('collections: editing and deleting', () => {
   let admin: TestUser;
   let service: CatalogService;
 
-  const patch = (path: string, body: unknown, user?: TestUser) =>
-    api.fetch(path, { method: 'PATCH', headers: { ...JSON_HEADERS, ...user?.headers }, body: JSON.stringify(body) });
+  const patch = (path: string, body: unknown, user?: TestUser) => api.fetch(path, { method: 'PATCH', headers: { ...JSON_HEADERS, ...user?.headers }, body: JSON.stringify(body) });
   const del = (path: string, user?: TestUser) => api.fetch(path, { method: 'DELETE', headers: { ...user?.headers } });
   const headings = async (collectionId: string) => {
     const { rows } = await db.query(
@@ -191,7 +190,10 @@ describe('collections: editing and deleting', () => {
       assert.equal(body.heading, 135.5);
       assert.equal(body.heading_computed, false);
       assert.equal(body.datetime, '2030-01-02T02:04:05.000Z');
-      assert.deepEqual(body.geometry.coordinates.map((c: number) => +c.toFixed(6)), [+(spot.lon + 0.01).toFixed(6), +spot.lat.toFixed(6)]);
+      assert.deepEqual(
+        body.geometry.coordinates.map((c: number) => +c.toFixed(6)),
+        [+(spot.lon + 0.01).toFixed(6), +spot.lat.toFixed(6)],
+      );
       assert.equal(body.visibility, 'logged-only');
       assert.equal(body.properties['view:azimuth'], 135.5);
 
@@ -299,7 +301,8 @@ describe('collections: editing and deleting', () => {
     it('creates a collections.recompute management job that recomputes one collection or all, for admins only', async () => {
       const { collection } = await seedSequence(api, { ownerId: owner.id, pictures: pointsNorth(randomSpot(), 3) });
       await db.query(`UPDATE collection SET item_count = 99, geom = NULL, datetime_start = NULL WHERE id = $1`, [collection.id]);
-      const post = (body: unknown, user?: TestUser) => api.fetch('/api/admin/collections/recompute', { method: 'POST', headers: { ...JSON_HEADERS, ...user?.headers }, body: JSON.stringify(body) });
+      const post = (body: unknown, user?: TestUser) =>
+        api.fetch('/api/admin/collections/recompute', { method: 'POST', headers: { ...JSON_HEADERS, ...user?.headers }, body: JSON.stringify(body) });
       assert.equal((await post({ collection_id: collection.id }, owner)).status, 403);
       assert.equal((await post({ collection_id: collection.id })).status, 401);
       assert.equal((await post({ collection_id: 'not-a-uuid' }, admin)).status, 400);

@@ -144,17 +144,26 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
     const ownedBefore = await owned();
     const dry = await run('resync', { dry_run: true });
     assert.deepEqual(dry.result.added.map((a: { path: string }) => path.basename(a.path)).sort(), ['b.tif', 'c.TIFF']);
-    assert.deepEqual(dry.result.skipped.map((a: { path: string }) => path.basename(a.path)), ['photo.tif']);
+    assert.deepEqual(
+      dry.result.skipped.map((a: { path: string }) => path.basename(a.path)),
+      ['photo.tif'],
+    );
     assert.equal(await owned(), ownedBefore, 'a dry run registers nothing');
 
     const job = await run('resync', { visibility: 'logged-only' });
     const r = job.result;
     assert.deepEqual(r.added.map((a: { path: string }) => path.basename(a.path)).sort(), ['b.tif', 'c.TIFF']);
-    assert.deepEqual(r.skipped.map((s: { path: string }) => path.basename(s.path)), ['photo.tif']);
+    assert.deepEqual(
+      r.skipped.map((s: { path: string }) => path.basename(s.path)),
+      ['photo.tif'],
+    );
     assert.match(r.skipped[0].reason, /not a TIFF/);
     assert.equal(r.unchanged, 1, 'a.tif is registered and unchanged');
     assert.ok(!JSON.stringify(r).includes('elsewhere'), 'a symlink leading outside the roots is ignored');
-    assert.ok(job.output_tail.some((l: string) => l.startsWith('registered')), 'the job logged what it did');
+    assert.ok(
+      job.output_tail.some((l: string) => l.startsWith('registered')),
+      'the job logged what it did',
+    );
     for (const a of r.added) {
       const d = await waitIngested(api, admin, a.id);
       assert.equal(d.status, 'ready', d.error);
@@ -178,7 +187,10 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
     const before = await json(await api.fetch(`/api/datasets/${ids.a}`, { headers: user.headers }));
     await writeTiff(path.join(root, 'a.tif'), { ...spec(4), width: 80 });
     const again = await run('resync');
-    assert.deepEqual(again.result.refreshed.map((x: { id: string }) => x.id), [ids.a]);
+    assert.deepEqual(
+      again.result.refreshed.map((x: { id: string }) => x.id),
+      [ids.a],
+    );
     assert.equal(again.result.added.length, 0);
     const after = await waitFor('a.tif re-read', async () => {
       const d = await json(await api.fetch(`/api/datasets/${ids.a}`, { headers: user.headers }));
@@ -200,7 +212,10 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
     assert.equal((await fs.stat(b)).size, old.size);
 
     const dry = await run('rehash', { dry_run: true });
-    assert.deepEqual(dry.result.changed.map((c: { id: string }) => c.id), [ids['b.tif']]);
+    assert.deepEqual(
+      dry.result.changed.map((c: { id: string }) => c.id),
+      [ids['b.tif']],
+    );
     assert.equal((await json(await api.fetch(`/api/datasets/${ids['b.tif']}`, { headers: admin.headers }))).sha256, old.sha256, 'a dry run changes nothing');
 
     const job = await run('rehash');
@@ -228,12 +243,18 @@ describe('datasets: maintenance commands and the reconciler', { skip }, () => {
     await fs.utimes(old, twoHoursAgo, twoHoursAgo);
 
     const dry = await run('prune-missing', { dry_run: true });
-    assert.deepEqual(dry.result.pruned.map((p: { id: string }) => p.id), [ids['c.TIFF']]);
+    assert.deepEqual(
+      dry.result.pruned.map((p: { id: string }) => p.id),
+      [ids['c.TIFF']],
+    );
     assert.equal((await api.fetch(`/api/datasets/${ids['c.TIFF']}`, { headers: admin.headers })).status, 200);
     assert.ok(existsSync(old));
 
     const job = await run('prune-missing');
-    assert.deepEqual(job.result.pruned.map((p: { id: string }) => p.id), [ids['c.TIFF']]);
+    assert.deepEqual(
+      job.result.pruned.map((p: { id: string }) => p.id),
+      [ids['c.TIFF']],
+    );
     assert.deepEqual(job.result.orphans, [`datasets/${path.basename(path.dirname(old))}/`]);
     assert.equal((await api.fetch(`/api/datasets/${ids['c.TIFF']}`, { headers: admin.headers })).status, 404);
     assert.equal((await pool.query('SELECT 1 FROM item WHERE id = $1', [ids['c.TIFF']])).rowCount, 0);

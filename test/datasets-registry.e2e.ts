@@ -7,17 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { writeTiff } from '../scripts/bench/datasets-tiff-writer.js';
-import {
-  GEOTIFF_DIR,
-  inspectPng,
-  listFiles,
-  PROJ_DEFS,
-  postJson,
-  tiffTruth,
-  tileOf,
-  upload,
-  waitIngested,
-} from './datasets-support.js';
+import { GEOTIFF_DIR, inspectPng, listFiles, PROJ_DEFS, postJson, tiffTruth, tileOf, upload, waitIngested } from './datasets-support.js';
 import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
 import { testPool } from './support/db.js';
@@ -84,7 +74,14 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     assert.equal(ready['RGB.byte.tif'].crs, 'EPSG:32618');
     assert.equal(ready['rgb1_fake_nir_epsg3857.tif'].crs, 'EPSG:3857');
     assert.deepEqual([ready['RGB.byte.tif'].width, ready['RGB.byte.tif'].height, ready['RGB.byte.tif'].band_count], [791, 718, 3]);
-    assert.deepEqual(ready['RGB.byte.tif'].bands.map((b: { data_type: string; nodata: number }) => [b.data_type, b.nodata]), [['uint8', 0], ['uint8', 0], ['uint8', 0]]);
+    assert.deepEqual(
+      ready['RGB.byte.tif'].bands.map((b: { data_type: string; nodata: number }) => [b.data_type, b.nodata]),
+      [
+        ['uint8', 0],
+        ['uint8', 0],
+        ['uint8', 0],
+      ],
+    );
     assert.equal(ready['cogeo.tif'].is_cog, true);
     assert.ok(ready['cogeo.tif'].overviews.length >= 3, 'cogeo.tif has overviews');
     assert.equal(ready['cogeo.tif'].has_mask, true);
@@ -133,9 +130,31 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
 
   it('samples every band at known pixel centres, with nodata as null', async () => {
     const cases: [string, [number, number][]][] = [
-      ['RGB.byte.tif', [[395, 359], [120, 500], [700, 150], [0, 0]]],
-      ['rgb1_fake_nir_epsg3857.tif', [[338, 340], [100, 600], [0, 0]]],
-      ['cogeo.tif', [[10, 10], [512, 700], [1000, 1000]]],
+      [
+        'RGB.byte.tif',
+        [
+          [395, 359],
+          [120, 500],
+          [700, 150],
+          [0, 0],
+        ],
+      ],
+      [
+        'rgb1_fake_nir_epsg3857.tif',
+        [
+          [338, 340],
+          [100, 600],
+          [0, 0],
+        ],
+      ],
+      [
+        'cogeo.tif',
+        [
+          [10, 10],
+          [512, 700],
+          [1000, 1000],
+        ],
+      ],
     ];
     for (const [name, pixels] of cases) {
       const truth = await tiffTruth(path.join(GEOTIFF_DIR, name));
@@ -149,7 +168,9 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
         assert.deepEqual(s.values, await truth.values(col, row), `${name} at ${col},${row}`);
       }
       // The same points in one POST.
-      const res = await postJson(api, undefined, `/api/datasets/${ids[name]}/sample`, { points: pixels.map(([c, r]) => ({ lon: truth.pixelCentre(c, r)[0], lat: truth.pixelCentre(c, r)[1] })).concat([{ lon: 0, lat: 0 }]) });
+      const res = await postJson(api, undefined, `/api/datasets/${ids[name]}/sample`, {
+        points: pixels.map(([c, r]) => ({ lon: truth.pixelCentre(c, r)[0], lat: truth.pixelCentre(c, r)[1] })).concat([{ lon: 0, lat: 0 }]),
+      });
       const body = await json(res);
       assert.equal(res.status, 200);
       assert.equal(body.samples.length, pixels.length + 1);
@@ -180,9 +201,15 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
       assert.ok(png.varied, `${name}: the thumbnail shows something`);
       // Second request: served from the cache, same bytes.
       const again = await api.fetch(`/api/datasets/${d.id}/thumbnail.png?size=${size}`);
-      assert.equal(Buffer.compare(Buffer.from(await again.arrayBuffer()), Buffer.from(await (await api.fetch(`/api/datasets/${d.id}/thumbnail.png?size=${size}`)).arrayBuffer())), 0);
+      assert.equal(
+        Buffer.compare(Buffer.from(await again.arrayBuffer()), Buffer.from(await (await api.fetch(`/api/datasets/${d.id}/thumbnail.png?size=${size}`)).arrayBuffer())),
+        0,
+      );
     }
-    assert.ok(listFiles(path.join(dataDir, 'datasets', ids['RGB.byte.tif']!)).some((f) => f.startsWith('cache/') && f.endsWith('thumbnail-128.png')), 'cached in storage');
+    assert.ok(
+      listFiles(path.join(dataDir, 'datasets', ids['RGB.byte.tif']!)).some((f) => f.startsWith('cache/') && f.endsWith('thumbnail-128.png')),
+      'cached in storage',
+    );
     // RGB.byte.tif's nodata border is transparent.
     const rgb = await inspectPng(await (await api.fetch(`/api/datasets/${ids['RGB.byte.tif']}/thumbnail.png`)).arrayBuffer());
     assert.ok(rgb.visible < rgb.width * rgb.height * 0.9 && rgb.visible > rgb.width * rgb.height * 0.4, `nodata transparent (${rgb.visible} of ${rgb.width * rgb.height})`);
@@ -190,7 +217,12 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
   });
 
   it('serves Web Mercator tiles over the footprint and 404 outside it', async () => {
-    for (const [name, z] of [['RGB.byte.tif', 9], ['rgb1_fake_nir_epsg3857.tif', 8], ['cogeo.tif', 16], ['world.byte.tif', 2]] as const) {
+    for (const [name, z] of [
+      ['RGB.byte.tif', 9],
+      ['rgb1_fake_nir_epsg3857.tif', 8],
+      ['cogeo.tif', 16],
+      ['world.byte.tif', 2],
+    ] as const) {
       const truth = await tiffTruth(path.join(GEOTIFF_DIR, name));
       const [lon, lat] = truth.pixelCentre(Math.floor(truth.width / 2), Math.floor(truth.height / 2));
       await truth.close();
@@ -333,7 +365,10 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     const dups = await json(await api.fetch('/api/datasets/duplicates'));
     const group = dups.items.find((g: { sha256: string }) => g.sha256 === ready['RGB.byte.tif'].sha256);
     assert.ok(group, JSON.stringify(dups));
-    assert.deepEqual(group.datasets.map((d: { id: string }) => d.id), [ids['RGB.byte.tif'], copy.id]);
+    assert.deepEqual(
+      group.datasets.map((d: { id: string }) => d.id),
+      [ids['RGB.byte.tif'], copy.id],
+    );
     assert.equal(group.count, 2);
     ids.bobCopy = copy.id;
   });
@@ -343,7 +378,18 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     const crossing = path.join(root, 'pacific', 'crossing.tif');
     await fs.mkdir(path.dirname(crossing), { recursive: true });
     const pixel = (b: number, c: number, r: number) => (b === 0 ? 1 + (c % 250) : 1 + (r % 250));
-    await writeTiff(crossing, { width: 600, height: 400, bands: 2, dataType: 'uint8', tile: 256, compression: 'deflate', overviews: [2, 4], nodata: '0', geo: { epsg: 32660, transform: [500, 0, 550_000, 0, -500, 7_000_000] }, pixel });
+    await writeTiff(crossing, {
+      width: 600,
+      height: 400,
+      bands: 2,
+      dataType: 'uint8',
+      tile: 256,
+      compression: 'deflate',
+      overviews: [2, 4],
+      nodata: '0',
+      geo: { epsg: 32660, transform: [500, 0, 550_000, 0, -500, 7_000_000] },
+      pixel,
+    });
     // The operator's files: a user may not register them.
     const refused = await postJson(api, alice, '/api/datasets/from-path', { path: 'pacific/crossing.tif' });
     assert.equal(refused.status, 403);
@@ -355,9 +401,18 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     assert.equal(body.sha256, null, 'hashed by the job');
     const d = await waitIngested(api, admin, body.id);
     assert.equal(d.status, 'ready', d.error);
-    assert.equal(d.sha256, createHash('sha256').update(await fs.readFile(crossing)).digest('hex'));
+    assert.equal(
+      d.sha256,
+      createHash('sha256')
+        .update(await fs.readFile(crossing))
+        .digest('hex'),
+    );
     assert.ok(existsSync(crossing), 'the file stays where it is');
-    assert.deepEqual(listFiles(path.join(dataDir, 'datasets', d.id)).filter((f) => f.endsWith('.tif')), [], 'not copied');
+    assert.deepEqual(
+      listFiles(path.join(dataDir, 'datasets', d.id)).filter((f) => f.endsWith('.tif')),
+      [],
+      'not copied',
+    );
 
     // The path is registered once, whoever registered it and however private it is: another
     // registration could otherwise publish the first registrant's private file.
@@ -367,7 +422,11 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
       assert.equal((await json(twice)).details.existing_id, d.id);
     }
     assert.equal((await api.fetch(`/api/datasets/${d.id}/data.tif`)).status, 404, 'still private');
-    await api.fetch(`/api/datasets/${d.id}`, { method: 'PATCH', headers: { ...admin.headers, 'content-type': 'application/json' }, body: JSON.stringify({ visibility: 'anyone' }) });
+    await api.fetch(`/api/datasets/${d.id}`, {
+      method: 'PATCH',
+      headers: { ...admin.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ visibility: 'anyone' }),
+    });
     assert.equal((await json(await api.fetch(`/api/datasets/${d.id}`, { headers: alice.headers }))).path, undefined, 'server paths are shown to admins only');
 
     const feature = await json(await api.fetch(`/api/datasets/${d.id}/extent.geojson`));
@@ -375,20 +434,36 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     assert.ok(feature.bbox[0] > feature.bbox[2], 'bbox crosses the antimeridian');
     const utm = proj4(PROJ_DEFS[32660]!, PROJ_DEFS[4326]!);
     const centre = (c: number, r: number) => utm.forward([550_000 + (c + 0.5) * 500, 7_000_000 - (r + 0.5) * 500]) as [number, number];
-    for (const [c, r] of [[0, 0], [599, 0], [599, 399], [0, 399]]) {
+    for (const [c, r] of [
+      [0, 0],
+      [599, 0],
+      [599, 399],
+      [0, 399],
+    ]) {
       let [lon, lat] = centre(c, r);
       lon = ((lon + 540) % 360) - 180;
-      const { rows } = await pool.query('SELECT ST_Covers(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326), ST_SetSRID(ST_MakePoint($2, $3), 4326)) AS ok', [JSON.stringify(feature.geometry), lon, lat]);
+      const { rows } = await pool.query('SELECT ST_Covers(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326), ST_SetSRID(ST_MakePoint($2, $3), 4326)) AS ok', [
+        JSON.stringify(feature.geometry),
+        lon,
+        lat,
+      ]);
       assert.equal(rows[0].ok, true, `corner pixel ${c},${r} at ${lon},${lat}`);
     }
     // Samples on both sides of 180°, and tiles on both sides.
-    const points = [[10, 10], [590, 390], [300, 200]].map(([c, r]) => {
+    const points = [
+      [10, 10],
+      [590, 390],
+      [300, 200],
+    ].map(([c, r]) => {
       const [lon, lat] = centre(c!, r!);
       return { lon: ((lon + 540) % 360) - 180, lat, expected: [pixel(0, c!, r!), pixel(1, c!, r!)] };
     });
     assert.ok(points.some((p) => p.lon > 0) && points.some((p) => p.lon < 0));
     const sampled = await json(await postJson(api, undefined, `/api/datasets/${d.id}/sample`, { points: points.map(({ lon, lat }) => ({ lon, lat })) }));
-    assert.deepEqual(sampled.samples.map((s: { values: number[] }) => s.values), points.map((p) => p.expected));
+    assert.deepEqual(
+      sampled.samples.map((s: { values: number[] }) => s.values),
+      points.map((p) => p.expected),
+    );
     for (const p of points.slice(0, 2)) {
       const [x, y] = tileOf(p.lon, p.lat, 5);
       const tile = await api.fetch(`/api/datasets/${d.id}/tiles/5/${x}/${y}.png`);
@@ -430,7 +505,11 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
   });
 
   it('applies visibility to every route', async () => {
-    const res = await upload(api, alice, path.join(GEOTIFF_DIR, 'rgb1_fake_nir_epsg3857.tif'), 'private.tif', { visibility: 'owner-only', allow_duplicate: 'true', title: 'Private' });
+    const res = await upload(api, alice, path.join(GEOTIFF_DIR, 'rgb1_fake_nir_epsg3857.tif'), 'private.tif', {
+      visibility: 'owner-only',
+      allow_duplicate: 'true',
+      title: 'Private',
+    });
     const d = await waitIngested(api, alice, (await json(res)).id);
     assert.equal(d.status, 'ready');
     assert.equal(d.visibility, 'owner-only');
@@ -473,19 +552,29 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     assert.ok(page.links.some((l: { rel: string }) => l.rel === 'next'));
     assert.ok(page.items[0].title.toLowerCase() <= page.items[1].title.toLowerCase());
     const q = await json(await api.fetch('/api/datasets?q=cogeo'));
-    assert.deepEqual(q.items.map((x: { id: string }) => x.id), [ids['cogeo.tif']]);
+    assert.deepEqual(
+      q.items.map((x: { id: string }) => x.id),
+      [ids['cogeo.tif']],
+    );
     const bahamas = await json(await api.fetch('/api/datasets?bbox=-78.5,24,-77.5,25&limit=100'));
     const found = bahamas.items.map((x: { id: string }) => x.id);
     assert.ok(found.includes(ids['RGB.byte.tif']) && found.includes(ids['rgb1_fake_nir_epsg3857.tif']));
     assert.ok(!found.includes(ids['cogeo.tif']));
     const across = await json(await api.fetch('/api/datasets?bbox=179,60,-179,64'));
-    assert.ok(across.items.some((x: { id: string }) => x.id === ids.crossing), 'a bbox across the antimeridian');
+    assert.ok(
+      across.items.some((x: { id: string }) => x.id === ids.crossing),
+      'a bbox across the antimeridian',
+    );
     const utm = await json(await api.fetch('/api/datasets?crs=32618&limit=100'));
     assert.ok(utm.items.length >= 1 && utm.items.every((x: { crs: string }) => x.crs === 'EPSG:32618'));
     const future = await json(await api.fetch('/api/datasets?datetime=2999-01-01T00:00:00Z/..'));
     assert.equal(future.total, 0);
     const nodataDate = await json(await api.fetch('/api/datasets?datetime=2022-01-17T00:00:00Z/2022-01-18T00:00:00Z'));
-    assert.deepEqual(nodataDate.items.map((x: { id: string }) => x.id), [ids['all-nodata.tif']], 'the TIFF DateTime of all-nodata.tif');
+    assert.deepEqual(
+      nodataDate.items.map((x: { id: string }) => x.id),
+      [ids['all-nodata.tif']],
+      'the TIFF DateTime of all-nodata.tif',
+    );
     const largest = await json(await api.fetch('/api/datasets?sort=-size&limit=1'));
     assert.ok(largest.items[0].size >= ready['RGB.byte.tif'].size);
     for (const bad of ['bbox=1,2,3', 'bbox=0,10,1,5', 'datetime=yesterday', 'crs=WGS84', 'sort=colour', 'limit=0', 'status=lost']) {

@@ -25,13 +25,7 @@ export const PROJ_DEFS: Record<number, string> = {
   32660: '+proj=utm +zone=60 +datum=WGS84 +units=m +no_defs',
 };
 
-export async function upload(
-  api: TestApi,
-  user: TestUser | undefined,
-  content: Buffer | string,
-  fileName: string,
-  fields: Record<string, string> = {},
-): Promise<Response> {
+export async function upload(api: TestApi, user: TestUser | undefined, content: Buffer | string, fileName: string, fields: Record<string, string> = {}): Promise<Response> {
   const bytes = typeof content === 'string' ? await fs.readFile(content) : content;
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
@@ -102,7 +96,9 @@ export async function tiffTruth(file: string): Promise<TiffTruth> {
     corners: () => [at(0, 0), at(image.getWidth(), 0), at(image.getWidth(), image.getHeight()), at(0, image.getHeight())],
     async values(col, row) {
       const window = [col, row, col + 1, row + 1];
-      const raw = ycbcr ? Array.from(await image.readRGB({ window, interleave: true }) as ArrayLike<number>) : (await image.readRasters({ window })).map((band) => (band as ArrayLike<number>)[0]!);
+      const raw = ycbcr
+        ? Array.from((await image.readRGB({ window, interleave: true })) as ArrayLike<number>)
+        : (await image.readRasters({ window })).map((band) => (band as ArrayLike<number>)[0]!);
       return raw.map((v) => (nodata !== null && v === nodata ? null : v));
     },
     close: async () => {

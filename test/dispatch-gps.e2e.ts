@@ -108,7 +108,10 @@ describe('dispatch of the nine GPS photos into sequences', { skip }, () => {
       { title: `${TITLE}-7`, photos: ['0042'] },
     ]);
     // The capture time is the GPS clock with the date repaired from the camera's.
-    const { rows } = await pool.query(`SELECT i.datetime FROM item i JOIN picture p ON p.id = i.id WHERE p.source_kind = 'upload-set' AND p.source_id = $1 AND p.file_name = 'DSCN0010.jpg'`, [setId]);
+    const { rows } = await pool.query(
+      `SELECT i.datetime FROM item i JOIN picture p ON p.id = i.id WHERE p.source_kind = 'upload-set' AND p.source_id = $1 AND p.file_name = 'DSCN0010.jpg'`,
+      [setId],
+    );
     assert.equal(rows[0].datetime.toISOString(), '2008-10-22T14:27:07.240Z');
     // No recorded heading: both photos of the first sequence look along the path 0010 → 0012.
     const headings = await pool.query(

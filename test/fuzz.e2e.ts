@@ -237,8 +237,16 @@ class Campaign {
 
 /** What a finding says went wrong, without the parts that vary from request to request. */
 function cause(f: Finding): string {
-  const text = f.kind === 'crash' ? (f.log?.find((l) => /^\w*Error\b/.test(l)) ?? f.detail ?? '') : f.kind === 'error-shape' ? (f.detail ?? '') : f.log?.join(' | ') || f.detail || f.body || '';
-  return text.replace(/#\d+/g, '#n').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>').trim();
+  const text =
+    f.kind === 'crash'
+      ? (f.log?.find((l) => /^\w*Error\b/.test(l)) ?? f.detail ?? '')
+      : f.kind === 'error-shape'
+        ? (f.detail ?? '')
+        : f.log?.join(' | ') || f.detail || f.body || '';
+  return text
+    .replace(/#\d+/g, '#n')
+    .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>')
+    .trim();
 }
 
 interface Group {
@@ -277,8 +285,17 @@ function describeGroups(findings: Finding[]): string {
       if (f.kind !== 'server-error' && f.body) lines.push(`    body: ${shorten(f.body, 200)}`);
       if (f.kind === 'crash' || f.kind === 'no-answer') lines.push(`    ${f.detail}`);
       if (f.kind === 'crash' && f.log?.length) {
-        const from = Math.max(0, f.log.findIndex((l) => /^\w*Error\b/.test(l)));
-        lines.push(`    log: ${f.log.slice(from).filter((l) => l.trim()).slice(0, 12).join('\n         ')}`);
+        const from = Math.max(
+          0,
+          f.log.findIndex((l) => /^\w*Error\b/.test(l)),
+        );
+        lines.push(
+          `    log: ${f.log
+            .slice(from)
+            .filter((l) => l.trim())
+            .slice(0, 12)
+            .join('\n         ')}`,
+        );
       }
       return lines.join('\n');
     })
@@ -308,8 +325,7 @@ describe('fuzzing every OpenAPI operation against the API process', { skip, time
       campaign = new Campaign(target, world, started + BUDGET_MS);
 
       // The fixed sweep: reads first, then changes, then what ends or deletes objects.
-      const rank = (op: FuzzOperation) =>
-        op.method === 'DELETE' ? 3 : /\/(complete|ingest|start|stop|claim|logout)$/.test(op.path) ? 2 : op.method === 'GET' ? 0 : 1;
+      const rank = (op: FuzzOperation) => (op.method === 'DELETE' ? 3 : /\/(complete|ingest|start|stop|claim|logout)$/.test(op.path) ? 2 : op.method === 'GET' ? 0 : 1);
       const sweepOrder = [...ops].sort((a, b) => rank(a) - rank(b));
       const sweepCount = SWEEP ? sweepOrder.length : 0;
       sweep: for (const [i, op] of sweepOrder.slice(0, sweepCount).entries()) {

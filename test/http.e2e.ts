@@ -8,10 +8,13 @@ import { startApi, TestApi } from './support/app.js';
 
 // A route with a validated body, to show what the global pipeline does with user input.
 class ProbeDto {
-  @IsString() @MaxLength(100)
+  @IsString()
+  @MaxLength(100)
   title: string;
 
-  @IsOptional() @IsInt() @Max(10)
+  @IsOptional()
+  @IsInt()
+  @Max(10)
   count?: number;
 }
 

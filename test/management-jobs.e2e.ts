@@ -93,7 +93,10 @@ describe('management jobs', () => {
       const forbidden = method === 'GET' ? await get(url, user) : await post(url, {}, user);
       assert.equal(forbidden.status, 403, `${method} ${url}`);
     }
-    assert.equal((await json(await get('/api/management/jobs?command=system.ping'))).items.some((j: { user_id: string }) => j.user_id === user.id), false);
+    assert.equal(
+      (await json(await get('/api/management/jobs?command=system.ping'))).items.some((j: { user_id: string }) => j.user_id === user.id),
+      false,
+    );
   });
 
   it('runs system.ping in the worker: created, queued, succeeded with its output and 100 % progress', async () => {
@@ -251,7 +254,13 @@ describe('management jobs', () => {
     const cleaned = await waitJob(cleanup.id, 'to finish', (j) => FINISHED.includes(j.status));
     assert.equal(cleaned.status, 'succeeded', cleaned.error);
     assert.ok(cleaned.result.removed >= 1);
-    assert.equal(await fs.stat(old).then(() => true, () => false), false);
+    assert.equal(
+      await fs.stat(old).then(
+        () => true,
+        () => false,
+      ),
+      false,
+    );
 
     const tokens = api.app.get(TokensService);
     const expired = await tokens.create(user.id, 'expired', new Date(Date.now() - 1000));
@@ -313,7 +322,10 @@ describe('management jobs', () => {
     assert.equal(job.command, 'datasets.prune-missing');
     assert.deepEqual(job.args, { dry_run: true });
     const listed = await json(await get(`/api/management/jobs?command=datasets.prune-missing&user_id=${admin.id}`));
-    assert.ok(listed.items.some((j: { id: string }) => j.id === job.id), 'listed with the other management jobs');
+    assert.ok(
+      listed.items.some((j: { id: string }) => j.id === job.id),
+      'listed with the other management jobs',
+    );
     const done = await waitJob(job.id, 'to finish', (j) => FINISHED.includes(j.status));
     assert.equal(done.status, 'succeeded', done.error);
     assert.equal(done.result.dry_run, true);
@@ -397,16 +409,24 @@ describe('management jobs', () => {
 
     // Read the rows directly: the API also sweeps stalled jobs when read, and this checks that the worker does it alone.
     const status = async (id: string) => (await db.query(`SELECT status, error, attempt FROM management_job WHERE id = $1`, [id])).rows[0];
-    const failed = await waitFor('the non-retryable job to end', async () => {
-      const row = await status(once.id);
-      return row.status !== 'running' ? row : undefined;
-    }, 20_000);
+    const failed = await waitFor(
+      'the non-retryable job to end',
+      async () => {
+        const row = await status(once.id);
+        return row.status !== 'running' ? row : undefined;
+      },
+      20_000,
+    );
     assert.equal(failed.status, 'failed');
     assert.match(failed.error, /^Stalled: no heartbeat from worker:/);
-    const again = await waitFor('the retryable job to end', async () => {
-      const row = await status(retried.id);
-      return FINISHED.includes(row.status) ? row : undefined;
-    }, 30_000);
+    const again = await waitFor(
+      'the retryable job to end',
+      async () => {
+        const row = await status(retried.id);
+        return FINISHED.includes(row.status) ? row : undefined;
+      },
+      30_000,
+    );
     assert.equal(again.status, 'succeeded');
     assert.equal(again.attempt, 2);
 

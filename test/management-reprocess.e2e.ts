@@ -29,10 +29,15 @@ describe('management commands of the picture pipeline', () => {
     });
     const job = await json(res);
     assert.equal(res.status, 201, JSON.stringify(job));
-    return waitFor(`job ${job.id}`, async () => {
-      const j = await json(await api.fetch(`/api/management/jobs/${job.id}`, { headers: admin.headers }));
-      return FINISHED.includes(j.status) ? j : undefined;
-    }, 60_000, 200);
+    return waitFor(
+      `job ${job.id}`,
+      async () => {
+        const j = await json(await api.fetch(`/api/management/jobs/${job.id}`, { headers: admin.headers }));
+        return FINISHED.includes(j.status) ? j : undefined;
+      },
+      60_000,
+      200,
+    );
   };
 
   before(async () => {

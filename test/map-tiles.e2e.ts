@@ -13,7 +13,6 @@ import { inProcessJobContext } from './support/jobs.js';
 
 const MVT = 'application/vnd.mapbox-vector-tile';
 
-
 describe('map: vector tiles and style', () => {
   let api: TestApi;
   let db: pg.Pool;
@@ -136,7 +135,10 @@ describe('map: vector tiles and style', () => {
     await refreshGrid();
     // Public and ready: the open sequence's 3 and the mixed sequence's first.
     const counts = [await gridCount(2), await gridCount(5)];
-    assert.ok(counts.every((n) => n >= 4), `counts ${counts}`);
+    assert.ok(
+      counts.every((n) => n >= 4),
+      `counts ${counts}`,
+    );
 
     const before = await gridCount(5);
     const del = await api.fetch(`/api/collections/${open.collection.id}`, { method: 'DELETE', headers: owner.headers });
@@ -175,7 +177,10 @@ describe('map: vector tiles and style', () => {
     assert.equal(style.version, 8);
     assert.deepEqual(style.sources.sightline.tiles, [`${api.baseUrl}/api/map/{z}/{x}/{y}.mvt`]);
     assert.equal(style.sources.sightline.type, 'vector');
-    assert.deepEqual(style.layers.map((l: { 'source-layer': string }) => l['source-layer']), ['grid', 'sequences', 'pictures']);
+    assert.deepEqual(
+      style.layers.map((l: { 'source-layer': string }) => l['source-layer']),
+      ['grid', 'sequences', 'pictures'],
+    );
     for (const layer of style.layers) assert.equal(layer.source, 'sightline');
   });
 });

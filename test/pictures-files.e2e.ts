@@ -19,8 +19,7 @@ describe('picture files: /api/pictures/{id}/…', () => {
   let publicId: string;
   let files: Record<string, Buffer>;
 
-  const get = (path: string, headers: Record<string, string> = {}, user?: TestUser, method = 'GET') =>
-    api.fetch(path, { method, headers: { ...headers, ...user?.headers } });
+  const get = (path: string, headers: Record<string, string> = {}, user?: TestUser, method = 'GET') => api.fetch(path, { method, headers: { ...headers, ...user?.headers } });
 
   before(async () => {
     api = await startApi({ env: { PICTURE_CACHE_MAX_AGE_SECONDS: '3600' } });

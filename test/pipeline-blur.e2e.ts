@@ -79,7 +79,15 @@ describe('blurring through an HTTP blur service', () => {
   });
 
   async function send(fields: Record<string, string> = {}) {
-    const original = await syntheticJpeg({ width: 640, height: 480, lon: 4.85, lat: 45.75 + seed * 0.0001, time: new Date(Date.UTC(2024, 2, 1, 9, 0, seed)), seed: seed++, pattern: 'checker' });
+    const original = await syntheticJpeg({
+      width: 640,
+      height: 480,
+      lon: 4.85,
+      lat: 45.75 + seed * 0.0001,
+      time: new Date(Date.UTC(2024, 2, 1, 9, 0, seed)),
+      seed: seed++,
+      pattern: 'checker',
+    });
     const res = await uploadPicture(api, user, setId, { name: `street-${seed}.jpg`, data: original }, fields);
     assert.equal(res.status, 202, await res.clone().text());
     return { original, id: (await json(res)).picture_id as string };

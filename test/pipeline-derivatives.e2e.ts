@@ -93,8 +93,18 @@ describe('derivatives', () => {
     assert.equal(res.status, 202, await res.clone().text());
     const id = (await json(res)).picture_id;
     await waitUntilReady(api, user, set.id);
-    assert.deepEqual(await sharp(stored(pictureKey(id, 'thumb'))).metadata().then((m) => [m.width, m.height]), [500, 300]);
-    assert.deepEqual(await sharp(stored(pictureKey(id, 'sd'))).metadata().then((m) => [m.width, m.height]), [2048, 1024]);
+    assert.deepEqual(
+      await sharp(stored(pictureKey(id, 'thumb')))
+        .metadata()
+        .then((m) => [m.width, m.height]),
+      [500, 300],
+    );
+    assert.deepEqual(
+      await sharp(stored(pictureKey(id, 'sd')))
+        .metadata()
+        .then((m) => [m.width, m.height]),
+      [2048, 1024],
+    );
     for (let col = 0; col < 8; col++) {
       for (let row = 0; row < 4; row++) {
         const m = await sharp(stored(pictureTileKey(id, col, row))).metadata();

@@ -21,7 +21,11 @@ async function writeTemp(rel: string, ageSeconds: number): Promise<string> {
   return file;
 }
 
-const exists = (file: string) => fs.stat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  fs.stat(file).then(
+    () => true,
+    () => false,
+  );
 
 describe('worker: storage.cleanup-temp through the real queue', () => {
   let worker: ChildHandle;

@@ -81,7 +81,11 @@ describe('security: hostile input is a 4xx naming the problem', () => {
   after(async () => api?.close());
 
   const send = (method: string, path: string, body?: unknown, who: TestUser | undefined = user, type = 'application/json') =>
-    api.fetch(path, { method, headers: { ...who?.headers, ...(body !== undefined ? { 'content-type': type } : {}) }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    api.fetch(path, {
+      method,
+      headers: { ...who?.headers, ...(body !== undefined ? { 'content-type': type } : {}) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const expect400 = async (res: Response, field: RegExp, what: string) => {
     const body = await json(res);
     assert.equal(res.status, 400, `${what}: ${JSON.stringify(body).slice(0, 300)}`);
@@ -136,7 +140,18 @@ describe('security: hostile input is a 4xx naming the problem', () => {
     // A large valid area (a circle of 5,000 positions) and a small invalid one (a bow tie, repaired) are searched.
     const circle = Array.from({ length: 5_000 }, (_, i) => [Math.cos((2 * Math.PI * i) / 5_000) * 10, Math.sin((2 * Math.PI * i) / 5_000) * 10]);
     assert.equal((await send('POST', '/api/search', { intersects: { type: 'Polygon', coordinates: [[...circle, circle[0]]] }, limit: 1 }, undefined)).status, 200);
-    const bowTie = { type: 'Polygon', coordinates: [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]] };
+    const bowTie = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [0, 0],
+          [1, 1],
+          [1, 0],
+          [0, 1],
+          [0, 0],
+        ],
+      ],
+    };
     assert.equal((await send('POST', '/api/search', { intersects: bowTie, limit: 1 }, undefined)).status, 200);
   });
 
@@ -315,7 +330,11 @@ describe('security: a dependency that is down answers 503, never 500', () => {
       ['collections', '/api/collections', {}],
       ['datasets', '/api/datasets', {}],
       ['a token-authenticated read', '/api/users/me', { headers: user.headers }],
-      ['an upload set', '/api/upload_sets', { method: 'POST', headers: { ...user.headers, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'during the outage' }) }],
+      [
+        'an upload set',
+        '/api/upload_sets',
+        { method: 'POST', headers: { ...user.headers, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'during the outage' }) },
+      ],
     ];
     for (const [what, path, init] of requests) assert.ok((await api.fetch(path, init)).status < 500, `${what} before the outage`);
     await relay.cut();

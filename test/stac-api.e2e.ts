@@ -45,7 +45,11 @@ describe('STAC API: landing page, collections and items', () => {
     );
     assert.match(badView.join(), /view\/v1\.0\.0/, 'a field the view extension does not define is refused');
     await assert.rejects(
-      validator.validate({ type: 'Catalog', stac_version: '1.0.0', id: 'x', description: 'x', links: [], stac_extensions: ['https://stac-extensions.github.io/nope/v1.0.0/schema.json'] }, 'sample', quiet),
+      validator.validate(
+        { type: 'Catalog', stac_version: '1.0.0', id: 'x', description: 'x', links: [], stac_extensions: ['https://stac-extensions.github.io/nope/v1.0.0/schema.json'] },
+        'sample',
+        quiet,
+      ),
       /not in \.\.\/shared\/stac-schemas/,
     );
   });
@@ -58,8 +62,16 @@ describe('STAC API: landing page, collections and items', () => {
     assert.equal(lp.type, 'Catalog');
     assert.ok(lp.conformsTo.length > 0);
     assert.deepEqual(lp.conformsTo, [...CONFORMANCE_CLASSES]);
-    for (const re of [/^https:\/\/api\.stacspec\.org\/.+\/core$/, /^https:\/\/api\.stacspec\.org\/.+\/collections$/, /^https:\/\/api\.stacspec\.org\/.+\/ogcapi-features$/, /^https:\/\/api\.stacspec\.org\/.+\/item-search$/]) {
-      assert.ok(lp.conformsTo.some((c: string) => re.test(c)), `conformsTo has ${re}`);
+    for (const re of [
+      /^https:\/\/api\.stacspec\.org\/.+\/core$/,
+      /^https:\/\/api\.stacspec\.org\/.+\/collections$/,
+      /^https:\/\/api\.stacspec\.org\/.+\/ogcapi-features$/,
+      /^https:\/\/api\.stacspec\.org\/.+\/item-search$/,
+    ]) {
+      assert.ok(
+        lp.conformsTo.some((c: string) => re.test(c)),
+        `conformsTo has ${re}`,
+      );
     }
     for (const uri of [
       'https://api.stacspec.org/v1.0.0/item-search#filter',
@@ -134,7 +146,10 @@ describe('STAC API: landing page, collections and items', () => {
     const res = await api.fetch('/api/search', { headers: { origin: 'https://radiantearth.github.io' } });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
-    const pre = await api.fetch('/api/search', { method: 'OPTIONS', headers: { origin: 'https://radiantearth.github.io', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const pre = await api.fetch('/api/search', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://radiantearth.github.io', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
     assert.equal(pre.status, 204);
     assert.match(pre.headers.get('access-control-allow-methods')!, /POST/);
   });
@@ -253,7 +268,10 @@ describe('STAC API: landing page, collections and items', () => {
     assert.equal(linkOf(item, 'collection').href, `${api.baseUrl}/api/collections/${w.walk.id}`);
     assert.equal(linkOf(item, 'prev').href, `${api.baseUrl}/api/collections/${w.walk.id}/items/${w.walkItems[1].id}`);
     assert.equal(linkOf(item, 'next').href, `${api.baseUrl}/api/collections/${w.walk.id}/items/${w.walkItems[3].id}`);
-    assert.deepEqual(item.stac_extensions.sort(), ['https://stac-extensions.github.io/perspective-imagery/v1.0.0/schema.json', 'https://stac-extensions.github.io/view/v1.0.0/schema.json']);
+    assert.deepEqual(item.stac_extensions.sort(), [
+      'https://stac-extensions.github.io/perspective-imagery/v1.0.0/schema.json',
+      'https://stac-extensions.github.io/view/v1.0.0/schema.json',
+    ]);
     assert.equal(item.properties['view:azimuth'], (3 * 37) % 360);
     assert.deepEqual(item.properties['pers:interior_orientation'], { camera_manufacturer: 'GoPro', camera_model: 'MAX', focal_length: 3, field_of_view: 360 });
     assert.equal(item.properties['pers:pitch'], undefined);
@@ -280,8 +298,18 @@ describe('STAC API: landing page, collections and items', () => {
     const anon = (await get(api, `/api/collections/${w.walk.id}/items/${before.id}`)).body;
     assert.equal(linkOf(anon, 'next').href.split('/').pop(), w.walkItems[7].id);
     const beforePrivate = w.walkItems[10]; // rank 11; rank 12 is owner-only
-    assert.equal(linkOf((await get(api, `/api/collections/${w.walk.id}/items/${beforePrivate.id}`)).body, 'next').href.split('/').pop(), w.walkItems[12].id);
-    assert.equal(linkOf((await get(api, `/api/collections/${w.walk.id}/items/${beforePrivate.id}`, w.owner.headers)).body, 'next').href.split('/').pop(), w.privatePicture.id);
+    assert.equal(
+      linkOf((await get(api, `/api/collections/${w.walk.id}/items/${beforePrivate.id}`)).body, 'next')
+        .href.split('/')
+        .pop(),
+      w.walkItems[12].id,
+    );
+    assert.equal(
+      linkOf((await get(api, `/api/collections/${w.walk.id}/items/${beforePrivate.id}`, w.owner.headers)).body, 'next')
+        .href.split('/')
+        .pop(),
+      w.privatePicture.id,
+    );
     const first = (await get(api, `/api/collections/${w.walk.id}/items/${w.walkItems[0].id}`)).body;
     assert.equal(linkOf(first, 'prev'), undefined);
   });

@@ -11,7 +11,8 @@ import { seedStacWorld, type StacWorld } from './support/stac-seed.js';
  */
 
 const OPS = ['=', '<>', '<', '<=', '>', '>='];
-const TORONTO = 'POLYGON((43.5845 -79.5442, 43.6079 -79.4893, 43.5677 -79.4632, 43.6129 -79.3925, 43.6223 -79.3238, 43.6576 -79.3163, 43.7945 -79.1178, 43.8144 -79.1542, 43.8555 -79.1714, 43.7509 -79.6390, 43.5845 -79.5442))';
+const TORONTO =
+  'POLYGON((43.5845 -79.5442, 43.6079 -79.4893, 43.5677 -79.4632, 43.6129 -79.3925, 43.6223 -79.3238, 43.6576 -79.3163, 43.7945 -79.1178, 43.8144 -79.1542, 43.8555 -79.1714, 43.7509 -79.6390, 43.5845 -79.5442))';
 const TORONTO_JSON = {
   type: 'Polygon',
   coordinates: [
@@ -68,14 +69,32 @@ function validatorTextFilters(itemId: string, collection: string): string[] {
 function validatorJsonFilters(itemId: string, collection: string): unknown[] {
   const eq = (property: string, value: unknown) => ({ op: '=', args: [{ property }, value] });
   return [
-    { op: 'and', args: [{ op: '>', args: [{ property: 'eo:cloud_cover' }, 5] }, { op: '<', args: [{ property: 'eo:cloud_cover' }, 10] }] },
-    { op: 'or', args: [{ op: '>', args: [{ property: 'eo:cloud_cover' }, 50] }, { op: '<', args: [{ property: 'eo:cloud_cover' }, 10] }] },
+    {
+      op: 'and',
+      args: [
+        { op: '>', args: [{ property: 'eo:cloud_cover' }, 5] },
+        { op: '<', args: [{ property: 'eo:cloud_cover' }, 10] },
+      ],
+    },
     {
       op: 'or',
       args: [
         { op: '>', args: [{ property: 'eo:cloud_cover' }, 50] },
         { op: '<', args: [{ property: 'eo:cloud_cover' }, 10] },
-        { op: 'and', args: [{ op: 'isNull', args: [{ property: 'eo:cloud_cover' }] }, { op: 'isNull', args: [{ property: 'eo:cloud_cover' }] }] },
+      ],
+    },
+    {
+      op: 'or',
+      args: [
+        { op: '>', args: [{ property: 'eo:cloud_cover' }, 50] },
+        { op: '<', args: [{ property: 'eo:cloud_cover' }, 10] },
+        {
+          op: 'and',
+          args: [
+            { op: 'isNull', args: [{ property: 'eo:cloud_cover' }] },
+            { op: 'isNull', args: [{ property: 'eo:cloud_cover' }] },
+          ],
+        },
       ],
     },
     { op: 'and', args: [eq('id', itemId), eq('collection', collection)] },
@@ -135,7 +154,8 @@ describe('STAC API: CQL2 filters', () => {
 
   const text = (filter: string, extra: Record<string, string> = {}) =>
     get(api, `/api/search?${new URLSearchParams({ collections: w.datasets.id, limit: '100', 'filter-lang': 'cql2-text', filter, ...extra })}`);
-  const json = (filter: unknown, extra: Record<string, unknown> = {}) => post(api, '/api/search', { collections: [w.datasets.id], limit: 100, 'filter-lang': 'cql2-json', filter, ...extra });
+  const json = (filter: unknown, extra: Record<string, unknown> = {}) =>
+    post(api, '/api/search', { collections: [w.datasets.id], limit: 100, 'filter-lang': 'cql2-json', filter, ...extra });
   const same = (res: StacResponse, expected: string[], what: string) => {
     assert.equal(res.status, 200, `${what}: ${JSON.stringify(res.body)}`);
     assert.deepEqual(ids(res).sort(), [...expected].sort(), what);
@@ -195,7 +215,17 @@ describe('STAC API: CQL2 filters', () => {
     same(await text("platform IN ('landsat-8', 'spot')"), [d[3], d[4]], 'in');
     same(await text(`id IN ('${d[0]}', 'not-a-uuid', '${d[4]}')`), [d[0], d[4]], 'id in');
     same(await text("CASEI(platform) = CASEI('SENTINEL-2A')"), [d[0], d[1], d[2]], 'casei');
-    same(await json({ op: 'like', args: [{ op: 'casei', args: [{ property: 'title' }] }, { op: 'casei', args: ['CLEAR%'] }] }), [d[0]], 'casei like');
+    same(
+      await json({
+        op: 'like',
+        args: [
+          { op: 'casei', args: [{ property: 'title' }] },
+          { op: 'casei', args: ['CLEAR%'] },
+        ],
+      }),
+      [d[0]],
+      'casei like',
+    );
   });
 
   it('answers spatial functions on any geometry', async () => {
@@ -209,7 +239,11 @@ describe('STAC API: CQL2 filters', () => {
     same(await text('S_OVERLAPS(geometry, POLYGON((100.25 0.25, 100.45 0.25, 100.45 0.5, 100.25 0.5, 100.25 0.25)))'), [d[0], d[1]], 'overlaps');
     same(await text('S_EQUALS(geometry, POLYGON((100.2 0.2, 100.3 0.2, 100.3 0.6, 100.2 0.6, 100.2 0.2)))'), [d[0]], 'equals');
     same(await text('S_INTERSECTS(geometry, MULTIPOINT((100.25 0.4), (100.85 0.4)))'), [d[0], d[4]], 'multipoint');
-    same(await json({ op: 's_intersects', args: [{ property: 'geometry' }, { type: 'GeometryCollection', geometries: [{ type: 'Point', coordinates: [100.55, 0.3] }] }] }), [d[2]], 'collection');
+    same(
+      await json({ op: 's_intersects', args: [{ property: 'geometry' }, { type: 'GeometryCollection', geometries: [{ type: 'Point', coordinates: [100.55, 0.3] }] }] }),
+      [d[2]],
+      'collection',
+    );
     same(await json({ op: 's_intersects', args: [{ property: 'geometry' }, { bbox: [100.62, 0.1, 100.7, 0.7] }] }), [d[3]], 'JSON bbox');
   });
 
@@ -224,7 +258,11 @@ describe('STAC API: CQL2 filters', () => {
     same(await pics("T_INTERSECTS(datetime, INTERVAL('..', '2021-06-01T10:00:20Z'))"), walk.slice(0, 2), 'open start');
     same(await pics("T_DISJOINT(datetime, INTERVAL('2021-06-01T10:00:15Z', '..'))"), walk.slice(0, 1), 'disjoint');
     same(await pics("T_MEETS(datetime, INTERVAL('2021-06-01T10:00:10Z', '..'))"), walk.slice(0, 1), 'meets');
-    same(await pics("T_INTERSECTS(datetime, DATE('2021-06-01')) AND T_STARTS(datetime, INTERVAL('2021-06-01T10:00:10Z', '2021-06-02T00:00:00Z'))"), walk.slice(0, 1), 'date and starts');
+    same(
+      await pics("T_INTERSECTS(datetime, DATE('2021-06-01')) AND T_STARTS(datetime, INTERVAL('2021-06-01T10:00:10Z', '2021-06-02T00:00:00Z'))"),
+      walk.slice(0, 1),
+      'date and starts',
+    );
     const none = await json({ op: 't_intersects', args: [{ property: 'datetime' }, { interval: ['2020-11-11T00:00:00Z', '2020-11-12T00:00:00Z'] }] });
     same(none, [], 'no dataset in November 2020');
   });
@@ -251,16 +289,34 @@ describe('STAC API: CQL2 filters', () => {
   it('filters and sorts collection search', async () => {
     const base = { q: w.tag, limit: '50' };
     const onlyDatasets = await get(api, `/api/collections?${new URLSearchParams({ ...base, filter: "sightline:kind = 'dataset'" })}`);
-    assert.deepEqual(onlyDatasets.body.collections.map((c: { id: string }) => c.id), [w.datasets.id]);
+    assert.deepEqual(
+      onlyDatasets.body.collections.map((c: { id: string }) => c.id),
+      [w.datasets.id],
+    );
     const byTitle = await get(api, `/api/collections?${new URLSearchParams({ ...base, sortby: 'title' })}`);
     const titles = byTitle.body.collections.map((c: { title: string }) => c.title);
-    assert.deepEqual(titles, [...titles].sort((a: string, b: string) => (a < b ? -1 : 1)));
-    const inTime = await get(api, `/api/collections?${new URLSearchParams({ ...base, filter: "T_INTERSECTS(datetime, INTERVAL('2021-06-01T10:01:00Z', '2021-06-01T10:02:00Z'))" })}`);
-    assert.deepEqual(inTime.body.collections.map((c: { id: string }) => c.id), [w.walk.id]);
+    assert.deepEqual(
+      titles,
+      [...titles].sort((a: string, b: string) => (a < b ? -1 : 1)),
+    );
+    const inTime = await get(
+      api,
+      `/api/collections?${new URLSearchParams({ ...base, filter: "T_INTERSECTS(datetime, INTERVAL('2021-06-01T10:01:00Z', '2021-06-01T10:02:00Z'))" })}`,
+    );
+    assert.deepEqual(
+      inTime.body.collections.map((c: { id: string }) => c.id),
+      [w.walk.id],
+    );
     const spatial = await get(api, `/api/collections?${new URLSearchParams({ ...base, bbox: '100,0,101,1' })}`);
-    assert.deepEqual(spatial.body.collections.map((c: { id: string }) => c.id), [w.datasets.id]);
+    assert.deepEqual(
+      spatial.body.collections.map((c: { id: string }) => c.id),
+      [w.datasets.id],
+    );
     const temporal = await get(api, `/api/collections?${new URLSearchParams({ ...base, datetime: '2019-01-01T00:00:00Z/2019-12-31T00:00:00Z' })}`);
-    assert.deepEqual(temporal.body.collections.map((c: { id: string }) => c.id), [w.harvested.id]);
+    assert.deepEqual(
+      temporal.body.collections.map((c: { id: string }) => c.id),
+      [w.harvested.id],
+    );
     const keyword = await get(api, `/api/collections?${new URLSearchParams({ q: `raster,${w.tag}`, filter: "A_CONTAINS(keywords, ('raster'))" })}`);
     assert.ok(keyword.body.collections.some((c: { id: string }) => c.id === w.datasets.id));
     const paged = await get(api, `/api/collections?${new URLSearchParams({ q: w.tag, limit: '1', sortby: '-title' })}`);

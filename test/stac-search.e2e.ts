@@ -359,8 +359,32 @@ describe('STAC API: item search', () => {
   it('refuses invalid GeoJSON with 400 saying what is wrong', async () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ type: 'Circle', coordinates: [0, 0] }, /intersects\.type must be one of/],
-      [{ type: 'Polygon', coordinates: [[[0, 0], [1, 1]]] }, /at least 4 positions/],
-      [{ type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1]]] }, /is not closed/],
+      [
+        {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [0, 0],
+              [1, 1],
+            ],
+          ],
+        },
+        /at least 4 positions/,
+      ],
+      [
+        {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [0, 0],
+              [1, 0],
+              [1, 1],
+              [0, 1],
+            ],
+          ],
+        },
+        /is not closed/,
+      ],
       [{ type: 'Point', coordinates: [0] }, /must be a position/],
       [{ type: 'Point', coordinates: [200, 0] }, /longitude 200 is outside/],
       [{ type: 'GeometryCollection' }, /geometries must be an array/],
@@ -416,12 +440,21 @@ describe('STAC API: item search', () => {
   it('pages sorts over properties with missing values (NULLs last ascending, first descending)', async () => {
     const byCover = (direction: string) => post(api, '/api/search', { collections: [w.datasets.id], limit: 2, sortby: [{ field: 'properties.eo:cloud_cover', direction }] });
     const asc = (await walkPages(api, await byCover('asc'))).flat();
-    assert.deepEqual(asc, w.datasetItems.map((i) => i.id));
+    assert.deepEqual(
+      asc,
+      w.datasetItems.map((i) => i.id),
+    );
     const desc = (await walkPages(api, await byCover('desc'))).flat();
-    assert.deepEqual(desc, [w.datasetItems[4], w.datasetItems[3], w.datasetItems[2], w.datasetItems[1], w.datasetItems[0]].map((i) => i.id));
+    assert.deepEqual(
+      desc,
+      [w.datasetItems[4], w.datasetItems[3], w.datasetItems[2], w.datasetItems[1], w.datasetItems[0]].map((i) => i.id),
+    );
     const mixed = await get(api, `/api/search?collections=${w.walk.id}&limit=7&sortby=-properties.view:azimuth,%2Bdatetime`);
     const azimuths = mixed.body.features.map((f: { properties: Record<string, number> }) => f.properties['view:azimuth']);
-    assert.deepEqual(azimuths, [...azimuths].sort((x, y) => y - x));
+    assert.deepEqual(
+      azimuths,
+      [...azimuths].sort((x, y) => y - x),
+    );
     const mixedAll = (await walkPages(api, mixed)).flat();
     assert.deepEqual([...mixedAll].sort(), [...visibleWalk].sort());
   });
@@ -433,7 +466,9 @@ describe('STAC API: item search', () => {
     const first = await get(api, `/api/search?collections=${w.walk.id}&limit=2`);
     const token = new URL(linkOf(first.body, 'next').href).searchParams.get('token')!;
     const [v, body, sig] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), k: ['2000-01-01 00:00:00+00', '00000000-0000-4000-8000-000000000000'] })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), k: ['2000-01-01 00:00:00+00', '00000000-0000-4000-8000-000000000000'] }),
+    ).toString('base64url');
     assertBadRequest(await get(api, `/api/search?collections=${w.walk.id}&limit=2&token=${v}.${forged}.${sig}`), /^token: token has been altered/, 'forged');
     assertBadRequest(await get(api, `/api/search?collections=${w.datasets.id}&limit=2&token=${token}`), /^token: token belongs to another search/, 'other search');
     assertBadRequest(await get(api, '/api/search?token=garbage'), /^token: token is not a cursor/, 'garbage');
@@ -443,7 +478,18 @@ describe('STAC API: item search', () => {
   it('returns the fields asked for (fields extension)', async () => {
     const base = `/api/search?ids=${w.walkItems[0].id}`;
     const minimal = await get(api, `${base}&fields=`);
-    assert.deepEqual(Object.keys(minimal.body.features[0]).sort(), ['assets', 'bbox', 'collection', 'geometry', 'id', 'links', 'properties', 'stac_extensions', 'stac_version', 'type']);
+    assert.deepEqual(Object.keys(minimal.body.features[0]).sort(), [
+      'assets',
+      'bbox',
+      'collection',
+      'geometry',
+      'id',
+      'links',
+      'properties',
+      'stac_extensions',
+      'stac_version',
+      'type',
+    ]);
     assert.deepEqual(Object.keys(minimal.body.features[0].properties), ['datetime']);
     assert.deepEqual(minimal.body.features[0].stac_extensions, [], 'extensions follow the fields left');
 

@@ -98,11 +98,7 @@ describe('truncated, corrupted and malformed-EXIF files', { skip }, () => {
   });
 
   it('leaves nothing half-written: no partial writes, no stray originals, no files of rejected pictures', async () => {
-    await waitFor(
-      'our originals to leave tmp/',
-      async () => (await filesUnder(path.join(dataDir, 'tmp/originals'))).every((f) => originalsBefore.includes(f)),
-      20_000,
-    );
+    await waitFor('our originals to leave tmp/', async () => (await filesUnder(path.join(dataDir, 'tmp/originals'))).every((f) => originalsBefore.includes(f)), 20_000);
     assert.deepEqual(await filesUnder(path.join(dataDir, 'tmp/writes')), []);
     const files = await getFiles(api, user, setId);
     const ready = new Set(files.filter((f) => f.processing?.status === 'ready').map((f) => f.picture_id));

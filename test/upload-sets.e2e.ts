@@ -161,7 +161,9 @@ describe('upload sets API', () => {
 
     it('records invalid files: not a JPEG, truncated — 400, nothing kept', async () => {
       const before = await listTemp();
-      const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#f00' } }).png().toBuffer();
+      const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#f00' } })
+        .png()
+        .toBuffer();
       const a = await uploadPicture(api, alice, setId, { name: 'red.png', data: png });
       assert.equal(a.status, 400);
       assert.equal((await json(a)).details.reason, 'invalid_file');
@@ -178,17 +180,25 @@ describe('upload sets API', () => {
     });
 
     it('refuses a file without position or time with details.missing_fields, and takes it back with overrides', async () => {
-      const bare = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#0a0' } }).jpeg().toBuffer();
+      const bare = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#0a0' } })
+        .jpeg()
+        .toBuffer();
       const res = await uploadPicture(api, alice, setId, { name: 'bare.jpg', data: bare });
       assert.equal(res.status, 400);
       const err = await json(res);
       assert.equal(err.details.reason, 'invalid_metadata');
       assert.deepEqual(err.details.details.missing_fields, ['location', 'datetime']);
-      const again = await uploadPicture(api, alice, setId, { name: 'bare.jpg', data: bare }, {
-        override_capture_time: '2024-01-02T03:04:05+01:00',
-        override_longitude: '5.01',
-        override_latitude: '44.5',
-      });
+      const again = await uploadPicture(
+        api,
+        alice,
+        setId,
+        { name: 'bare.jpg', data: bare },
+        {
+          override_capture_time: '2024-01-02T03:04:05+01:00',
+          override_longitude: '5.01',
+          override_latitude: '44.5',
+        },
+      );
       assert.equal(again.status, 202, 'a rejected file may be sent again under the same name');
       const id = (await json(again)).picture_id;
       const { rows } = await pool.query(`SELECT captured_at, ST_X(geom) AS lon FROM picture WHERE id = $1`, [id]);
@@ -251,7 +261,10 @@ describe('upload sets API', () => {
       const set = await createUploadSet(api, alice, { title: 'Short walk', estimated_nb_files: 2 });
       const ids: string[] = [];
       for (let i = 0; i < 2; i++) {
-        const res = await uploadPicture(api, alice, set.id, { name: `p${i}.jpg`, data: await picture({ lat: 43.6 + i * 0.0002, time: new Date(Date.UTC(2024, 5, 1, 8, 0, i * 5)) }) });
+        const res = await uploadPicture(api, alice, set.id, {
+          name: `p${i}.jpg`,
+          data: await picture({ lat: 43.6 + i * 0.0002, time: new Date(Date.UTC(2024, 5, 1, 8, 0, i * 5)) }),
+        });
         assert.equal(res.status, 202);
         ids.push((await json(res)).picture_id);
       }

@@ -206,7 +206,16 @@ export async function writeTiff(path: string, spec: TiffSpec): Promise<{ size: n
     for (let by = 0; by < down; by++) for (let bx = 0; bx < across; bx++) level.blocks.push(encodeBlock(spec, level, bx, by));
   }
   // Layout: header, every IFD, then the image data from the coarsest overview to full resolution.
-  const sizes = levels.map((level, i) => ifdSize(ifdEntries(spec, level, i > 0, level.blocks.map(() => 0))));
+  const sizes = levels.map((level, i) =>
+    ifdSize(
+      ifdEntries(
+        spec,
+        level,
+        i > 0,
+        level.blocks.map(() => 0),
+      ),
+    ),
+  );
   const header = 8;
   const ifdStarts: number[] = [];
   let at = header;

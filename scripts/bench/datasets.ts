@@ -127,14 +127,16 @@ async function main(): Promise<void> {
       // Fields, roads and noise: compresses like imagery, not like a flat colour.
       pixel: (b, c, r) => {
         const field = (((c >> 7) * 37 + (r >> 7) * 91) & 127) + 64;
-        const road = (c % 1500 < 12 || r % 1700 < 10) ? 200 : 0;
+        const road = c % 1500 < 12 || r % 1700 < 10 ? 200 : 0;
         const noise = ((c * 2654435761) ^ (r * 2246822519) ^ (b * 3266489917)) >>> 26;
         return Math.min(255, Math.max(1, (road || field + b * 20) + noise));
       },
     });
     const generation = performance.now() - t0;
     const fileSize = statSync(file).size;
-    log(`generated ${SIZE}×${SIZE} RGB GeoTIFF (256 px deflate tiles, ${overviews.length} overviews, COG layout): ${(fileSize / 1e6).toFixed(1)} MB in ${(generation / 1000).toFixed(1)} s`);
+    log(
+      `generated ${SIZE}×${SIZE} RGB GeoTIFF (256 px deflate tiles, ${overviews.length} overviews, COG layout): ${(fileSize / 1e6).toFixed(1)} MB in ${(generation / 1000).toFixed(1)} s`,
+    );
 
     // 2. Database, processes, a user.
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}"`);
@@ -193,7 +195,11 @@ async function main(): Promise<void> {
     const uploadTotal = performance.now() - t0;
     if (uploaded.status !== 'ready') throw new Error(`ingest failed: ${uploaded.error as string}`);
     t0 = performance.now();
-    const reg = await fetch(`${base}/datasets/from-path`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ path: path.basename(file), allow_duplicate: true }) });
+    const reg = await fetch(`${base}/datasets/from-path`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ path: path.basename(file), allow_duplicate: true }),
+    });
     const regBody = (await reg.json()) as { id: string };
     const registered = await waitReady(regBody.id);
     const pathTotal = performance.now() - t0;
@@ -259,7 +265,12 @@ async function main(): Promise<void> {
     }
 
     log('');
-    log(`datasets bench — ${SIZE}×${SIZE} px, 3 × uint8, ${(fileSize / 1e6).toFixed(1)} MB, ${os.cpus().length} CPU(s), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    log(
+      `datasets bench — ${SIZE}×${SIZE} px, 3 × uint8, ${(fileSize / 1e6).toFixed(1)} MB, ${os.cpus().length} CPU(s), load ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     log(`  upload (HTTP, streamed + hashed)      ${ms(uploadMs)}`);
     log(`  ingest after upload (job)             ${ms(uploaded.ingest_ms as number)}   (202 → ready ${ms(uploadTotal - uploadMs)})`);
     log(`  from-path: 202 → ready (hash + read)  ${ms(pathTotal)}   (job ${ms(registered.ingest_ms as number)})`);

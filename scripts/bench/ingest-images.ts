@@ -65,7 +65,10 @@ export async function syntheticJpeg(p: SyntheticPicture): Promise<Buffer> {
     const h = Math.max(8, Math.round(p.height / 4));
     const raw = Buffer.alloc(w * h * 3);
     for (let i = 0; i < raw.length; i++) raw[i] = Math.floor(rnd() * 256);
-    const scaled = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).resize(p.width, p.height, { kernel: 'cubic' }).raw().toBuffer();
+    const scaled = await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+      .resize(p.width, p.height, { kernel: 'cubic' })
+      .raw()
+      .toBuffer();
     image = sharp(scaled, { raw: { width: p.width, height: p.height, channels: 3 } });
   }
   let out = image.jpeg({ quality: p.quality ?? 85 }).withExif(cameraExif(p));

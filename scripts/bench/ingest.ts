@@ -154,7 +154,9 @@ async function main(): Promise<void> {
 
     // Pictures: one photo-like base, each copy with its own block of pixels, time and position.
     const t = Date.now();
-    const base = await sharp(await syntheticJpeg({ width: WIDTH, height: HEIGHT, lon: 5, lat: 45, time: new Date(), seed: 1 })).raw().toBuffer();
+    const base = await sharp(await syntheticJpeg({ width: WIDTH, height: HEIGHT, lon: 5, lat: 45, time: new Date(), seed: 1 }))
+      .raw()
+      .toBuffer();
     const files: string[] = [];
     const start0 = Date.UTC(2024, 6, 1, 9, 0, 0);
     await pool(
@@ -241,7 +243,10 @@ async function main(): Promise<void> {
     let ready = 0;
     while (ready < COUNT) {
       await new Promise((r) => setTimeout(r, 50));
-      const { rows } = await db.query(`SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE upload_set_id = $1`, [setId]);
+      const { rows } = await db.query(
+        `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE upload_set_id = $1`,
+        [setId],
+      );
       ready = rows[0].ready;
       if (rows[0].broken) throw new Error(`${rows[0].broken} pictures broke`);
       if (performance.now() - s0 > 30 * 60_000) throw new Error('gave up after 30 minutes');
@@ -265,7 +270,9 @@ async function main(): Promise<void> {
     say(`  system throughput:   ${system.toFixed(2)} pictures/s`);
     say(`  raw sharp limit:     ${raw.toFixed(2)} pictures/s (best of 1, 2, 4 at a time, before and after, one process)`);
     say(`  ratio raw/system:    ${(raw / system).toFixed(2)}× (goal ≤ 1.5×)`);
-    say(`  CPU per picture:     API ${((apiCpu / COUNT) * 1000).toFixed(0)} ms + worker ${((workerCpu / COUNT) * 1000).toFixed(0)} ms = ${(((apiCpu + workerCpu) / COUNT) * 1000).toFixed(0)} ms; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((apiCpu + workerCpu) / COUNT / rawCpu).toFixed(2)}× (PostgreSQL and Redis not counted)`);
+    say(
+      `  CPU per picture:     API ${((apiCpu / COUNT) * 1000).toFixed(0)} ms + worker ${((workerCpu / COUNT) * 1000).toFixed(0)} ms = ${(((apiCpu + workerCpu) / COUNT) * 1000).toFixed(0)} ms; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((apiCpu + workerCpu) / COUNT / rawCpu).toFixed(2)}× (PostgreSQL and Redis not counted)`,
+    );
     say(`  uploading client:    ${(((clientCpu.user + clientCpu.system) / 1e6 / COUNT) * 1000).toFixed(0)} ms CPU per picture (this process, on the same CPUs)`);
     say(`  peak RSS API:        ${apiPeak ? mb(apiPeak) : 'n/a'}`);
     say(`  peak RSS worker:     ${workerPeak ? mb(workerPeak) : 'n/a'}`);

@@ -256,7 +256,9 @@ async function scenarios(base: string): Promise<{ list: Scenario[]; notes: strin
   };
 
   // Real ids for single-item reads, taken once from the API itself.
-  const sample = JSON.parse((await send(base, { method: 'GET', path: '/api/search?limit=500&fields=id,collection' })).body) as { features: Array<{ id: string; collection: string }> };
+  const sample = JSON.parse((await send(base, { method: 'GET', path: '/api/search?limit=500&fields=id,collection' })).body) as {
+    features: Array<{ id: string; collection: string }>;
+  };
   const items = sample.features;
 
   // Page 50 of a search: follow `next` 49 times first, then measure that page against page 1.
@@ -279,10 +281,16 @@ async function scenarios(base: string): Promise<{ list: Scenario[]; notes: strin
       name: 'CQL2 filter (azimuth + bbox)',
       make: (i) => {
         const [w, s, e, n] = bbox(i, 0.5).split(',');
-        return { method: 'GET', path: `/api/search?${new URLSearchParams({ limit: '10', filter: `view:azimuth BETWEEN 80 AND 100 AND S_INTERSECTS(geometry, BBOX(${w}, ${s}, ${e}, ${n}))` })}` };
+        return {
+          method: 'GET',
+          path: `/api/search?${new URLSearchParams({ limit: '10', filter: `view:azimuth BETWEEN 80 AND 100 AND S_INTERSECTS(geometry, BBOX(${w}, ${s}, ${e}, ${n}))` })}`,
+        };
       },
     },
-    { name: 'CQL2 JSON filter (camera, POST)', make: () => ({ method: 'POST', path: '/api/search', body: { limit: 10, filter: { op: '=', args: [{ property: 'sightline:kind' }, 'picture'] }, q: ['insta360'] } }) },
+    {
+      name: 'CQL2 JSON filter (camera, POST)',
+      make: () => ({ method: 'POST', path: '/api/search', body: { limit: 10, filter: { op: '=', args: [{ property: 'sightline:kind' }, 'picture'] }, q: ['insta360'] } }),
+    },
     { name: 'page 1 (limit 100)', make: () => ({ method: 'GET', path: pageSearch }) },
     { name: 'page 50 (limit 100)', make: () => ({ method: 'GET', path: page50Path }) },
     { name: 'single item', make: (i) => ({ method: 'GET', path: `/api/collections/${items[i % items.length].collection}/items/${items[i % items.length].id}` }) },
@@ -329,7 +337,9 @@ async function main(): Promise<void> {
       for (const c of [1, 8]) {
         const r = await measure(api.base, s, c, REQUESTS);
         results.push(r);
-        log(`${s.name.padEnd(42)} c=${c}  p50 ${r.p50.toFixed(1).padStart(6)} ms  p95 ${r.p95.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ${r.rps.toFixed(0).padStart(5)} req/s`);
+        log(
+          `${s.name.padEnd(42)} c=${c}  p50 ${r.p50.toFixed(1).padStart(6)} ms  p95 ${r.p95.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ${r.rps.toFixed(0).padStart(5)} req/s`,
+        );
       }
     }
     log('');

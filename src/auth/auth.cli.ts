@@ -22,9 +22,7 @@ export const AUTH_CLI_COMMANDS: CliCommand[] = [
   {
     path: ['token', 'create'],
     usage: USAGE,
-    description:
-      'Print an API token acting as the user named <name> (made as a local user when nobody has that name); ' +
-      '--admin makes that user an administrator',
+    description: 'Print an API token acting as the user named <name> (made as a local user when nobody has that name); ' + '--admin makes that user an administrator',
     async run(app, args) {
       const flags = flagsOf(args);
       const name = flags.user;

@@ -87,7 +87,8 @@ export class AuthController {
   @Post('logout')
   @ApiOperation({
     summary: 'Log out',
-    description: "Ends the session, then the identity provider's session when it offers RP-initiated logout. Refused (403) from another site, like every cookie-authenticated write.",
+    description:
+      "Ends the session, then the identity provider's session when it offers RP-initiated logout. Refused (403) from another site, like every cookie-authenticated write.",
   })
   @ApiFoundResponse({ description: "Redirect to the provider's logout, or to /api/docs" })
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {

@@ -4,7 +4,9 @@ import { MeDto } from './users.dto.js';
 
 export class LoginQueryDto {
   @ApiPropertyOptional({ description: 'Local path to land on after the login', default: '/api/docs', example: '/api/docs' })
-  @IsOptional() @IsString() @MaxLength(2000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
   next?: string;
 }
 

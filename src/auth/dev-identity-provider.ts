@@ -82,7 +82,10 @@ export class DevIdentityProvider {
           await this.grantConsent(provider, details, req, res);
           return;
         }
-        res.status(400).type('html').send(errorPage({ error: 'unsupported prompt', prompt: details.prompt.name }));
+        res
+          .status(400)
+          .type('html')
+          .send(errorPage({ error: 'unsupported prompt', prompt: details.prompt.name }));
       } catch (error) {
         next(error);
       }
@@ -93,7 +96,10 @@ export class DevIdentityProvider {
         const details = await provider.interactionDetails(req, res);
         res.setHeader('Cache-Control', 'no-store');
         if (details.prompt.name !== 'login') {
-          res.status(400).type('html').send(errorPage({ error: 'this sign-in request is not waiting for a password' }));
+          res
+            .status(400)
+            .type('html')
+            .send(errorPage({ error: 'this sign-in request is not waiting for a password' }));
           return;
         }
         const body = (req.body ?? {}) as Record<string, unknown>;
@@ -101,7 +107,10 @@ export class DevIdentityProvider {
         const password = typeof body.password === 'string' ? body.password : '';
         const user = this.findUser(username);
         if (!user || !passwordMatches(password, user.password)) {
-          res.status(401).type('html').send(loginPage(details, { username, error: 'Unknown user name or wrong password.' }));
+          res
+            .status(401)
+            .type('html')
+            .send(loginPage(details, { username, error: 'Unknown user name or wrong password.' }));
           return;
         }
         await provider.interactionFinished(req, res, { login: { accountId: user.name } }, { mergeWithLastSubmission: false });
@@ -136,7 +145,8 @@ export class DevIdentityProvider {
    */
   private async grantConsent(provider: Provider, details: InteractionDetails, req: Request, res: Response): Promise<void> {
     const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
+    const grant =
+      (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
       new provider.Grant({ accountId: details.session!.accountId!, clientId: String(details.params.client_id) });
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
@@ -147,8 +157,8 @@ export class DevIdentityProvider {
 }
 
 function createProvider(config: AppConfig, users: DevUser[], oidc: OidcProviderModule, createMemoryAdapter: (clockTolerance: number) => unknown): Provider {
-const { default: Provider, errors } = oidc;
-const logger = new Logger('DevIdentityProvider');
+  const { default: Provider, errors } = oidc;
+  const logger = new Logger('DevIdentityProvider');
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
   const resource = apiResourceIndicator(config);
@@ -176,7 +186,12 @@ const logger = new Logger('DevIdentityProvider');
       },
     ],
     clientBasedCORS: () => false,
-    jwks: { keys: [{ ...rsa, use: 'sig', alg: 'RS256' }, { ...ec, use: 'sig', alg: 'ES256' }] },
+    jwks: {
+      keys: [
+        { ...rsa, use: 'sig', alg: 'RS256' },
+        { ...ec, use: 'sig', alg: 'ES256' },
+      ],
+    },
     cookies: { keys: [derivedSecret(config, 'dev-provider-cookies')] },
     pkce: { required: () => true },
     claims: {

@@ -14,7 +14,10 @@ export interface DevUser {
  */
 export function parseDevUsers(spec: string): DevUser[] {
   const users: DevUser[] = [];
-  for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, role = 'user', ...rest] = entry.split(':');
     const password = rest.length > 0 ? rest.join(':') : name;
     if (!name || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new Error(`DEV_USERS: "${entry}" has no valid name (letters, digits, . _ @ -)`);

@@ -12,7 +12,19 @@ describe('localNextPath (no open redirect after login)', () => {
   });
 
   it('refuses anything that could leave the site', () => {
-    for (const next of ['https://evil.example/', '//evil.example', '/\\evil.example', '\\\\evil.example', 'evil.example', 'javascript:alert(1)', '/\t/evil.example', '/.//evil.example', '/a/..//evil.example', '/./\\evil.example', '/%0a']) {
+    for (const next of [
+      'https://evil.example/',
+      '//evil.example',
+      '/\\evil.example',
+      '\\\\evil.example',
+      'evil.example',
+      'javascript:alert(1)',
+      '/\t/evil.example',
+      '/.//evil.example',
+      '/a/..//evil.example',
+      '/./\\evil.example',
+      '/%0a',
+    ]) {
       if (next === '/%0a') {
         // Encoded characters stay encoded: harmless.
         assert.equal(localNextPath(next), '/%0a');

@@ -185,17 +185,22 @@ export class OidcClientService {
   async finishLogin(req: Request, res: Response): Promise<LoginResult> {
     await this.discover();
     return new Promise<LoginResult>((resolve, reject) => {
-      this.passport.authenticate(STRATEGY, { session: false }, (error: Error | null, user: { identity: Identity; idToken: string } | false, info?: { message?: string; state?: LoginState }) => {
-        if (error) {
-          const oauthError = error as Error & { code?: string };
-          // The provider refused (an OAuth error code), or could not be reached to finish.
-          if (oauthError.code || error.name === 'AuthorizationError' || error.name === 'TokenError') return reject(new LoginFailedError(`${oauthError.code ?? 'error'}: ${error.message}`));
-          if (error.name === 'InternalOAuthError') return reject(new ServiceUnavailableException(`The identity provider could not complete the login: ${error.message}`));
-          return reject(error);
-        }
-        if (!user) return reject(new LoginFailedError(info?.message ?? 'the identity provider did not authenticate you'));
-        resolve({ ...user, next: info?.state?.next ?? '/api/docs' });
-      })(req, res, (error?: unknown) => reject(error as Error));
+      this.passport.authenticate(
+        STRATEGY,
+        { session: false },
+        (error: Error | null, user: { identity: Identity; idToken: string } | false, info?: { message?: string; state?: LoginState }) => {
+          if (error) {
+            const oauthError = error as Error & { code?: string };
+            // The provider refused (an OAuth error code), or could not be reached to finish.
+            if (oauthError.code || error.name === 'AuthorizationError' || error.name === 'TokenError')
+              return reject(new LoginFailedError(`${oauthError.code ?? 'error'}: ${error.message}`));
+            if (error.name === 'InternalOAuthError') return reject(new ServiceUnavailableException(`The identity provider could not complete the login: ${error.message}`));
+            return reject(error);
+          }
+          if (!user) return reject(new LoginFailedError(info?.message ?? 'the identity provider did not authenticate you'));
+          resolve({ ...user, next: info?.state?.next ?? '/api/docs' });
+        },
+      )(req, res, (error?: unknown) => reject(error as Error));
     });
   }
 

@@ -46,7 +46,11 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleDestroy 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const base = `${this.prefix}:${throttlerName}:${key}`;
     try {
-      const [hits, ttlMs, blockedMs] = (await this.redis.eval(INCREMENT, 2, `${base}:hits`, `${base}:blocked`, String(ttl), String(limit), String(Math.max(blockDuration, 1)))) as [number, number, number];
+      const [hits, ttlMs, blockedMs] = (await this.redis.eval(INCREMENT, 2, `${base}:hits`, `${base}:blocked`, String(ttl), String(limit), String(Math.max(blockDuration, 1)))) as [
+        number,
+        number,
+        number,
+      ];
       const isBlocked = blockedMs > 0;
       return { totalHits: hits, timeToExpire: Math.max(0, Math.ceil(ttlMs / 1000)), isBlocked, timeToBlockExpire: isBlocked ? Math.ceil(blockedMs / 1000) : 0 };
     } catch (error) {

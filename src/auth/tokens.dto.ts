@@ -6,11 +6,16 @@ import type { ApiToken } from './api-token.entity.js';
 
 export class CreateTokenDto {
   @ApiPropertyOptional({ example: 'upload script on the drone laptop', maxLength: 200 })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   description?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'When the token stops working (default: never)' })
-  @IsOptional() @Type(() => Date) @IsDate() @MinDate(() => new Date(), { message: 'expires_at must be in the future' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  @MinDate(() => new Date(), { message: 'expires_at must be in the future' })
   expires_at?: Date;
 }
 
@@ -34,7 +39,9 @@ export class ClaimableTokenDto extends TokenDto {
 
 export class GenerateTokenQueryDto {
   @ApiPropertyOptional({ description: 'What the token is for, shown on the claim page', maxLength: 200 })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   description?: string;
 }
 

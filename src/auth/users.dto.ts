@@ -28,7 +28,8 @@ export class MeDto extends UserDto {
 
 export class UpdateMeDto {
   @ApiPropertyOptional({ enum: Visibility })
-  @IsOptional() @IsIn(VISIBILITIES)
+  @IsOptional()
+  @IsIn(VISIBILITIES)
   default_visibility?: Visibility;
 }
 
@@ -40,7 +41,9 @@ export class UpdateUserDto {
 
 export class UsersQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Part of the name, case-insensitive', maxLength: 100 })
-  @IsOptional() @IsString() @MaxLength(100)
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
   q?: string;
 }
 

@@ -18,14 +18,15 @@ export class UsersRepository {
   /** A page of users, by name; `search` matches anywhere in the name, case-insensitively (trigram index). */
   async search(search: string | undefined, limit: number, offset: number): Promise<{ users: UserSummary[]; total: number }> {
     const pattern = search ? likeContains(search) : null;
-    const rows: { id: string; name: string; email: string | null; role: User['role']; default_visibility: User['defaultVisibility']; created_at: Date; total: string }[] = await this.db.query(
-      `SELECT id, name, email, role, default_visibility, created_at, count(*) OVER () AS total
+    const rows: { id: string; name: string; email: string | null; role: User['role']; default_visibility: User['defaultVisibility']; created_at: Date; total: string }[] =
+      await this.db.query(
+        `SELECT id, name, email, role, default_visibility, created_at, count(*) OVER () AS total
          FROM users
         WHERE $1::text IS NULL OR name ILIKE $1
         ORDER BY lower(name), id
         LIMIT $2 OFFSET $3`,
-      [pattern, limit, offset],
-    );
+        [pattern, limit, offset],
+      );
     const users = rows.map((r) => ({ id: r.id, name: r.name, email: r.email, role: r.role, defaultVisibility: r.default_visibility, createdAt: r.created_at }));
     if (rows.length > 0 || offset === 0) return { users, total: rows.length ? Number(rows[0]!.total) : 0 };
     // Past the last page: count separately so the links stay right.

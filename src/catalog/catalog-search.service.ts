@@ -45,8 +45,7 @@ export const ITEM_TEXT_SQL =
   "to_tsvector('simple'::regconfig, coalesce(i.properties->>'title', '') || ' ' || coalesce(i.properties->>'description', '') || ' ' || coalesce(i.properties->>'keywords', '') || ' ' || coalesce(i.properties->>'platform', '') || ' ' || coalesce(i.properties->>'constellation', '') || ' ' || coalesce(i.properties->>'mission', '') || ' ' || coalesce(i.properties->>'instruments', '') || ' ' || coalesce(i.properties->'pers:interior_orientation'->>'camera_manufacturer', '') || ' ' || coalesce(i.properties->'pers:interior_orientation'->>'camera_model', ''))";
 
 /** Free text of a collection, as indexed by ix_collection_search_text. */
-export const COLLECTION_TEXT_SQL =
-  "to_tsvector('simple'::regconfig, coalesce(c.title, '') || ' ' || coalesce(c.description, '') || ' ' || sightline_text_array(c.keywords))";
+export const COLLECTION_TEXT_SQL = "to_tsvector('simple'::regconfig, coalesce(c.title, '') || ' ' || coalesce(c.description, '') || ' ' || sightline_text_array(c.keywords))";
 
 /** When the planner expects at most this many matches, numberMatched is counted exactly; beyond, it is the planner's estimate. */
 export const EXACT_COUNT_LIMIT = 10_000;
@@ -285,10 +284,7 @@ export class CatalogSearchService implements OnModuleDestroy {
   async checkSearchArea(geometry: SearchGeometry): Promise<void> {
     for (const part of flatten(geometry)) {
       if (positionCount(part) <= MAX_REPAIRED_POSITIONS) continue;
-      const [row] = await this.query<{ reason: string }>(
-        `SELECT ST_IsValidReason(ST_SetSRID(ST_GeomFromGeoJSON($1::text), 4326)) AS reason`,
-        [JSON.stringify(part)],
-      );
+      const [row] = await this.query<{ reason: string }>(`SELECT ST_IsValidReason(ST_SetSRID(ST_GeomFromGeoJSON($1::text), 4326)) AS reason`, [JSON.stringify(part)]);
       if (row && row.reason !== 'Valid Geometry') {
         throw new BadRequestException({
           message: `intersects is not a valid geometry (${row.reason}); areas of more than ${MAX_REPAIRED_POSITIONS} positions must be valid (no self-intersections)`,
@@ -394,7 +390,11 @@ export class CatalogSearchService implements OnModuleDestroy {
                ARRAY[${sort.map((_, i) => `p.s${i}::text`).join(', ')}] AS keys
                ${countNow ? ', (SELECT count(*) FROM m)::int AS total' : ''}
         FROM p JOIN item i ON i.id = p.id JOIN collection c ON c.id = i.collection_id
-        ORDER BY ${orderSql(sort, sort.map((_, i) => `p.s${i}`), backwards)}`;
+        ORDER BY ${orderSql(
+          sort,
+          sort.map((_, i) => `p.s${i}`),
+          backwards,
+        )}`;
     } else {
       // One level: PostgreSQL evaluates the costly output columns (GeoJSON, neighbour
       // subqueries) only for the rows that survive ORDER BY … LIMIT.
@@ -403,7 +403,11 @@ export class CatalogSearchService implements OnModuleDestroy {
                ARRAY[${sort.map((s) => `(${s.key.sql})::text`).join(', ')}] AS keys
         FROM item i JOIN collection c ON c.id = i.collection_id
         WHERE ${where.join(' AND ')}
-        ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
+        ORDER BY ${orderSql(
+          sort,
+          sort.map((s) => s.key.sql),
+          backwards,
+        )}
         LIMIT ${limit}`;
     }
     const rows = await this.query<ItemRow & { total?: number }>(sql, params.values);
@@ -430,7 +434,10 @@ export class CatalogSearchService implements OnModuleDestroy {
   /** Approximate row count of a table (pg_class.reltuples, re-read every minute). */
   private async tableRows(table: 'item' | 'collection'): Promise<number> {
     if (!this.tableSizes || Date.now() - this.tableSizes.at > 60_000) {
-      const rows = await this.query<{ relname: string; reltuples: number }>(`SELECT relname, reltuples::float8 AS reltuples FROM pg_class WHERE oid IN ('item'::regclass, 'collection'::regclass)`, []);
+      const rows = await this.query<{ relname: string; reltuples: number }>(
+        `SELECT relname, reltuples::float8 AS reltuples FROM pg_class WHERE oid IN ('item'::regclass, 'collection'::regclass)`,
+        [],
+      );
       this.tableSizes = { at: Date.now(), rows: new Map(rows.map((r) => [r.relname, Math.max(0, r.reltuples)])) };
     }
     return this.tableSizes.rows.get(table) ?? 0;
@@ -510,13 +517,21 @@ export class CatalogSearchService implements OnModuleDestroy {
         SELECT ${this.collectionSelect(again)}, ARRAY[${sort.map((_, i) => `p.s${i}::text`).join(', ')}] AS keys
                ${countNow ? ', (SELECT count(*) FROM m)::int AS total' : ''}
         FROM p JOIN collection c ON c.id = p.id
-        ORDER BY ${orderSql(sort, sort.map((_, i) => `p.s${i}`), backwards)}`;
+        ORDER BY ${orderSql(
+          sort,
+          sort.map((_, i) => `p.s${i}`),
+          backwards,
+        )}`;
     } else {
       sql = `
         SELECT ${this.collectionSelect(again)}, ARRAY[${sort.map((s) => `(${s.key.sql})::text`).join(', ')}] AS keys
         FROM collection c
         WHERE ${where.join(' AND ')}
-        ORDER BY ${orderSql(sort, sort.map((s) => s.key.sql), backwards)}
+        ORDER BY ${orderSql(
+          sort,
+          sort.map((s) => s.key.sql),
+          backwards,
+        )}
         LIMIT ${limit}`;
     }
     const rows = await this.query<CollectionRow & { total?: number }>(sql, params.values);

@@ -150,10 +150,7 @@ export class CatalogRepository {
 
   /** Collection ids in id order after `afterId` (keyset paging over the whole table). */
   async collectionIdsAfter(afterId: string | null, limit: number): Promise<string[]> {
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT id FROM collection WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2`,
-      [afterId, limit],
-    );
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM collection WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2`, [afterId, limit]);
     return rows.map((r) => r.id);
   }
 
@@ -222,11 +219,7 @@ export class CatalogRepository {
 
   /** Sets and removes keys of an item's properties in one statement (other keys untouched). */
   async patchItemProperties(itemId: string, set: Record<string, unknown>, unset: string[], manager: EntityManager = this.db.manager): Promise<void> {
-    await manager.query(`UPDATE item SET properties = (properties - $3::text[]) || $2::jsonb, updated_at = now() WHERE id = $1`, [
-      itemId,
-      JSON.stringify(set),
-      unset,
-    ]);
+    await manager.query(`UPDATE item SET properties = (properties - $3::text[]) || $2::jsonb, updated_at = now() WHERE id = $1`, [itemId, JSON.stringify(set), unset]);
   }
 
   /** An item with what visibility checks need about it and its collection. */

@@ -26,15 +26,21 @@ const defined = (_: object, value: unknown) => value !== undefined;
 
 export class PatchCollectionDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 500, example: 'Walk along the river' })
-  @ValidateIf(defined) @IsString() @MinLength(1) @MaxLength(500)
+  @ValidateIf(defined)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
   title?: string;
 
   @ApiPropertyOptional({ type: String, maxLength: 10000, nullable: true, description: 'null removes the description' })
-  @IsOptional() @IsString() @MaxLength(10000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
   description?: string | null;
 
   @ApiPropertyOptional({ enum: Visibility, description: 'Who may see the collection; its items are visible only when both they and the collection are' })
-  @ValidateIf(defined) @IsEnum(Visibility)
+  @ValidateIf(defined)
+  @IsEnum(Visibility)
   visibility?: Visibility;
 
   @ApiPropertyOptional({
@@ -47,7 +53,10 @@ export class PatchCollectionDto {
       'Sequences only. Heading of the camera relative to the direction of travel, in degrees (0 forward, 90 right, -90 left; ' +
       'from north for a lone picture). Setting it recomputes the heading of every picture; null forgets it and changes none.',
   })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-180) @Max(180)
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-180)
+  @Max(180)
   relative_heading?: number | null;
 
   @ApiPropertyOptional({
@@ -56,13 +65,15 @@ export class PatchCollectionDto {
       'Sequences only. Re-sorts the pictures (new ranks) by capture time or original file name, ascending (+) or descending (-), ' +
       'then recomputes the headings the server had derived from the path (headings from the camera or set by hand stay).',
   })
-  @ValidateIf(defined) @IsIn(Object.keys(SORTBY_METHODS))
+  @ValidateIf(defined)
+  @IsIn(Object.keys(SORTBY_METHODS))
   sortby?: string;
 }
 
 export class RecomputeCollectionsDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'One collection; all when absent' })
-  @IsOptional() @IsUUID()
+  @IsOptional()
+  @IsUUID()
   collection_id?: string;
 }
 
@@ -111,7 +122,11 @@ export function geometryBbox(geometry: Geometry | null | undefined): number[] | 
   visit(geometry.coordinates);
   for (const g of geometry.geometries ?? []) {
     const b = geometryBbox(g);
-    if (b) visit([[b[0], b[1]], [b[2], b[3]]]);
+    if (b)
+      visit([
+        [b[0], b[1]],
+        [b[2], b[3]],
+      ]);
   }
   return Number.isFinite(w) ? [w, s, e, n] : null;
 }

@@ -1,14 +1,5 @@
 import { Body, Controller, Delete, HttpCode, Param, ParseUUIDPipe, Patch } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiForbiddenResponse,
-  ApiNoContentResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiForbiddenResponse, ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { ErrorResponseDto } from '../common/error-response.js';
@@ -51,12 +42,7 @@ export class CollectionsController {
   @ApiParam({ name: 'itemId', format: 'uuid' })
   @ApiOkResponse({ type: ItemDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid or unknown field, or an empty patch' })
-  patchItem(
-    @CurrentUser() user: AuthUser,
-    @Param('collectionId', uuid) collectionId: string,
-    @Param('itemId', uuid) itemId: string,
-    @Body() body: PatchItemDto,
-  ): Promise<ItemDto> {
+  patchItem(@CurrentUser() user: AuthUser, @Param('collectionId', uuid) collectionId: string, @Param('itemId', uuid) itemId: string, @Body() body: PatchItemDto): Promise<ItemDto> {
     return this.editing.patchItem(user, collectionId, itemId, body);
   }
 

@@ -31,10 +31,7 @@ function IsLonLat(options?: ValidationOptions): PropertyDecorator {
       name: 'isLonLat',
       validator: {
         validate: (value: unknown) =>
-          Array.isArray(value) &&
-          value.every((v) => typeof v === 'number' && Number.isFinite(v)) &&
-          Math.abs(value[0] as number) <= 180 &&
-          Math.abs(value[1] as number) <= 90,
+          Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isFinite(v)) && Math.abs(value[0] as number) <= 180 && Math.abs(value[1] as number) <= 90,
         defaultMessage: () => '$property must be [longitude, latitude] with longitude in [-180, 180] and latitude in [-90, 90]',
       },
     },
@@ -48,7 +45,10 @@ export class PointDto {
   type: 'Point';
 
   @ApiProperty({ type: [Number], example: [2.3522, 48.8566], description: '[longitude, latitude] in WGS 84' })
-  @IsArray() @ArrayMinSize(2) @ArrayMaxSize(3) @IsLonLat()
+  @IsArray()
+  @ArrayMinSize(2)
+  @ArrayMaxSize(3)
+  @IsLonLat()
   coordinates: number[];
 }
 
@@ -61,19 +61,27 @@ export class PatchItemDto {
     example: 135,
     description: 'Heading in degrees clockwise from north (`view:azimuth`); null lets the server derive it from the sequence path',
   })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(360)
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(360)
   heading?: number | null;
 
   @ApiPropertyOptional({ enum: Visibility })
-  @ValidateIf(defined) @IsEnum(Visibility)
+  @ValidateIf(defined)
+  @IsEnum(Visibility)
   visibility?: Visibility;
 
   @ApiPropertyOptional({ example: '2024-05-01T10:15:30Z', description: 'Capture time, RFC 3339 with a time zone (the STAC `datetime`)' })
-  @ValidateIf(defined) @IsRFC3339()
+  @ValidateIf(defined)
+  @IsRFC3339()
   capture_time?: string;
 
   @ApiPropertyOptional({ type: PointDto, description: 'Position, a GeoJSON Point' })
-  @ValidateIf(defined) @IsObject({ message: 'position must be a GeoJSON Point object' }) @ValidateNested() @Type(() => PointDto)
+  @ValidateIf(defined)
+  @IsObject({ message: 'position must be a GeoJSON Point object' })
+  @ValidateNested()
+  @Type(() => PointDto)
   position?: PointDto;
 }
 

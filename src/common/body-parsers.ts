@@ -14,8 +14,5 @@ function guarded(parser: RequestHandler): RequestHandler {
 }
 
 export function bodyParsers(limitBytes: number): RequestHandler[] {
-  return [
-    guarded(express.json({ limit: limitBytes, type: ['application/json', 'application/*+json'] })),
-    guarded(express.urlencoded({ limit: limitBytes, extended: false })),
-  ];
+  return [guarded(express.json({ limit: limitBytes, type: ['application/json', 'application/*+json'] })), guarded(express.urlencoded({ limit: limitBytes, extended: false }))];
 }

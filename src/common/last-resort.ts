@@ -14,8 +14,7 @@ const requests = new AsyncLocalStorage<RequestContext>();
  * remembers its response, so that an error no code caught can still be answered.
  */
 export function requestContextMiddleware() {
-  return (req: IncomingMessage & { id?: string }, res: ServerResponse, next: () => void) =>
-    requests.run({ req, res }, next);
+  return (req: IncomingMessage & { id?: string }, res: ServerResponse, next: () => void) => requests.run({ req, res }, next);
 }
 
 /** Parse errors of a client's body that escaped every listener (busboy, the HTTP parser). */

@@ -17,11 +17,7 @@ export interface ServedFile {
   open(range?: ByteRange): Promise<Readable>;
 }
 
-export type ServeDecision =
-  | { status: 304 }
-  | { status: 200 }
-  | { status: 206; range: ByteRange }
-  | { status: 416 };
+export type ServeDecision = { status: 304 } | { status: 200 } | { status: 206; range: ByteRange } | { status: 416 };
 
 export interface ConditionalHeaders {
   ifNoneMatch?: string;

@@ -1,23 +1,9 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-  validateSync,
-  ValidationError,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min, MinLength, validateSync, ValidationError } from 'class-validator';
 import { QueueName } from '../queue/queue.constants.js';
 
-const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : value;
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
   if (value === undefined || value === '') return undefined;
   const v = String(value).trim().toLowerCase();
@@ -42,11 +28,17 @@ export class AppConfig {
   @IsIn(['development', 'test', 'production'])
   NODE_ENV: 'development' | 'test' | 'production' = 'development';
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 3000;
 
   /** Port of the worker's health endpoint (the worker serves nothing else). 0 disables it. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   WORKER_HEALTH_PORT = 3001;
 
   /** External base URL of the API, used to build absolute links (STAC, OAuth redirects). */
@@ -57,23 +49,30 @@ export class AppConfig {
   LOG_LEVEL = 'info';
 
   /** Origins allowed to call the API with credentials (comma separated). Anonymous reads are open to any origin. */
-  @Transform(toList) @IsString({ each: true })
+  @Transform(toList)
+  @IsString({ each: true })
   CORS_ORIGINS: string[] = [];
 
   @IsUrl({ require_tld: false, protocols: ['postgres', 'postgresql'], require_protocol: true })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/sightline';
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(500)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
   DATABASE_POOL_SIZE = 10;
 
   @IsUrl({ require_tld: false, protocols: ['redis', 'rediss'], require_protocol: true })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   /** Key prefix of every queue in Redis, so that several instances can share one Redis. */
-  @IsString() @MinLength(1) @MaxLength(64)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(64)
   QUEUE_PREFIX = 'sightline';
 
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   DATA_DIR = './data';
 
   /** Only `local` for now; the storage interface is shaped for an S3 driver. */
@@ -81,31 +80,44 @@ export class AppConfig {
   STORAGE_DRIVER = 'local' as const;
 
   /** Largest JSON body accepted, in bytes. */
-  @Transform(toInt) @IsInt() @Min(1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
   BODY_LIMIT_BYTES = 1024 * 1024;
 
   /** Largest uploaded picture, in bytes. */
-  @Transform(toInt) @IsInt() @Min(1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
   UPLOAD_MAX_BYTES = 100 * 1024 * 1024;
 
   /** Largest uploaded raster dataset, in bytes. */
-  @Transform(toInt) @IsInt() @Min(1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
   DATASET_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 
   /** Longest a dataset's file may take to read at ingest (in a thread of its own); past it the dataset is broken. */
-  @Transform(toInt) @IsInt() @Min(5)
+  @Transform(toInt)
+  @IsInt()
+  @Min(5)
   DATASET_INGEST_TIMEOUT_SECONDS = 600;
 
   /** JavaScript heap the read of one dataset's file may use, in MB; past it the dataset is broken. */
-  @Transform(toInt) @IsInt() @Min(64)
+  @Transform(toInt)
+  @IsInt()
+  @Min(64)
   DATASET_INGEST_MAX_HEAP_MB = 1024;
 
   /** Folders from which `POST /api/datasets/from-path` may register files (comma separated, absolute). */
-  @Transform(toList) @IsString({ each: true })
+  @Transform(toList)
+  @IsString({ each: true })
   DATASET_ROOTS: string[] = [];
 
   /** Temporary upload files older than this are removed by `storage.cleanup-temp`. */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   TEMP_MAX_AGE_SECONDS = 24 * 3600;
 
   /** Cron pattern of the scheduled temp cleanup. */
@@ -113,124 +125,184 @@ export class AppConfig {
   TEMP_CLEANUP_CRON = '17 * * * *';
 
   /** How often the worker's reconciler looks for work the queues lost, in seconds. */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   RECONCILE_INTERVAL_SECONDS = 30;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   JOB_ATTEMPTS = 5;
 
   /** First retry delay in ms; each further retry doubles it. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   JOB_BACKOFF_MS = 2000;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   WORKER_CONCURRENCY_PICTURES = 2;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   WORKER_CONCURRENCY_DEFAULT = 2;
 
   /** Comma-separated queue names this worker consumes; empty = all. A name no queue has stops the process. */
-  @Transform(toList) @IsString({ each: true }) @IsIn(Object.values(QueueName), { each: true })
+  @Transform(toList)
+  @IsString({ each: true })
+  @IsIn(Object.values(QueueName), { each: true })
   WORKER_QUEUES: string[] = [];
 
   /**
    * A running management job whose heartbeat is older than this is stalled (its worker died):
    * it is failed, or re-queued when its command is retryable.
    */
-  @Transform(toInt) @IsInt() @Min(2) @Max(86400)
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(86400)
   MANAGEMENT_STALL_SECONDS = 30;
 
   /** Runs of a retryable management job (the first included) before a stall fails it for good. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(20)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(20)
   MANAGEMENT_MAX_ATTEMPTS = 3;
 
   /** Signs API tokens (HS256) and session ids. Required in production. */
-  @IsOptional() @IsString() @MinLength(16)
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
   SECRET_KEY?: string;
 
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   OIDC_ISSUER?: string;
 
   @IsString()
   OIDC_CLIENT_ID = 'sightline';
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   OIDC_CLIENT_SECRET?: string;
 
   /** Users of the embedded development identity provider: `name:role[:password]`, comma separated. */
   @IsString()
   DEV_USERS = 'alice:admin,bob:user';
 
-  @Transform(toList) @IsString({ each: true })
+  @Transform(toList)
+  @IsString({ each: true })
   ADMIN_SUBJECTS: string[] = [];
 
-  @Transform(toList) @IsString({ each: true })
+  @Transform(toList)
+  @IsString({ each: true })
   ADMIN_EMAILS: string[] = [];
 
-  @Transform(toInt) @IsInt() @Min(60)
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
   SESSION_TTL_SECONDS = 7 * 24 * 3600;
 
   @IsIn(['none', 'http'])
   BLUR_PROVIDER: 'none' | 'http' = 'none';
 
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   BLUR_URL?: string;
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   BLUR_TIMEOUT_MS = 60000;
 
   /** Quick retries of a failed blur request inside one job attempt (the job itself retries with backoff). */
-  @Transform(toInt) @IsInt() @Min(0) @Max(10)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
   BLUR_RETRIES = 2;
 
   /** Instance defaults of upload sets: split a sequence past this distance between neighbours (m)… */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   UPLOAD_SPLIT_DISTANCE_METERS = 100;
 
   /** …or past this time between neighbours (s). */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   UPLOAD_SPLIT_TIME_SECONDS = 300;
 
   /** Two pictures of a sequence closer than this (m)… */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   UPLOAD_DUPLICATE_DISTANCE_METERS = 1;
 
   /** …and looking in directions closer than this (°) are duplicates. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(180)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(180)
   UPLOAD_DUPLICATE_ROTATION_DEGREES = 60;
 
   /** Pictures with more pixels than this are refused (decompression-bomb guard). */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   PICTURE_MAX_PIXELS = 268402689;
 
   /** libvips threads per image operation; 0 keeps sharp's default. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(64)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64)
   SHARP_CONCURRENCY = 0;
 
   /** Trust X-Forwarded-* headers from this many proxies (for the client IP and https detection). */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   TRUST_PROXY_HOPS = 0;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   METRICS_ENABLED = true;
 
   /**
    * When set, `/api/metrics` (API and worker health port) answers only `Authorization: Bearer <METRICS_TOKEN>`.
    * Unset: open in development and tests, not served by the API in production.
    */
-  @IsOptional() @IsString() @MinLength(16)
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
   METRICS_TOKEN?: string;
 
   /** `Cache-Control: public, max-age` of picture files everyone may see, in seconds. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   PICTURE_CACHE_MAX_AGE_SECONDS = 86400;
 
   /** `Cache-Control: public, max-age` of anonymous vector tiles and the map style, in seconds. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   MAP_TILE_CACHE_MAX_AGE_SECONDS = 60;
 
   /** How often the worker recounts the grid cells whose pictures changed, in seconds. */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   MAP_GRID_REFRESH_SECONDS = 30;
 }
 

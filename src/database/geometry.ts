@@ -1,15 +1,7 @@
 import { Column, ColumnOptions } from 'typeorm';
 
 /** GeoJSON geometry types, as stored in PostGIS (always SRID 4326, WGS 84 lon/lat). */
-export type GeometryType =
-  | 'Point'
-  | 'LineString'
-  | 'Polygon'
-  | 'MultiPoint'
-  | 'MultiLineString'
-  | 'MultiPolygon'
-  | 'GeometryCollection'
-  | 'Geometry';
+export type GeometryType = 'Point' | 'LineString' | 'Polygon' | 'MultiPoint' | 'MultiLineString' | 'MultiPolygon' | 'GeometryCollection' | 'Geometry';
 
 export type Position = number[];
 export interface Geometry {

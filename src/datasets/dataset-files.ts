@@ -64,7 +64,10 @@ export class DatasetFiles {
     if (path.isAbsolute(input)) {
       const normal = path.resolve(input);
       if (!configured.some((r) => isInside(r, normal)) && !roots.some((r) => isInside(r, normal))) {
-        throw new BadRequestException({ message: 'path is outside the folders datasets may be registered from', details: [{ field: 'path', problems: ['outside DATASET_ROOTS'] }] });
+        throw new BadRequestException({
+          message: 'path is outside the folders datasets may be registered from',
+          details: [{ field: 'path', problems: ['outside DATASET_ROOTS'] }],
+        });
       }
       candidates = [normal];
     } else {
@@ -74,7 +77,10 @@ export class DatasetFiles {
       const real = await fs.realpath(candidate).catch(() => null);
       if (!real) continue;
       if (!roots.some((r) => isInside(r, real))) {
-        throw new BadRequestException({ message: 'path leads outside the folders datasets may be registered from (through a symbolic link)', details: [{ field: 'path', problems: ['symbolic link escapes DATASET_ROOTS'] }] });
+        throw new BadRequestException({
+          message: 'path leads outside the folders datasets may be registered from (through a symbolic link)',
+          details: [{ field: 'path', problems: ['symbolic link escapes DATASET_ROOTS'] }],
+        });
       }
       const st = await fs.stat(real);
       if (!st.isFile()) throw new BadRequestException({ message: 'path is not a regular file', details: [{ field: 'path', problems: ['not a file'] }] });

@@ -68,7 +68,10 @@ export class DatasetIngestService implements JobReconciler {
     const runs = await this.repo.startIngestRun(dataset.id, dataset.revision);
     if (runs === null) return { status: 'skipped', reason: 'no longer pending' };
     if (runs > MAX_INGEST_RUNS) {
-      return this.broken(dataset, `Reading the file was started ${runs - 1} times without finishing (the worker crashed, ran out of memory or was stopped): it is not tried again. Fix or replace the file, then ask for a new read (POST /api/datasets/{id}/ingest)`);
+      return this.broken(
+        dataset,
+        `Reading the file was started ${runs - 1} times without finishing (the worker crashed, ran out of memory or was stopped): it is not tried again. Fix or replace the file, then ask for a new read (POST /api/datasets/{id}/ingest)`,
+      );
     }
     const started = Date.now();
     // Renders of an older revision are stale now.
@@ -125,7 +128,7 @@ export class DatasetIngestService implements JobReconciler {
           {
             status: 'ready',
             geometry: info.footprint,
-            datetime: info.datetime ? new Date(info.datetime) : item.datetime ?? dataset.createdAt,
+            datetime: info.datetime ? new Date(info.datetime) : (item.datetime ?? dataset.createdAt),
             ...datasetItemStac(done, info),
             assets: datasetItemAssets(done, info),
           },

@@ -21,7 +21,12 @@ export interface MaintenanceContext {
 export type MaintenanceCommand = 'rehash' | 'prune-missing' | 'resync';
 
 /** The commands, with a JSON schema of their arguments, for the management-jobs module's allow-list. */
-export const DATASET_MAINTENANCE_COMMANDS: { name: `datasets.${MaintenanceCommand}`; method: 'rehash' | 'pruneMissing' | 'resync'; description: string; argsSchema: Record<string, unknown> }[] = [
+export const DATASET_MAINTENANCE_COMMANDS: {
+  name: `datasets.${MaintenanceCommand}`;
+  method: 'rehash' | 'pruneMissing' | 'resync';
+  description: string;
+  argsSchema: Record<string, unknown>;
+}[] = [
   {
     name: 'datasets.rehash',
     method: 'rehash',

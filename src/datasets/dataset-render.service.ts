@@ -38,7 +38,11 @@ export class DatasetRenderService {
 
   private withFile<T>(dataset: DatasetWithItem, work: (file: RasterFile, info: RasterInfo) => Promise<T>): Promise<T> {
     return this.rasters
-      .use(`${dataset.id}:${dataset.revision}`, () => this.files.localPath(dataset), (file) => work(file, dataset.raster!))
+      .use(
+        `${dataset.id}:${dataset.revision}`,
+        () => this.files.localPath(dataset),
+        (file) => work(file, dataset.raster!),
+      )
       .then((result) => {
         if (result === null) throw new NotFoundException({ message: 'The file of this dataset is missing', details: { reason: 'file_missing' } });
         return result;
@@ -66,7 +70,9 @@ export class DatasetRenderService {
     const info = dataset.raster!;
     const effective = Math.min(size, Math.max(info.width, info.height));
     return this.cached(dataset, `thumbnail-${effective}.png`, () =>
-      this.withFile(dataset, async (file) => encodePng(await renderGrid(file, info, thumbnailSourceGrid(info, effective), info.render.mode === 'palette' ? 'nearest' : 'bilinear'))),
+      this.withFile(dataset, async (file) =>
+        encodePng(await renderGrid(file, info, thumbnailSourceGrid(info, effective), info.render.mode === 'palette' ? 'nearest' : 'bilinear')),
+      ),
     );
   }
 
@@ -74,9 +80,14 @@ export class DatasetRenderService {
     const dataset = await this.datasets.accessReady(user, id);
     const info = dataset.raster!;
     const n = 2 ** z;
-    if (x >= n || y >= n) throw new BadRequestException({ message: `Tile ${z}/${x}/${y} does not exist: x and y must be below ${n} at zoom ${z}`, details: [{ field: 'x', problems: ['out of range'] }] });
+    if (x >= n || y >= n)
+      throw new BadRequestException({
+        message: `Tile ${z}/${x}/${y} does not exist: x and y must be below ${n} at zoom ${z}`,
+        details: [{ field: 'x', problems: ['out of range'] }],
+      });
     if (!info.footprint) throw new NotFoundException('The dataset is not georeferenced: it has no tiles');
-    if (!tileTouchesFootprint(info, z, x, y)) throw new NotFoundException({ message: `Tile ${z}/${x}/${y} is outside the dataset's footprint`, details: { bbox: info.wgs84Bboxes } });
+    if (!tileTouchesFootprint(info, z, x, y))
+      throw new NotFoundException({ message: `Tile ${z}/${x}/${y} is outside the dataset's footprint`, details: { bbox: info.wgs84Bboxes } });
     return this.cached(dataset, `tiles/${resampling}/${z}/${x}/${y}.png`, () =>
       this.withFile(dataset, async (file) => {
         const grid = tileSourceGrid(info, z, x, y);
@@ -112,12 +123,25 @@ export class DatasetRenderService {
     if (strict && outside) {
       throw new BadRequestException({
         message: `The point (${outside.lon}, ${outside.lat}) is outside the raster`,
-        details: { lon: outside.lon, lat: outside.lat, col: Number.isFinite(outside.col) ? outside.col : null, row: Number.isFinite(outside.row) ? outside.row : null, width: info.width, height: info.height },
+        details: {
+          lon: outside.lon,
+          lat: outside.lat,
+          col: Number.isFinite(outside.col) ? outside.col : null,
+          row: Number.isFinite(outside.row) ? outside.row : null,
+          width: info.width,
+          height: info.height,
+        },
       });
     }
     const insideIdx = located.map((p, i) => (p.inside ? i : -1)).filter((i) => i >= 0);
     const values = insideIdx.length
-      ? await this.withFile(dataset, (file) => samplePixels(file, info, insideIdx.map((i) => ({ col: located[i]!.col, row: located[i]!.row }))))
+      ? await this.withFile(dataset, (file) =>
+          samplePixels(
+            file,
+            info,
+            insideIdx.map((i) => ({ col: located[i]!.col, row: located[i]!.row })),
+          ),
+        )
       : [];
     const byIndex = new Map(insideIdx.map((i, k) => [i, values[k]!.values]));
     const samples: SampleDto[] = located.map((p, i) => ({

@@ -46,67 +46,98 @@ const COLLECTION_REF_DESCRIPTION =
 /** The text fields of the multipart upload (the file itself is the `file` part). */
 export class UploadDatasetDto {
   @ApiPropertyOptional({ maxLength: 300, description: 'Default: the file name' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(300)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
   title?: string;
 
   @ApiPropertyOptional({ maxLength: 10000 })
-  @IsOptional() @IsString() @MaxLength(10000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
   description?: string;
 
   @ApiPropertyOptional({ description: COLLECTION_REF_DESCRIPTION, maxLength: 300 })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(300)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
   collection?: string;
 
   @ApiPropertyOptional({ enum: Visibility, description: 'Default: your default visibility' })
-  @IsOptional() @IsEnum(Visibility)
+  @IsOptional()
+  @IsEnum(Visibility)
   visibility?: Visibility;
 
   @ApiPropertyOptional({ type: Boolean, default: false, description: 'Register even if a dataset with the same SHA-256 exists (otherwise 409)' })
-  @IsOptional() @Transform(toBoolean) @IsBoolean()
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
   allow_duplicate?: boolean;
 }
 
 export class RegisterPathDto {
   @ApiProperty({
-    description: 'A GeoTIFF under one of the server folders of DATASET_ROOTS: absolute, or relative to the first root that has it. ' +
+    description:
+      'A GeoTIFF under one of the server folders of DATASET_ROOTS: absolute, or relative to the first root that has it. ' +
       '`..` segments, paths outside the roots and symbolic links leading outside them are refused. The file stays where it is.',
     example: 'orthophotos/2024/site-a.tif',
   })
-  @IsString() @MinLength(1) @MaxLength(4096)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4096)
   path: string;
 
   @ApiPropertyOptional({ maxLength: 300, description: 'Default: the file name' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(300)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
   title?: string;
 
   @ApiPropertyOptional({ maxLength: 10000 })
-  @IsOptional() @IsString() @MaxLength(10000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
   description?: string;
 
   @ApiPropertyOptional({ description: COLLECTION_REF_DESCRIPTION, maxLength: 300 })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(300)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
   collection?: string;
 
   @ApiPropertyOptional({ enum: Visibility })
-  @IsOptional() @IsEnum(Visibility)
+  @IsOptional()
+  @IsEnum(Visibility)
   visibility?: Visibility;
 
   @ApiPropertyOptional({ default: false, description: 'Register even if the same file or content is registered already' })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   allow_duplicate?: boolean;
 }
 
 export class UpdateDatasetDto {
   @ApiPropertyOptional({ maxLength: 300 })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(300)
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(300)
   title?: string;
 
   @ApiPropertyOptional({ maxLength: 10000, nullable: true, type: String })
-  @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(10000)
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsString()
+  @MaxLength(10000)
   description?: string | null;
 
   @ApiPropertyOptional({ enum: Visibility })
-  @IsOptional() @IsEnum(Visibility)
+  @IsOptional()
+  @IsEnum(Visibility)
   visibility?: Visibility;
 }
 
@@ -114,35 +145,51 @@ export const DATASET_SORTS: DatasetSort[] = ['created', '-created', 'updated', '
 
 export class ListDatasetsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Words found in the title, description or file name (case-insensitive)', maxLength: 200 })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   q?: string;
 
   @ApiPropertyOptional({ description: 'west,south,east,north in WGS 84; west > east crosses the antimeridian', example: '-80,20,-70,30' })
-  @IsOptional() @IsString() @Matches(/^\s*-?[\d.]+(e-?\d+)?\s*(,\s*-?[\d.]+(e-?\d+)?\s*){3}$/i, { message: 'bbox must be four comma-separated numbers: west,south,east,north' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\s*-?[\d.]+(e-?\d+)?\s*(,\s*-?[\d.]+(e-?\d+)?\s*){3}$/i, { message: 'bbox must be four comma-separated numbers: west,south,east,north' })
   bbox?: string;
 
-  @ApiPropertyOptional({ description: 'RFC 3339 instant or interval (`start/end`, `../end`, `start/..`), on the raster date (TIFF DateTime, else registration)', example: '2020-01-01T00:00:00Z/..' })
-  @IsOptional() @IsString() @MaxLength(100)
+  @ApiPropertyOptional({
+    description: 'RFC 3339 instant or interval (`start/end`, `../end`, `start/..`), on the raster date (TIFF DateTime, else registration)',
+    example: '2020-01-01T00:00:00Z/..',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
   datetime?: string;
 
   @ApiPropertyOptional({ description: 'Coordinate reference system: `EPSG:32618` or `32618`', example: 'EPSG:32618' })
-  @IsOptional() @IsString() @Matches(/^(EPSG:)?\d{4,6}$/i, { message: 'crs must be an EPSG code such as EPSG:32618' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(EPSG:)?\d{4,6}$/i, { message: 'crs must be an EPSG code such as EPSG:32618' })
   crs?: string;
 
   @ApiPropertyOptional({ enum: ['pending', 'ready', 'broken'], description: 'Others than ready are listed for their owner (and admins) only' })
-  @IsOptional() @IsIn(['pending', 'ready', 'broken'])
+  @IsOptional()
+  @IsIn(['pending', 'ready', 'broken'])
   status?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional() @IsUUID()
+  @IsOptional()
+  @IsUUID()
   collection?: string;
 
   @ApiPropertyOptional({ description: '`me`, or a user id' })
-  @IsOptional() @IsString() @Matches(/^(me|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, { message: 'owner must be "me" or a user id' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(me|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i, { message: 'owner must be "me" or a user id' })
   owner?: string;
 
   @ApiPropertyOptional({ enum: DATASET_SORTS, default: '-created' })
-  @IsOptional() @IsIn(DATASET_SORTS)
+  @IsOptional()
+  @IsIn(DATASET_SORTS)
   sort?: DatasetSort;
 }
 
@@ -150,13 +197,19 @@ export class DuplicatesQueryDto extends PageQueryDto {}
 
 export class DeleteDatasetQueryDto {
   @ApiPropertyOptional({ type: Boolean, default: false, description: 'Also delete a registered file from its folder (uploaded files are always removed)' })
-  @IsOptional() @Transform(toBoolean) @IsBoolean()
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
   delete_file?: boolean;
 }
 
 export class ThumbnailQueryDto {
   @ApiPropertyOptional({ minimum: 16, maximum: 1024, default: 256, description: 'Longest side in pixels (never larger than the raster)' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(16) @Max(1024)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(16)
+  @Max(1024)
   size?: number;
 }
 
@@ -166,41 +219,59 @@ export class TileParamsDto {
   id: string;
 
   @ApiProperty({ minimum: 0, maximum: 24 })
-  @Type(() => Number) @IsInt() @Min(0) @Max(24)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(24)
   z: number;
 
   @ApiProperty({ minimum: 0 })
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   x: number;
 
   @ApiProperty({ minimum: 0 })
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   y: number;
 }
 
 export class TileQueryDto {
   @ApiPropertyOptional({ enum: ['nearest', 'bilinear'], default: 'bilinear', description: 'Palette images are always drawn with nearest' })
-  @IsOptional() @IsIn(['nearest', 'bilinear'])
+  @IsOptional()
+  @IsIn(['nearest', 'bilinear'])
   resampling?: 'nearest' | 'bilinear';
 }
 
 export class SampleQueryDto {
   @ApiProperty({ minimum: -180, maximum: 180, example: -77.5 })
-  @Type(() => Number) @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-180) @Max(180)
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-180)
+  @Max(180)
   lon: number;
 
   @ApiProperty({ minimum: -90, maximum: 90, example: 24.5 })
-  @Type(() => Number) @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-90) @Max(90)
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-90)
+  @Max(90)
   lat: number;
 }
 
 export class SamplePointDto {
   @ApiProperty({ minimum: -180, maximum: 180 })
-  @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-180) @Max(180)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-180)
+  @Max(180)
   lon: number;
 
   @ApiProperty({ minimum: -90, maximum: 90 })
-  @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-90) @Max(90)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-90)
+  @Max(90)
   lat: number;
 }
 
@@ -208,7 +279,11 @@ export const MAX_SAMPLE_POINTS = 1000;
 
 export class SamplePointsDto {
   @ApiProperty({ type: [SamplePointDto], minItems: 1, maxItems: MAX_SAMPLE_POINTS })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(MAX_SAMPLE_POINTS) @ValidateNested({ each: true }) @Type(() => SamplePointDto)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_SAMPLE_POINTS)
+  @ValidateNested({ each: true })
+  @Type(() => SamplePointDto)
   points: SamplePointDto[];
 }
 

@@ -10,8 +10,6 @@ import { ManagementJobsService } from '../management-jobs/management-jobs.servic
 import { MaintenanceQueryDto, PruneMissingArgsDto, RehashArgsDto, ResyncArgsDto } from './dataset-maintenance.dto.js';
 import type { MaintenanceCommand } from './dataset-maintenance.service.js';
 
-const JobId = () => new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('Management job not found') });
-
 const ALIAS = (command: string) =>
   `Kept for older callers: creates a \`${command}\` management job, as POST /api/management/commands/${command}/jobs does, ` +
   'and answers it the same way (201, Location: the job). `wait` is accepted and ignored.';
@@ -75,7 +73,7 @@ export class DatasetsAdminController {
   })
   @ApiOkResponse({ type: ManagementJobDetailDto })
   @ApiNotFoundResponse({ description: 'No such management job', type: ErrorResponseDto })
-  async job(@Param('jobId', JobId()) jobId: string): Promise<ManagementJobDetailDto> {
+  async job(@Param('jobId', new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('Management job not found') })) jobId: string): Promise<ManagementJobDetailDto> {
     return toManagementJobDetailDto(await this.jobs.get(jobId), this.origin);
   }
 }

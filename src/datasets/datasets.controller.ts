@@ -223,7 +223,10 @@ export class DatasetsController {
 
   @Get(':id/data.tif')
   @Public()
-  @ApiOperation({ summary: 'Download the GeoTIFF', description: 'Supports single byte ranges (`Range: bytes=…`), as COG readers use, and conditional requests (`If-None-Match`, `If-Modified-Since`, `If-Range`).' })
+  @ApiOperation({
+    summary: 'Download the GeoTIFF',
+    description: 'Supports single byte ranges (`Range: bytes=…`), as COG readers use, and conditional requests (`If-None-Match`, `If-Modified-Since`, `If-Range`).',
+  })
   @ApiBadRequestResponse(BAD_INPUT)
   @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end' })
   @ApiProduces('image/tiff')

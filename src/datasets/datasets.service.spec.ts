@@ -5,7 +5,10 @@ import { parseDatetime, parseBbox } from './datasets.service.js';
 describe('list filters', () => {
   it('splits a bbox across the antimeridian and validates it', () => {
     assert.deepEqual(parseBbox('-10,40,10,50'), [[-10, 40, 10, 50]]);
-    assert.deepEqual(parseBbox('170,-10,-170,10'), [[170, -10, 180, 10], [-180, -10, -170, 10]]);
+    assert.deepEqual(parseBbox('170,-10,-170,10'), [
+      [170, -10, 180, 10],
+      [-180, -10, -170, 10],
+    ]);
     assert.throws(() => parseBbox('0,50,1,40'), /latitudes/);
     assert.throws(() => parseBbox('0,0,190,1'), /longitudes/);
   });

@@ -1,12 +1,4 @@
-import {
-  BadRequestException,
-  ConflictException,
-  ForbiddenException,
-  HttpException,
-  Injectable,
-  Logger,
-  NotFoundException,
-} from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { EntityManager } from 'typeorm';
@@ -24,7 +16,16 @@ import { AppConfig } from '../config/app-config.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
 import { StorageService } from '../storage/storage.service.js';
-import { type DatasetDto, type DuplicateGroupDto, type DuplicatesQueryDto, type ListDatasetsQueryDto, type RegisterPathDto, toDatasetDto, type UpdateDatasetDto, type UploadDatasetDto } from './dataset.dto.js';
+import {
+  type DatasetDto,
+  type DuplicateGroupDto,
+  type DuplicatesQueryDto,
+  type ListDatasetsQueryDto,
+  type RegisterPathDto,
+  toDatasetDto,
+  type UpdateDatasetDto,
+  type UploadDatasetDto,
+} from './dataset.dto.js';
 import type { Dataset } from './dataset.entity.js';
 import { DatasetFiles } from './dataset-files.js';
 import { geotiffMediaType } from './dataset-stac.js';
@@ -165,7 +166,8 @@ export class DatasetsService implements CatalogSource {
       if (file.sha256 && !dto.allow_duplicate) {
         await this.repo.lockHash(file.sha256, m);
         const existing = await this.repo.findVisibleByHash(file.sha256, user ?? undefined, null, m);
-        if (existing) throw new ConflictException({ message: 'A dataset with the same content (SHA-256) is registered already', details: { existing_id: existing, sha256: file.sha256 } });
+        if (existing)
+          throw new ConflictException({ message: 'A dataset with the same content (SHA-256) is registered already', details: { existing_id: existing, sha256: file.sha256 } });
       }
       const collection = await this.resolveCollection(user, dto.collection, m);
       await this.collections.createItem(
@@ -197,7 +199,8 @@ export class DatasetsService implements CatalogSource {
     if (ref && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) {
       const c = await this.collections.findCollection(ref, m);
       if (!c || (user && !canSee(user, c))) throw new NotFoundException(`Collection ${ref} not found`);
-      if (c.kind !== 'dataset') throw new BadRequestException({ message: `Collection ${ref} is not a dataset collection`, details: [{ field: 'collection', problems: [`kind is ${c.kind}`] }] });
+      if (c.kind !== 'dataset')
+        throw new BadRequestException({ message: `Collection ${ref} is not a dataset collection`, details: [{ field: 'collection', problems: [`kind is ${c.kind}`] }] });
       if (user && !canEdit(user, c)) throw new ForbiddenException(`You may not add datasets to collection ${ref}`);
       return c;
     }
@@ -292,12 +295,18 @@ export class DatasetsService implements CatalogSource {
     if (query.datetime) filters.datetime = parseDatetime(query.datetime);
     if (query.crs) filters.crs = `EPSG:${query.crs.replace(/^epsg:/i, '')}`;
     if (query.owner) {
-      if (query.owner.toLowerCase() === 'me' && !user) throw new BadRequestException({ message: 'owner=me needs a logged-in caller', details: [{ field: 'owner', problems: ['not logged in'] }] });
+      if (query.owner.toLowerCase() === 'me' && !user)
+        throw new BadRequestException({ message: 'owner=me needs a logged-in caller', details: [{ field: 'owner', problems: ['not logged in'] }] });
       filters.ownerId = query.owner.toLowerCase() === 'me' ? user!.id : query.owner;
     }
     const { ids, total } = await this.repo.list(user, filters, params.limit, params.offset);
     const rows = await this.repo.findManyWithItem(ids);
-    return toPage(rows.map((d) => this.toDto(d as DatasetWithItem, user)), total, params, url);
+    return toPage(
+      rows.map((d) => this.toDto(d as DatasetWithItem, user)),
+      total,
+      params,
+      url,
+    );
   }
 
   async duplicates(user: AuthUser | undefined, query: DuplicatesQueryDto, url: URL): Promise<Page<DuplicateGroupDto>> {
@@ -425,12 +434,21 @@ export function parseBbox(text: string): [number, number, number, number][] {
   if (![w, s, e, n].every(Number.isFinite)) throw bad('must be four numbers');
   if (w < -180 || w > 180 || e < -180 || e > 180) throw bad('longitudes must be within [-180, 180]');
   if (s < -90 || n > 90 || s > n) throw bad('latitudes must be within [-90, 90] with south ≤ north');
-  return w <= e ? [[w, s, e, n]] : [[w, s, 180, n], [-180, s, e, n]];
+  return w <= e
+    ? [[w, s, e, n]]
+    : [
+        [w, s, 180, n],
+        [-180, s, e, n],
+      ];
 }
 
 /** RFC 3339 instant or interval with open ends (`..` or empty). */
 export function parseDatetime(text: string): { start: Date | null; end: Date | null } {
-  const bad = () => new BadRequestException({ message: 'datetime must be an RFC 3339 date-time or an interval start/end (either may be ..)', details: [{ field: 'datetime', problems: ['invalid'] }] });
+  const bad = () =>
+    new BadRequestException({
+      message: 'datetime must be an RFC 3339 date-time or an interval start/end (either may be ..)',
+      details: [{ field: 'datetime', problems: ['invalid'] }],
+    });
   const parse = (part: string): Date | null => {
     const p = part.trim();
     if (p === '' || p === '..') return null;

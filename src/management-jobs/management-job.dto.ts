@@ -37,33 +37,46 @@ export class CreateManagementJobDto {
 
 export class ListManagementJobsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only jobs of this command', example: 'system.ping' })
-  @IsOptional() @IsString() @MaxLength(128)
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
   command?: string;
 
   @ApiPropertyOptional({ description: 'Only jobs in these statuses (comma separated)', example: 'queued,running' })
-  @IsOptional() @Transform(toList) @IsIn(MANAGEMENT_JOB_STATUSES, { each: true })
+  @IsOptional()
+  @Transform(toList)
+  @IsIn(MANAGEMENT_JOB_STATUSES, { each: true })
   status?: ManagementJobStatus[];
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Only jobs created by this user' })
-  @IsOptional() @IsUUID()
+  @IsOptional()
+  @IsUUID()
   user_id?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Only jobs created at or after this instant' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   created_after?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Only jobs created before this instant' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   created_before?: string;
 }
 
 export class ManagementJobOutputQueryDto {
   @ApiPropertyOptional({ minimum: -1, default: -1, description: 'Only lines after this line number (lines are numbered from 0)' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(-1) @Max(2_000_000_000)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(-1)
+  @Max(2_000_000_000)
   after?: number;
 
   @ApiPropertyOptional({ default: false, description: 'Prefix each line with the ISO 8601 time it was logged' })
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
   timestamps?: boolean;
 }
 

@@ -119,18 +119,12 @@ export class ManagementJobsController {
   @Get('jobs/:id/output')
   @ApiOperation({
     summary: "The job's whole output, streamed as text, one logged line per line",
-    description:
-      'The lines that exist when the request arrives. `X-Output-Lines` says how many the job has; ' +
-      'poll with `after=<X-Output-Lines - 1>` to read only new lines.',
+    description: 'The lines that exist when the request arrives. `X-Output-Lines` says how many the job has; ' + 'poll with `after=<X-Output-Lines - 1>` to read only new lines.',
   })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'The output', schema: { type: 'string' } })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async output(
-    @Param('id', JobId()) id: string,
-    @Query() query: ManagementJobOutputQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<StreamableFile> {
+  async output(@Param('id', JobId()) id: string, @Query() query: ManagementJobOutputQueryDto, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
     const { job, chunks } = await this.jobs.output(id, query.after ?? -1, query.timestamps ?? false);
     res.setHeader('X-Output-Lines', String(job.outputLines));
     res.setHeader('X-Job-Status', job.status);

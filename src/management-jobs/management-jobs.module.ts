@@ -16,15 +16,7 @@ import { SystemCommands } from './system-commands.service.js';
 @Global()
 @Module({
   controllers: [ManagementJobsController],
-  providers: [
-    ManagementCommandsRegistry,
-    ManagementJobsRepository,
-    ManagementJobsService,
-    ManagementJobRunner,
-    ManagementStopChannel,
-    ManagementJobsProcessor,
-    SystemCommands,
-  ],
+  providers: [ManagementCommandsRegistry, ManagementJobsRepository, ManagementJobsService, ManagementJobRunner, ManagementStopChannel, ManagementJobsProcessor, SystemCommands],
   exports: [ManagementCommandsRegistry, ManagementJobRunner, ManagementJobsService],
 })
 export class ManagementJobsModule {}

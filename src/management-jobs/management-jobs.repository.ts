@@ -210,10 +210,7 @@ export class ManagementJobsRepository {
 
   /** Records a stop request on a running job (the first request's time is kept); null when not running. */
   requestStop(id: string): Promise<ManagementJobRow | null> {
-    return this.updateReturning(
-      `UPDATE management_job SET stop_requested_at = coalesce(stop_requested_at, now()) WHERE id = $1 AND status = 'running'`,
-      [id],
-    );
+    return this.updateReturning(`UPDATE management_job SET stop_requested_at = coalesce(stop_requested_at, now()) WHERE id = $1 AND status = 'running'`, [id]);
   }
 
   /** queued → running for this attempt, by this runner; null when the run is not (or no longer) due. */
@@ -331,18 +328,15 @@ export class ManagementJobsRepository {
 
   /** The last `count` lines, oldest first. */
   async outputTail(id: string, count: number): Promise<OutputLine[]> {
-    const rows = await this.rows(
-      `SELECT seq, at, line FROM (SELECT seq, at, line FROM management_job_output WHERE job_id = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq`,
-      [id, count],
-    );
+    const rows = await this.rows(`SELECT seq, at, line FROM (SELECT seq, at, line FROM management_job_output WHERE job_id = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq`, [
+      id,
+      count,
+    ]);
     return rows;
   }
 
   /** Lines with `after < seq < before`, in order, at most `limit`. */
   async outputPage(id: string, after: number, before: number, limit: number): Promise<OutputLine[]> {
-    return this.rows(
-      `SELECT seq, at, line FROM management_job_output WHERE job_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4`,
-      [id, after, before, limit],
-    );
+    return this.rows(`SELECT seq, at, line FROM management_job_output WHERE job_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4`, [id, after, before, limit]);
   }
 }

@@ -152,9 +152,7 @@ export class MapRepository {
 
   /** Distinct cells marked dirty, and cells in the grid. */
   async gridStats(): Promise<{ dirtyCells: number; gridCells: number }> {
-    const [row] = await this.db.query(
-      `SELECT (SELECT count(*) FROM (SELECT DISTINCT x, y FROM map_grid_dirty) d)::int AS dirty, (SELECT count(*) FROM map_grid)::int AS grid`,
-    );
+    const [row] = await this.db.query(`SELECT (SELECT count(*) FROM (SELECT DISTINCT x, y FROM map_grid_dirty) d)::int AS dirty, (SELECT count(*) FROM map_grid)::int AS grid`);
     return { dirtyCells: row.dirty, gridCells: row.grid };
   }
 }

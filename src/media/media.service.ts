@@ -1,17 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import sharp, { type Metadata, type OverlayOptions, type Sharp, type SharpOptions } from 'sharp';
 import { AppConfig } from '../config/app-config.js';
-import {
-  Derivatives,
-  DerivedTile,
-  ImageProbe,
-  InvalidPictureError,
-  PANO_THUMB,
-  PixelBox,
-  Projection,
-  SD_WIDTH,
-  THUMB_WIDTH,
-} from './media.types.js';
+import { Derivatives, DerivedTile, ImageProbe, InvalidPictureError, PANO_THUMB, PixelBox, Projection, SD_WIDTH, THUMB_WIDTH } from './media.types.js';
 import { tileGrid, tileSpan } from './tiles.js';
 
 const SD_QUALITY = 80;
@@ -93,10 +83,7 @@ export class MediaService implements OnModuleInit {
     const { data, info } = await this.open(input).rotate().raw().toBuffer({ resolveWithObject: true });
     const raw = { raw: { width: info.width, height: info.height, channels: info.channels } } as const;
     const fromRaw = () => sharp(data, raw);
-    const { data: sd, info: sdInfo } = await fromRaw()
-      .resize({ width: SD_WIDTH, withoutEnlargement: true })
-      .jpeg({ quality: SD_QUALITY })
-      .toBuffer({ resolveWithObject: true });
+    const { data: sd, info: sdInfo } = await fromRaw().resize({ width: SD_WIDTH, withoutEnlargement: true }).jpeg({ quality: SD_QUALITY }).toBuffer({ resolveWithObject: true });
     const scaledWidth = Math.min(PANO_THUMB.scaledWidth, info.width);
     const scaledHeight = Math.max(1, Math.round((info.height * scaledWidth) / info.width));
     const cropWidth = Math.min(PANO_THUMB.width, scaledWidth);

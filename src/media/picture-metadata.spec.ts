@@ -65,13 +65,26 @@ describe('normalizeMetadata', () => {
   it('reads headings, altitudes and the southern and western hemispheres', () => {
     const m = normalizeMetadata({
       exif: { DateTimeOriginal: '2020:02:03 04:05:06' },
-      gps: { GPSLatitude: [10, 30, 0], GPSLatitudeRef: 'S', GPSLongitude: [20, 0, 0], GPSLongitudeRef: 'W', GPSImgDirection: 360, GPSAltitude: 12.5, GPSAltitudeRef: new Uint8Array([1]), GPSHPositioningError: 3.5 },
+      gps: {
+        GPSLatitude: [10, 30, 0],
+        GPSLatitudeRef: 'S',
+        GPSLongitude: [20, 0, 0],
+        GPSLongitudeRef: 'W',
+        GPSImgDirection: 360,
+        GPSAltitude: 12.5,
+        GPSAltitudeRef: new Uint8Array([1]),
+        GPSHPositioningError: 3.5,
+      },
     });
     assert.deepEqual([m.lat, m.lon, m.heading, m.headingSource, m.altitude, m.gpsAccuracy], [-10.5, -20, 0, 'exif', -12.5, 3.5]);
   });
 
   it('reads DJI gimbal angles and GPano 360° panoramas from XMP', () => {
-    const dji = normalizeMetadata({ 'drone-dji': { GimbalYawDegree: -30.5, GimbalPitchDegree: -90, GimbalRollDegree: 0, RelativeAltitude: 50.2, AbsoluteAltitude: 310 }, exif: {}, gps: {} });
+    const dji = normalizeMetadata({
+      'drone-dji': { GimbalYawDegree: -30.5, GimbalPitchDegree: -90, GimbalRollDegree: 0, RelativeAltitude: 50.2, AbsoluteAltitude: 310 },
+      exif: {},
+      gps: {},
+    });
     assert.deepEqual([dji.heading, dji.headingSource, dji.pitch, dji.roll, dji.relativeAltitude, dji.altitude], [329.5, 'xmp-dji', -90, 0, 50.2, 310]);
     const pano = normalizeMetadata({ GPano: { ProjectionType: 'equirectangular', PoseHeadingDegrees: 45 }, exif: {}, gps: {} });
     assert.deepEqual([pano.projection, pano.heading, pano.headingSource], ['equirectangular', 45, 'xmp-gpano']);

@@ -267,8 +267,7 @@ export function normalizeMetadata(raw: Dict | undefined, overrides: MetadataOver
   }
 
   // Times
-  const camera =
-    parseExifDate(exif.DateTimeOriginal) ?? parseExifDate(exif.CreateDate ?? exif.DateTimeDigitized) ?? null;
+  const camera = parseExifDate(exif.DateTimeOriginal) ?? parseExifDate(exif.CreateDate ?? exif.DateTimeDigitized) ?? null;
   const subSec = str(exif.SubSecTimeOriginal ?? exif.SubSecTimeDigitized ?? exif.SubSecTime);
   let cameraLocal: number | null = camera?.localMs ?? null;
   let cameraSubSeconds = camera?.hasSubSeconds ?? false;

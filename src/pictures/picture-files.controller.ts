@@ -1,15 +1,5 @@
 import { applyDecorators, BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Req, Res } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiPartialContentResponse,
-  ApiProduces,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiPartialContentResponse, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentUser, Public } from '../auth/auth.decorators.js';
 import type { AuthUser } from '../auth/auth.types.js';
@@ -40,13 +30,7 @@ export class PictureFilesController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiParam({ name: 'tile', example: '0_0', description: '`<col>_<row>`, 0-based' })
   @applyDecorators(...FILE_RESPONSES)
-  async tile(
-    @CurrentUser() user: AuthUser | undefined,
-    @Param('id', uuid) id: string,
-    @Param('tile') tile: string,
-    @Req() req: Request,
-    @Res() res: Response,
-  ): Promise<void> {
+  async tile(@CurrentUser() user: AuthUser | undefined, @Param('id', uuid) id: string, @Param('tile') tile: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const m = /^(\d{1,4})_(\d{1,4})$/.exec(tile);
     if (!m) throw new BadRequestException({ message: 'A tile is named <col>_<row>.jpg', details: [{ field: 'tile', problems: ['must be <col>_<row>'] }] });
     await sendStoredFile(req, res, await this.files.tile(user, id, Number(m[1]), Number(m[2])));

@@ -87,7 +87,12 @@ export class PictureIntakeService {
         'file_duplicate',
         HttpStatus.CONFLICT,
         'The same file was already uploaded',
-        { existing_item: { id: existing.id, ...(existing.sourceKind === 'upload-set' ? { upload_set_id: existing.sourceId } : { source: { kind: existing.sourceKind, id: existing.sourceId } }) } },
+        {
+          existing_item: {
+            id: existing.id,
+            ...(existing.sourceKind === 'upload-set' ? { upload_set_id: existing.sourceId } : { source: { kind: existing.sourceKind, id: existing.sourceId } }),
+          },
+        },
         'info',
       );
     }
@@ -176,7 +181,9 @@ export class PictureIntakeService {
 
   /** Queues the processing of a recorded picture (the reconciler queues it should this fail). */
   async enqueue(pictureId: string): Promise<void> {
-    await this.jobs.add(JobName.PictureProcess, { pictureId, generation: 1 }).catch((error: Error) => this.logger.warn({ err: error.message }, 'picture not queued; the reconciler will'));
+    await this.jobs
+      .add(JobName.PictureProcess, { pictureId, generation: 1 })
+      .catch((error: Error) => this.logger.warn({ err: error.message }, 'picture not queued; the reconciler will'));
   }
 
   private async readAll(key: string): Promise<Buffer> {

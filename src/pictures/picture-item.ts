@@ -32,15 +32,17 @@ export function pictureItemAssets(id: string): Record<string, Record<string, unk
   };
 }
 
-const defined = <T extends Record<string, unknown>>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
+const defined = <T extends Record<string, unknown>>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
 
 /**
  * STAC properties of a picture item: `view:azimuth`, the camera as perspective-imagery
  * interior orientation, and `sightline:` fields for what no extension covers (pitch and roll
  * are not perspective-imagery fields). `heading` is the final one (recorded or computed).
  */
-export function pictureItemProperties(p: Pick<Picture, 'width' | 'height' | 'projection' | 'blurred' | 'isBlurred' | 'metadata'>, heading: { value: number | null; source: 'exif' | 'computed' | null }): Record<string, unknown> {
+export function pictureItemProperties(
+  p: Pick<Picture, 'width' | 'height' | 'projection' | 'blurred' | 'isBlurred' | 'metadata'>,
+  heading: { value: number | null; source: 'exif' | 'computed' | null },
+): Record<string, unknown> {
   const m = p.metadata as StoredPictureMetadata;
   const interior = defined({
     camera_manufacturer: m.make ?? undefined,

@@ -191,7 +191,11 @@ export class PictureProcessor {
     await this.db.transaction(async (manager) => {
       await this.pictures.markForRemoval([picture.id], 'rejected', manager);
       const source = sourceOf(picture);
-      await this.sources.rejected(source, [{ pictureId: picture.id, reason: 'invalid_file', severity: 'error', message: `The picture cannot be decoded: ${message}`, details: null }], manager);
+      await this.sources.rejected(
+        source,
+        [{ pictureId: picture.id, reason: 'invalid_file', severity: 'error', message: `The picture cannot be decoded: ${message}`, details: null }],
+        manager,
+      );
       await this.collections.deleteItem(picture.id, manager);
       if (picture.sequenceId) {
         if (source.id) await this.sources.reprocessed([source], manager);

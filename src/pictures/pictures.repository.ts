@@ -37,7 +37,9 @@ export class PicturesRepository {
   }
 
   async insert(picture: Partial<Picture>, manager?: EntityManager): Promise<void> {
-    await this.m(manager).getRepository(Picture).insert(picture as never);
+    await this.m(manager)
+      .getRepository(Picture)
+      .insert(picture as never);
   }
 
   /** The owner's picture holding this content, if any (SHA-256 is unique per owner). */
@@ -114,11 +116,13 @@ export class PicturesRepository {
    * start. Counts the run. Returns the row, or null when there is nothing to do.
    */
   async claim(id: string, generation: number): Promise<Picture | null> {
-    const rows = returnedRows(await this.db.query(
-      `UPDATE picture SET status = 'processing', attempts = attempts + 1, processing_started_at = now(), updated_at = now()
+    const rows = returnedRows(
+      await this.db.query(
+        `UPDATE picture SET status = 'processing', attempts = attempts + 1, processing_started_at = now(), updated_at = now()
        WHERE id = $1 AND process_generation = $2 AND status IN ('pending', 'processing') RETURNING id`,
-      [id, generation],
-    ));
+        [id, generation],
+      ),
+    );
     return rows.length ? this.find(id) : null;
   }
 
@@ -136,21 +140,25 @@ export class PicturesRepository {
 
   /** The run's end: `ready`, only if the run still owns the picture. */
   async markReady(id: string, generation: number, manager: EntityManager): Promise<boolean> {
-    const rows = returnedRows(await manager.query(
-      `UPDATE picture SET status = 'ready', processed_at = now(), ready_count = ready_count + 1, last_error = NULL, updated_at = now()
+    const rows = returnedRows(
+      await manager.query(
+        `UPDATE picture SET status = 'ready', processed_at = now(), ready_count = ready_count + 1, last_error = NULL, updated_at = now()
        WHERE id = $1 AND process_generation = $2 AND status = 'processing' RETURNING id`,
-      [id, generation],
-    ));
+        [id, generation],
+      ),
+    );
     return rows.length > 0;
   }
 
   /** A failed run: back to `pending` for the next attempt, or `broken` after the last one. */
   async markFailed(id: string, generation: number, error: string, final: boolean, manager?: EntityManager): Promise<boolean> {
-    const rows = returnedRows(await this.m(manager).query(
-      `UPDATE picture SET status = $3::varchar, last_error = $4, processed_at = CASE WHEN $3::varchar = 'broken' THEN now() ELSE processed_at END, updated_at = now()
+    const rows = returnedRows(
+      await this.m(manager).query(
+        `UPDATE picture SET status = $3::varchar, last_error = $4, processed_at = CASE WHEN $3::varchar = 'broken' THEN now() ELSE processed_at END, updated_at = now()
        WHERE id = $1 AND process_generation = $2 AND status IN ('pending', 'processing') RETURNING id`,
-      [id, generation, final ? 'broken' : 'pending', error.slice(0, 2000)],
-    ));
+        [id, generation, final ? 'broken' : 'pending', error.slice(0, 2000)],
+      ),
+    );
     return rows.length > 0;
   }
 
@@ -196,13 +204,15 @@ export class PicturesRepository {
       params.push(where.sequenceId);
       conditions.push(`sequence_id = $${params.length}`);
     }
-    return returnedRows(await this.db.query(
-      `UPDATE picture SET status = 'pending', process_generation = process_generation + 1, last_error = NULL,
+    return returnedRows(
+      await this.db.query(
+        `UPDATE picture SET status = 'pending', process_generation = process_generation + 1, last_error = NULL,
          blurred = CASE WHEN $1 THEN false ELSE blurred END, updated_at = now()
        WHERE ${conditions.join(' AND ')}
        RETURNING id, process_generation AS generation, source_kind AS "sourceKind", source_id AS "sourceId"`,
-      params,
-    ));
+        params,
+      ),
+    );
   }
 
   /** Processing state counts per batch and sequence, for many batches of one kind. */
@@ -229,7 +239,10 @@ export class PicturesRepository {
   }
 
   /** The latest processing errors of a batch's pictures (failed runs, broken pictures). */
-  processingErrors(ref: PictureSourceRef, limit: number): Promise<{ picture_id: string; file_name: string; status: string; attempts: number; last_error: string; updated_at: Date }[]> {
+  processingErrors(
+    ref: PictureSourceRef,
+    limit: number,
+  ): Promise<{ picture_id: string; file_name: string; status: string; attempts: number; last_error: string; updated_at: Date }[]> {
     return this.db.query(
       `SELECT id AS picture_id, file_name, status, attempts, last_error, updated_at FROM picture
        WHERE ${OF_SOURCE} AND last_error IS NOT NULL AND status NOT IN ('rejected', 'deleting')

@@ -18,8 +18,14 @@ describe('pathHeadings', () => {
     const pts = [north(0), north(10), north(10, 10)];
     const h = pathHeadings(pts).map((x) => Math.round(x.heading!));
     assert.deepEqual(h, [0, 90, 90]);
-    assert.deepEqual(pathHeadings(pts, 90).map((x) => Math.round(x.heading!)), [90, 180, 180]);
-    assert.deepEqual(pathHeadings(pts, -90).map((x) => Math.round(x.heading!)), [270, 0, 0]);
+    assert.deepEqual(
+      pathHeadings(pts, 90).map((x) => Math.round(x.heading!)),
+      [90, 180, 180],
+    );
+    assert.deepEqual(
+      pathHeadings(pts, -90).map((x) => Math.round(x.heading!)),
+      [270, 0, 0],
+    );
   });
 
   it('keeps recorded headings, skips pictures at the same place, gives none to a lone picture', () => {
@@ -36,7 +42,10 @@ describe('pathGeometry', () => {
   it('breaks the line where neighbours are more than 75 m apart, keeping lone pictures', () => {
     const g = pathGeometry([north(0), north(50), north(100), north(300), north(500), north(550)])!;
     assert.equal(g.type, 'MultiLineString');
-    assert.deepEqual(g.coordinates.map((p) => p.length), [3, 2, 2]);
+    assert.deepEqual(
+      g.coordinates.map((p) => p.length),
+      [3, 2, 2],
+    );
     assert.deepEqual(g.coordinates[1]![0], g.coordinates[1]![1], 'a lone picture is a zero-length part');
     assert.equal(pathGeometry([]), null);
   });

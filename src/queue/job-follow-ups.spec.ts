@@ -26,10 +26,19 @@ describe('declared follow-up jobs', () => {
 
   it('lets declared follow-ups, commands and work outside any job through', async () => {
     const unknownQueue = /Unknown queue/;
-    await assert.rejects(runAsJob(JobName.UploadSetDispatch, () => service('test').add(JobName.PictureDelete, { pictureId: 'x' })), unknownQueue);
-    await assert.rejects(runAsJob(JobName.ManagementRun, () => service('test').add(JobName.DatasetIngest, { datasetId: 'x', revision: 1 })), unknownQueue);
+    await assert.rejects(
+      runAsJob(JobName.UploadSetDispatch, () => service('test').add(JobName.PictureDelete, { pictureId: 'x' })),
+      unknownQueue,
+    );
+    await assert.rejects(
+      runAsJob(JobName.ManagementRun, () => service('test').add(JobName.DatasetIngest, { datasetId: 'x', revision: 1 })),
+      unknownQueue,
+    );
     await assert.rejects(service('test').add(JobName.PictureDelete, { pictureId: 'x' }), unknownQueue);
     // In production an undeclared follow-up is logged, not refused.
-    await assert.rejects(runAsJob(JobName.PictureDelete, () => service('production').add(JobName.UploadSetFinalize, { uploadSetId: 'x', round: 1 })), unknownQueue);
+    await assert.rejects(
+      runAsJob(JobName.PictureDelete, () => service('production').add(JobName.UploadSetFinalize, { uploadSetId: 'x', round: 1 })),
+      unknownQueue,
+    );
   });
 });

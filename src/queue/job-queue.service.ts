@@ -146,15 +146,11 @@ export class JobQueueService implements OnModuleInit, OnApplicationShutdown {
   /** Creates or updates a job scheduler (idempotent). */
   async upsertSchedule(schedule: JobSchedule): Promise<void> {
     const queue = this.queue(JOBS[schedule.name].queue);
-    await queue.upsertJobScheduler(
-      schedule.id,
-      schedule.every ? { every: schedule.every } : { pattern: schedule.pattern, tz: 'UTC' },
-      {
-        name: schedule.name,
-        data: schedule.payload,
-        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-      },
-    );
+    await queue.upsertJobScheduler(schedule.id, schedule.every ? { every: schedule.every } : { pattern: schedule.pattern, tz: 'UTC' }, {
+      name: schedule.name,
+      data: schedule.payload,
+      opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    });
   }
 
   async schedules(queueName: QueueName): Promise<{ id: string; name: string; next?: number; pattern?: string | null; every?: number | null }[]> {

@@ -50,8 +50,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       if (!Object.values(QueueName).includes(queueName as QueueName)) {
         throw new Error(`WORKER_QUEUES names an unknown queue: ${queueName}`);
       }
-      const concurrency =
-        queueName === QueueName.Pictures ? this.config.WORKER_CONCURRENCY_PICTURES : this.config.WORKER_CONCURRENCY_DEFAULT;
+      const concurrency = queueName === QueueName.Pictures ? this.config.WORKER_CONCURRENCY_PICTURES : this.config.WORKER_CONCURRENCY_DEFAULT;
       const worker = new Worker(
         queueName,
         async (job: Job) => {
@@ -60,15 +59,17 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
           const controller = new AbortController();
           this.running.set(`${queueName}/${job.id}`, controller);
           try {
-            return await runAsJob(job.name as JobName, () => handler(job.data, {
-              jobId: String(job.id),
-              attempt: job.attemptsMade + 1,
-              signal: controller.signal,
-              progress: (value) => job.updateProgress(value),
-              log: async (line) => {
-                await job.log(line);
-              },
-            }));
+            return await runAsJob(job.name as JobName, () =>
+              handler(job.data, {
+                jobId: String(job.id),
+                attempt: job.attemptsMade + 1,
+                signal: controller.signal,
+                progress: (value) => job.updateProgress(value),
+                log: async (line) => {
+                  await job.log(line);
+                },
+              }),
+            );
           } finally {
             this.running.delete(`${queueName}/${job.id}`);
           }
@@ -85,9 +86,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
           stalledInterval: 5_000,
         },
       );
-      worker.on('failed', (job, error) =>
-        this.logger.warn({ queue: queueName, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'job failed'),
-      );
+      worker.on('failed', (job, error) => this.logger.warn({ queue: queueName, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'job failed'));
       worker.on('error', (error) => this.logger.error({ queue: queueName, err: error.message }, 'worker error'));
       this.workers.push(worker);
     }

@@ -41,7 +41,13 @@ function text(alias: string, column: string, key: string): string {
   return `(${alias}.${column}->>'${key}')`;
 }
 
-export function propertyQueryable(alias: string, column: string, key: string, type: Exclude<QueryableType, 'id' | 'geometry' | 'interval'>, schema: Record<string, unknown>): Queryable {
+export function propertyQueryable(
+  alias: string,
+  column: string,
+  key: string,
+  type: Exclude<QueryableType, 'id' | 'geometry' | 'interval'>,
+  schema: Record<string, unknown>,
+): Queryable {
   const j = jsonb(alias, column, key);
   switch (type) {
     case 'number':
@@ -107,9 +113,27 @@ function itemCoreQueryables(): Queryable[] {
       sort: { sql: 'i.collection_id', cast: 'uuid', nullable: false },
     },
     { name: 'geometry', type: 'geometry', sql: 'i.geom', schema: { title: 'Footprint or position', $ref: 'https://geojson.org/schema/Geometry.json' } },
-    { name: 'datetime', type: 'timestamp', sql: 'i.datetime', schema: { title: 'Acquisition time', ...DATETIME_SCHEMA }, sort: { sql: 'i.datetime', cast: 'timestamptz', nullable: true } },
-    { name: 'created', type: 'timestamp', sql: 'i.created_at', schema: { title: 'Published at', ...DATETIME_SCHEMA }, sort: { sql: 'i.created_at', cast: 'timestamptz', nullable: false } },
-    { name: 'updated', type: 'timestamp', sql: 'i.updated_at', schema: { title: 'Last changed at', ...DATETIME_SCHEMA }, sort: { sql: 'i.updated_at', cast: 'timestamptz', nullable: false } },
+    {
+      name: 'datetime',
+      type: 'timestamp',
+      sql: 'i.datetime',
+      schema: { title: 'Acquisition time', ...DATETIME_SCHEMA },
+      sort: { sql: 'i.datetime', cast: 'timestamptz', nullable: true },
+    },
+    {
+      name: 'created',
+      type: 'timestamp',
+      sql: 'i.created_at',
+      schema: { title: 'Published at', ...DATETIME_SCHEMA },
+      sort: { sql: 'i.created_at', cast: 'timestamptz', nullable: false },
+    },
+    {
+      name: 'updated',
+      type: 'timestamp',
+      sql: 'i.updated_at',
+      schema: { title: 'Last changed at', ...DATETIME_SCHEMA },
+      sort: { sql: 'i.updated_at', cast: 'timestamptz', nullable: false },
+    },
     {
       name: 'sightline:kind',
       type: 'string',
@@ -136,10 +160,23 @@ export const ITEM_QUERYABLES: ReadonlyMap<string, Queryable> = new Map(
 export const COLLECTION_QUERYABLES: ReadonlyMap<string, Queryable> = new Map(
   (
     [
-      { name: 'id', type: 'id', sql: 'c.id::text', uuidSql: 'c.id', schema: { title: 'Collection identifier', type: 'string' }, sort: { sql: 'c.id', cast: 'uuid', nullable: false } },
+      {
+        name: 'id',
+        type: 'id',
+        sql: 'c.id::text',
+        uuidSql: 'c.id',
+        schema: { title: 'Collection identifier', type: 'string' },
+        sort: { sql: 'c.id', cast: 'uuid', nullable: false },
+      },
       { name: 'title', type: 'string', sql: 'c.title', schema: { title: 'Title', type: 'string' }, sort: { sql: 'c.title', cast: 'text', nullable: false } },
       { name: 'description', type: 'string', sql: 'c.description', schema: { title: 'Description', type: 'string' } },
-      { name: 'license', type: 'string', sql: 'c.license', schema: { title: 'License (SPDX identifier, other or proprietary)', type: 'string' }, sort: { sql: 'c.license', cast: 'text', nullable: false } },
+      {
+        name: 'license',
+        type: 'string',
+        sql: 'c.license',
+        schema: { title: 'License (SPDX identifier, other or proprietary)', type: 'string' },
+        sort: { sql: 'c.license', cast: 'text', nullable: false },
+      },
       { name: 'keywords', type: 'array', sql: 'to_jsonb(c.keywords)', schema: { title: 'Keywords', type: 'array', items: { type: 'string' } } },
       { name: 'geometry', type: 'geometry', sql: 'c.geom', schema: { title: 'Spatial extent', $ref: 'https://geojson.org/schema/Geometry.json' } },
       {
@@ -151,10 +188,34 @@ export const COLLECTION_QUERYABLES: ReadonlyMap<string, Queryable> = new Map(
         schema: { title: 'Temporal extent', type: 'array', minItems: 2, maxItems: 2, items: { type: ['string', 'null'], format: 'date-time' } },
         sort: { sql: 'c.datetime_start', cast: 'timestamptz', nullable: true },
       },
-      { name: 'start_datetime', type: 'timestamp', sql: 'c.datetime_start', schema: { title: 'Start of the temporal extent', ...DATETIME_SCHEMA }, sort: { sql: 'c.datetime_start', cast: 'timestamptz', nullable: true } },
-      { name: 'end_datetime', type: 'timestamp', sql: 'c.datetime_end', schema: { title: 'End of the temporal extent', ...DATETIME_SCHEMA }, sort: { sql: 'c.datetime_end', cast: 'timestamptz', nullable: true } },
-      { name: 'created', type: 'timestamp', sql: 'c.created_at', schema: { title: 'Created at', ...DATETIME_SCHEMA }, sort: { sql: 'c.created_at', cast: 'timestamptz', nullable: false } },
-      { name: 'updated', type: 'timestamp', sql: 'c.updated_at', schema: { title: 'Last changed at', ...DATETIME_SCHEMA }, sort: { sql: 'c.updated_at', cast: 'timestamptz', nullable: false } },
+      {
+        name: 'start_datetime',
+        type: 'timestamp',
+        sql: 'c.datetime_start',
+        schema: { title: 'Start of the temporal extent', ...DATETIME_SCHEMA },
+        sort: { sql: 'c.datetime_start', cast: 'timestamptz', nullable: true },
+      },
+      {
+        name: 'end_datetime',
+        type: 'timestamp',
+        sql: 'c.datetime_end',
+        schema: { title: 'End of the temporal extent', ...DATETIME_SCHEMA },
+        sort: { sql: 'c.datetime_end', cast: 'timestamptz', nullable: true },
+      },
+      {
+        name: 'created',
+        type: 'timestamp',
+        sql: 'c.created_at',
+        schema: { title: 'Created at', ...DATETIME_SCHEMA },
+        sort: { sql: 'c.created_at', cast: 'timestamptz', nullable: false },
+      },
+      {
+        name: 'updated',
+        type: 'timestamp',
+        sql: 'c.updated_at',
+        schema: { title: 'Last changed at', ...DATETIME_SCHEMA },
+        sort: { sql: 'c.updated_at', cast: 'timestamptz', nullable: false },
+      },
       {
         name: 'sightline:kind',
         type: 'string',

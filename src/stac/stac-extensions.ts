@@ -34,7 +34,9 @@ const EXTENSIONS: ExtensionDef[] = [
   {
     prefix: 'proj',
     url: (keys) =>
-      keys.has('proj:epsg') && !keys.has('proj:code') ? 'https://stac-extensions.github.io/projection/v1.1.0/schema.json' : 'https://stac-extensions.github.io/projection/v2.0.0/schema.json',
+      keys.has('proj:epsg') && !keys.has('proj:code')
+        ? 'https://stac-extensions.github.io/projection/v1.1.0/schema.json'
+        : 'https://stac-extensions.github.io/projection/v2.0.0/schema.json',
     fields: (keys) => (keys.has('proj:epsg') && !keys.has('proj:code') ? PROJ_V1 : PROJ_V2),
   },
   { prefix: 'raster', url: () => 'https://stac-extensions.github.io/raster/v1.1.0/schema.json', fields: fixed(['raster:bands']) },

@@ -14,7 +14,10 @@ describe('STAC cursors', () => {
     assert.deepEqual(codec.decode(token, print), { d: 'n', k: ['2021-01-01 00:00:00+00', 'abc'], h: print, m: 42 });
     const [v, body, sig] = token.split('.');
     const other = Buffer.from(JSON.stringify({ d: 'n', k: ['1999-01-01 00:00:00+00', 'abc'], h: print })).toString('base64url');
-    assert.throws(() => codec.decode(`${v}.${other}.${sig}`, print), (e: unknown) => e instanceof CursorError && /altered/.test(e.message));
+    assert.throws(
+      () => codec.decode(`${v}.${other}.${sig}`, print),
+      (e: unknown) => e instanceof CursorError && /altered/.test(e.message),
+    );
     assert.throws(() => codec.decode(`${v}.${body}.${sig.slice(0, -2)}xx`, print), CursorError);
     assert.throws(() => codec.decode('nonsense', print), /not a cursor/);
   });
@@ -61,10 +64,7 @@ describe('keyset conditions', () => {
 
   it('expands mixed directions and NULL boundaries term by term, and reverses for prev pages', () => {
     const p = new SqlParams();
-    assert.equal(
-      keysetSql(sort(['a', 'desc', true], ['id', 'asc', false]), [null, 'y'], false, p),
-      '((a IS NOT NULL) OR (a IS NULL AND (id > $1::text OR id IS NULL)))',
-    );
+    assert.equal(keysetSql(sort(['a', 'desc', true], ['id', 'asc', false]), [null, 'y'], false, p), '((a IS NOT NULL) OR (a IS NULL AND (id > $1::text OR id IS NULL)))');
     const back = new SqlParams();
     assert.equal(keysetSql(sort(['a', 'asc', true], ['id', 'asc', false]), ['x', 'y'], true, back), '(a, id) < ($1::text, $2::text)');
   });

@@ -19,7 +19,10 @@ describe('STAC extensions from field prefixes', () => {
   it('picks the projection version by its fields and lets a stored list win per extension', () => {
     assert.deepEqual(itemExtensions({ 'proj:epsg': 4326 }, {}).stacExtensions, ['https://stac-extensions.github.io/projection/v1.1.0/schema.json']);
     assert.deepEqual(itemExtensions({ 'proj:code': 'EPSG:4326' }, {}).stacExtensions, ['https://stac-extensions.github.io/projection/v2.0.0/schema.json']);
-    const stored = itemExtensions({ stac_extensions: ['https://stac-extensions.github.io/view/v1.1.0/schema.json', 'https://example.org/x/v1.0.0/schema.json'], 'view:azimuth': 1 }, {});
+    const stored = itemExtensions(
+      { stac_extensions: ['https://stac-extensions.github.io/view/v1.1.0/schema.json', 'https://example.org/x/v1.0.0/schema.json'], 'view:azimuth': 1 },
+      {},
+    );
     assert.deepEqual(stored.stacExtensions, ['https://stac-extensions.github.io/view/v1.1.0/schema.json', 'https://example.org/x/v1.0.0/schema.json']);
     assert.equal(stored.properties.stac_extensions, undefined);
   });

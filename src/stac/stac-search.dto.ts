@@ -83,13 +83,20 @@ export class SearchBodyDto {
   @ApiPropertyOptional({
     description: 'CQL2 JSON (default) or CQL2 text with filter-lang=cql2-text',
     oneOf: [{ type: 'object', additionalProperties: true }, { type: 'string' }],
-    example: { op: 'and', args: [{ op: '>=', args: [{ property: 'view:azimuth' }, 80] }, { op: 's_intersects', args: [{ property: 'geometry' }, { type: 'Point', coordinates: [2.35, 48.85] }] }] },
+    example: {
+      op: 'and',
+      args: [
+        { op: '>=', args: [{ property: 'view:azimuth' }, 80] },
+        { op: 's_intersects', args: [{ property: 'geometry' }, { type: 'Point', coordinates: [2.35, 48.85] }] },
+      ],
+    },
   })
   @Allow()
   filter?: unknown;
   @ApiPropertyOptional({ name: 'filter-lang', enum: ['cql2-json', 'cql2-text'] }) @Allow() 'filter-lang'?: string;
   @ApiPropertyOptional({ name: 'filter-crs', enum: ['http://www.opengis.net/def/crs/OGC/1.3/CRS84'] }) @Allow() 'filter-crs'?: string;
-  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], description: 'Free-text terms, any of which may match' }) @Allow() q?: string | string[];
+  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], description: 'Free-text terms, any of which may match' }) @Allow() q?:
+    string | string[];
   @ApiPropertyOptional(TOKEN_DOC) @Allow() token?: string;
 }
 

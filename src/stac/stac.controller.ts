@@ -138,12 +138,7 @@ export class StacController {
   @ApiProduces(GEOJSON_TYPE)
   @ApiOkResponse({ type: StacItemDto })
   @ApiNotFoundResponse(NOT_FOUND)
-  async item(
-    @Param('collectionId') collectionId: string,
-    @Param('itemId') itemId: string,
-    @CurrentUser() user: AuthUser | undefined,
-    @Res({ passthrough: true }) res: Response,
-  ) {
+  async item(@Param('collectionId') collectionId: string, @Param('itemId') itemId: string, @CurrentUser() user: AuthUser | undefined, @Res({ passthrough: true }) res: Response) {
     const item = await this.stac.getItem(collectionId, itemId, user);
     res.type(GEOJSON_TYPE);
     return item;

@@ -129,7 +129,12 @@ export class StacService {
   async collectionQueryables(collectionId: string, user: AuthUser | undefined) {
     const collection = await this.repository.findCollection(collectionId, user);
     if (!collection) throw new NotFoundException(`Collection ${collectionId} not found`);
-    return this.queryablesDocument(`${this.links.collection(collectionId)}/queryables`, `Queryables of the items of ${collection.title}`, itemQueryablesWithSummaries([collection.summaries]), this.catalog.itemKinds());
+    return this.queryablesDocument(
+      `${this.links.collection(collectionId)}/queryables`,
+      `Queryables of the items of ${collection.title}`,
+      itemQueryablesWithSummaries([collection.summaries]),
+      this.catalog.itemKinds(),
+    );
   }
 
   collectionSearchQueryables() {
@@ -149,7 +154,13 @@ export class StacService {
     const filter: CollectionFilter = { bbox: req.bbox, datetime: req.datetime, filter: compiledFilter(req.filter, COLLECTION_QUERYABLES), q: req.q };
     const print = fingerprint({ t: 'collections', bbox: req.bbox, datetime: req.datetime, filter: req.filter, q: req.q, sort: req.sortby ?? null });
     const cursor = this.readCursor(req.token, print, sort.length);
-    const page = await this.repository.searchCollections(filter, sort, { limit: req.limit, cursor: cursor && { direction: cursor.d, values: cursor.k } }, user, this.carried(cursor));
+    const page = await this.repository.searchCollections(
+      filter,
+      sort,
+      { limit: req.limit, cursor: cursor && { direction: cursor.d, values: cursor.k } },
+      user,
+      this.carried(cursor),
+    );
     const count = page.count;
     const collections = page.rows.map((row) => {
       const c = toStacCollection(row, this.links);
@@ -196,7 +207,13 @@ export class StacService {
     return this.runItemSearch(req, queryables, DEFAULT_SEARCH_SORT, user, info);
   }
 
-  private async runItemSearch(req: SearchRequest, queryables: ReadonlyMap<string, Queryable>, defaultSort: SortSpec[], user: AuthUser | undefined, info: RequestInfo): Promise<ItemCollectionResponse> {
+  private async runItemSearch(
+    req: SearchRequest,
+    queryables: ReadonlyMap<string, Queryable>,
+    defaultSort: SortSpec[],
+    user: AuthUser | undefined,
+    info: RequestInfo,
+  ): Promise<ItemCollectionResponse> {
     const sort = this.resolveSort(req.sortby ?? defaultSort, queryables);
     if (req.intersects) await this.repository.checkSearchArea(req.intersects);
     const filter: ItemFilter = {

@@ -109,7 +109,11 @@ export class LocalStorageDriver implements StorageDriver {
     const source = this.localPath(from);
     const target = this.localPath(to);
     try {
-      await inFolder(path.dirname(target), () => fs.rename(source, target), () => exists(source));
+      await inFolder(
+        path.dirname(target),
+        () => fs.rename(source, target),
+        () => exists(source),
+      );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageNotFoundError(from);
       throw error;

@@ -17,19 +17,28 @@ const toNumber = ({ value }: { value: unknown }) => (typeof value === 'string' &
 /** The text fields of `POST /upload_sets/{id}/files` (multipart). */
 export class UploadFileFieldsDto {
   @ApiPropertyOptional({ description: 'The picture is already blurred: it is not sent to the blur service' })
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
   is_blurred?: boolean;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Capture time to use instead of the EXIF one (RFC 3339; without an offset it is read as UTC)' })
-  @IsOptional() @IsISO8601({ strict: true })
+  @IsOptional()
+  @IsISO8601({ strict: true })
   override_capture_time?: string;
 
   @ApiPropertyOptional({ description: 'Longitude (WGS 84) to use instead of the EXIF one; needs override_latitude' })
-  @IsOptional() @Transform(toNumber) @IsNumber() @IsLongitude()
+  @IsOptional()
+  @Transform(toNumber)
+  @IsNumber()
+  @IsLongitude()
   override_longitude?: number;
 
   @ApiPropertyOptional({ description: 'Latitude (WGS 84) to use instead of the EXIF one; needs override_longitude' })
-  @IsOptional() @Transform(toNumber) @IsNumber() @IsLatitude()
+  @IsOptional()
+  @Transform(toNumber)
+  @IsNumber()
+  @IsLatitude()
   override_latitude?: number;
 }
 

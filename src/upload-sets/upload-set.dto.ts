@@ -25,54 +25,84 @@ const toSeconds = ({ value }: { value: unknown }) => {
 
 export class CreateUploadSetDto {
   @ApiProperty({ example: 'Walk along the Tiber, 22 October', maxLength: 500 })
-  @IsString() @IsNotEmpty() @MaxLength(500)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(500)
   title: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100000, description: 'The set completes itself once this many files were received' })
-  @IsOptional() @IsInt() @Min(1) @Max(100000)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100000)
   estimated_nb_files?: number;
 
   @ApiPropertyOptional({ enum: SORT_METHODS, default: 'time-asc' })
-  @IsOptional() @IsIn(SORT_METHODS)
+  @IsOptional()
+  @IsIn(SORT_METHODS)
   sort_method?: SortMethod;
 
   @ApiPropertyOptional({ description: 'Split a sequence where neighbours are more than this many metres apart (instance default 100)', minimum: 0, maximum: 1000000 })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(1000000)
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1000000)
   split_distance?: number;
 
   @ApiPropertyOptional({
     oneOf: [{ type: 'number' }, { type: 'string', example: 'PT5M' }],
     description: 'Split where neighbours are more than this apart in time: seconds, or an ISO 8601 duration (instance default 5 min)',
   })
-  @IsOptional() @Transform(toSeconds) @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'split_time must be a number of seconds or an ISO 8601 duration such as PT5M' }) @Min(0) @Max(365 * 86400)
+  @IsOptional()
+  @Transform(toSeconds)
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'split_time must be a number of seconds or an ISO 8601 duration such as PT5M' })
+  @Min(0)
+  @Max(365 * 86400)
   split_time?: number;
 
   @ApiPropertyOptional({ description: 'Make one sequence of the whole set (no split_distance / split_time then)' })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   no_split?: boolean;
 
   @ApiPropertyOptional({ description: 'Pictures closer than this many metres may be duplicates (instance default 1)', minimum: 0, maximum: 100 })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(100)
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(100)
   duplicate_distance?: number;
 
   @ApiPropertyOptional({ description: '…when their headings differ by at most this many degrees (instance default 60)', minimum: 0, maximum: 180 })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(180)
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(180)
   duplicate_rotation?: number;
 
   @ApiPropertyOptional({ description: 'Keep every picture (no duplicate_distance / duplicate_rotation then)' })
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   no_deduplication?: boolean;
 
-  @ApiPropertyOptional({ description: 'Camera direction relative to the path, in degrees (0 forward, 90 right, -90 left), for pictures without a recorded heading', minimum: -360, maximum: 360 })
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-360) @Max(360)
+  @ApiPropertyOptional({
+    description: 'Camera direction relative to the path, in degrees (0 forward, 90 right, -90 left), for pictures without a recorded heading',
+    minimum: -360,
+    maximum: 360,
+  })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-360)
+  @Max(360)
   relative_heading?: number;
 
   @ApiPropertyOptional({ enum: VISIBILITIES, description: "Defaults to the user's default visibility" })
-  @IsOptional() @IsIn(VISIBILITIES)
+  @IsOptional()
+  @IsIn(VISIBILITIES)
   visibility?: Visibility;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Free metadata of the uploading client' })
-  @IsOptional() @IsObject()
+  @IsOptional()
+  @IsObject()
   metadata?: Record<string, unknown>;
 }
 
@@ -80,11 +110,15 @@ export class UpdateUploadSetDto extends PartialType(CreateUploadSetDto) {}
 
 export class UploadSetListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only completed (true) or open (false) sets' })
-  @IsOptional() @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)) @IsBoolean()
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
   completed?: boolean;
 
   @ApiPropertyOptional({ description: 'Only dispatched (true) or not yet dispatched (false) sets' })
-  @IsOptional() @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)) @IsBoolean()
+  @IsOptional()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean()
   dispatched?: boolean;
 }
 
@@ -97,7 +131,11 @@ export class ItemsStatusDto {
 }
 
 export class TemporalExtentDto {
-  @ApiProperty({ type: 'array', items: { type: 'array', items: { type: 'string', format: 'date-time', nullable: true } }, example: [['2008-10-22T14:27:07Z', '2008-10-22T14:28:17Z']] })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'array', items: { type: 'string', format: 'date-time', nullable: true } },
+    example: [['2008-10-22T14:27:07Z', '2008-10-22T14:28:17Z']],
+  })
   interval: (string | null)[][];
 }
 

@@ -60,7 +60,10 @@ export class UploadSetProcessor {
     await this.sequences.afterCut(outcome.duplicateIds);
     await this.setPictures.onPicturesSettled(outcome.set.id);
     const { report } = outcome;
-    this.logger.log({ uploadSetId: outcome.set.id, sequences: report.sequences.length, duplicates: report.duplicates.length, timeSource: report.timeSource }, 'upload set dispatched');
+    this.logger.log(
+      { uploadSetId: outcome.set.id, sequences: report.sequences.length, duplicates: report.duplicates.length, timeSource: report.timeSource },
+      'upload set dispatched',
+    );
     return {
       sequences: report.sequences.map((s) => s.length),
       duplicates: report.duplicates.length,

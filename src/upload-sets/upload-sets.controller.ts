@@ -40,7 +40,12 @@ export class UploadSetsController {
   @ApiOperation({ summary: 'Create an upload set', description: 'Dispatch parameters left out take the instance defaults.' })
   @ApiCreatedResponse({ type: UploadSetDto, description: 'Created; `Location` names it' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid field, or no_split / no_deduplication combined with a value' })
-  async create(@Body() dto: CreateUploadSetDto, @CurrentUser() user: AuthUser, @Headers('user-agent') userAgent: string | undefined, @Res({ passthrough: true }) res: Response): Promise<UploadSetDto> {
+  async create(
+    @Body() dto: CreateUploadSetDto,
+    @CurrentUser() user: AuthUser,
+    @Headers('user-agent') userAgent: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UploadSetDto> {
     const set = await this.uploadSets.create(dto, user, userAgent);
     res.location(set.links[0]!.href);
     return set;
@@ -62,7 +67,10 @@ export class UploadSetsController {
   }
 
   @Patch('upload_sets/:id')
-  @ApiOperation({ summary: 'Change an upload set', description: 'Changing dispatch parameters of a completed set dispatches it again; visibility reaches its sequences and pictures.' })
+  @ApiOperation({
+    summary: 'Change an upload set',
+    description: 'Changing dispatch parameters of a completed set dispatches it again; visibility reaches its sequences and pictures.',
+  })
   @ApiOkResponse({ type: UploadSetDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })

@@ -38,19 +38,21 @@ export class UploadSetsRepository {
   }
 
   async update(id: string, patch: Partial<UploadSet>, manager?: EntityManager): Promise<void> {
-    await this.m(manager).getRepository(UploadSet).update({ id }, patch as never);
+    await this.m(manager)
+      .getRepository(UploadSet)
+      .update({ id }, patch as never);
   }
 
   /** A page of a user's sets (deleted ones excluded), newest first. */
   async listByOwner(ownerId: string, filter: { completed?: boolean; dispatched?: boolean }, limit: number, offset: number): Promise<{ rows: UploadSet[]; total: number }> {
-    const qb = this.db
-      .getRepository(UploadSet)
-      .createQueryBuilder('s')
-      .where('s.owner_id = :ownerId', { ownerId })
-      .andWhere(`s.status <> 'deleting'`);
+    const qb = this.db.getRepository(UploadSet).createQueryBuilder('s').where('s.owner_id = :ownerId', { ownerId }).andWhere(`s.status <> 'deleting'`);
     if (filter.completed !== undefined) qb.andWhere(filter.completed ? `s.status = 'completed'` : `s.status = 'open'`);
     if (filter.dispatched !== undefined) {
-      qb.andWhere(filter.dispatched ? 's.dispatch_generation > 0 AND s.dispatched_generation = s.dispatch_generation' : 'NOT (s.dispatch_generation > 0 AND s.dispatched_generation = s.dispatch_generation)');
+      qb.andWhere(
+        filter.dispatched
+          ? 's.dispatch_generation > 0 AND s.dispatched_generation = s.dispatch_generation'
+          : 'NOT (s.dispatch_generation > 0 AND s.dispatched_generation = s.dispatch_generation)',
+      );
     }
     const [rows, total] = await qb.orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').take(limit).skip(offset).getManyAndCount();
     return { rows, total };
@@ -61,33 +63,39 @@ export class UploadSetsRepository {
    * concurrent last uploads, one completes it). Returns the new dispatch generation, or null.
    */
   async completeIfEstimateReached(id: string): Promise<number | null> {
-    const rows: { generation: number }[] = returnedRows(await this.db.query(
-      `UPDATE upload_set s SET status = 'completed', completed_at = now(), dispatch_generation = dispatch_generation + 1, updated_at = now()
+    const rows: { generation: number }[] = returnedRows(
+      await this.db.query(
+        `UPDATE upload_set s SET status = 'completed', completed_at = now(), dispatch_generation = dispatch_generation + 1, updated_at = now()
        WHERE s.id = $1 AND s.status = 'open' AND s.estimated_nb_files IS NOT NULL
          AND (SELECT count(*) FROM upload_file f WHERE f.upload_set_id = s.id) >= s.estimated_nb_files
        RETURNING dispatch_generation AS generation`,
-      [id],
-    ));
+        [id],
+      ),
+    );
     return rows[0]?.generation ?? null;
   }
 
   /** Completes an open set; returns the dispatch generation to run, or null when it was not open. */
   async complete(id: string): Promise<number | null> {
-    const rows: { generation: number }[] = returnedRows(await this.db.query(
-      `UPDATE upload_set SET status = 'completed', completed_at = now(), dispatch_generation = dispatch_generation + 1, updated_at = now()
+    const rows: { generation: number }[] = returnedRows(
+      await this.db.query(
+        `UPDATE upload_set SET status = 'completed', completed_at = now(), dispatch_generation = dispatch_generation + 1, updated_at = now()
        WHERE id = $1 AND status = 'open' RETURNING dispatch_generation AS generation`,
-      [id],
-    ));
+        [id],
+      ),
+    );
     return rows[0]?.generation ?? null;
   }
 
   /** Asks for a new dispatch of a completed set (its parameters changed). */
   async requestDispatch(id: string, manager?: EntityManager): Promise<number | null> {
-    const rows: { generation: number }[] = returnedRows(await this.m(manager).query(
-      `UPDATE upload_set SET dispatch_generation = dispatch_generation + 1, updated_at = now()
+    const rows: { generation: number }[] = returnedRows(
+      await this.m(manager).query(
+        `UPDATE upload_set SET dispatch_generation = dispatch_generation + 1, updated_at = now()
        WHERE id = $1 AND status = 'completed' RETURNING dispatch_generation AS generation`,
-      [id],
-    ));
+        [id],
+      ),
+    );
     return rows[0]?.generation ?? null;
   }
 
@@ -207,10 +215,9 @@ export class UploadSetsRepository {
   /** Sets must finalise again after some of their pictures change. */
   async bumpFinalizeRound(uploadSetIds: string[], manager?: EntityManager): Promise<void> {
     if (!uploadSetIds.length) return;
-    await (manager ?? this.db.manager).query(
-      `UPDATE upload_set SET finalize_round = finalize_round + 1, updated_at = now() WHERE id = ANY($1) AND dispatch_generation > 0`,
-      [[...new Set(uploadSetIds)]],
-    );
+    await (manager ?? this.db.manager).query(`UPDATE upload_set SET finalize_round = finalize_round + 1, updated_at = now() WHERE id = ANY($1) AND dispatch_generation > 0`, [
+      [...new Set(uploadSetIds)],
+    ]);
   }
 
   /** The set's dispatch is done: it will finalise once its pictures are processed. */

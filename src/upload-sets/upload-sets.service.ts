@@ -1,7 +1,6 @@
 import { BadRequestException, ConflictException, HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
 import { canEdit, Visibility } from '../auth/visibility.js';
@@ -163,7 +162,16 @@ export class UploadSetsService {
       visibility: dto.visibility ?? set.visibility,
       metadata: dto.metadata ?? set.metadata,
     };
-    const dispatchKeys: (keyof UploadSet)[] = ['sortMethod', 'noSplit', 'splitDistance', 'splitTime', 'noDeduplication', 'duplicateDistance', 'duplicateRotation', 'relativeHeading'];
+    const dispatchKeys: (keyof UploadSet)[] = [
+      'sortMethod',
+      'noSplit',
+      'splitDistance',
+      'splitTime',
+      'noDeduplication',
+      'duplicateDistance',
+      'duplicateRotation',
+      'relativeHeading',
+    ];
     const redispatch = set.status === 'completed' && dispatchKeys.some((k) => next[k] !== set[k]);
     const visibilityChanged = next.visibility !== set.visibility;
     const generation = await this.repo.transaction(async (manager) => {
@@ -187,7 +195,9 @@ export class UploadSetsService {
   async remove(id: string, user: AuthUser): Promise<void> {
     await this.getOwned(id, user);
     if (await this.repo.markDeleting(id)) {
-      await this.jobs.add(JobName.UploadSetDelete, { uploadSetId: id }).catch((error: Error) => this.logger.warn({ err: error.message }, 'delete job not queued; the reconciler will'));
+      await this.jobs
+        .add(JobName.UploadSetDelete, { uploadSetId: id })
+        .catch((error: Error) => this.logger.warn({ err: error.message }, 'delete job not queued; the reconciler will'));
     }
   }
 
@@ -205,7 +215,9 @@ export class UploadSetsService {
   }
 
   private async enqueueDispatch(uploadSetId: string, generation: number): Promise<void> {
-    await this.jobs.add(JobName.UploadSetDispatch, { uploadSetId, generation }).catch((error: Error) => this.logger.warn({ err: error.message }, 'dispatch not queued; the reconciler will'));
+    await this.jobs
+      .add(JobName.UploadSetDispatch, { uploadSetId, generation })
+      .catch((error: Error) => this.logger.warn({ err: error.message }, 'dispatch not queued; the reconciler will'));
   }
 
   private async completeIfEstimateReached(id: string): Promise<void> {
@@ -222,7 +234,10 @@ export class UploadSetsService {
     return {
       upload_set_id: set.id,
       files: files.map((f) => toUploadFileDto(f, f.pictureId ? pictures.get(f.pictureId) : undefined, this.apiBase)),
-      links: [{ rel: 'self', href: `${this.apiBase}/upload_sets/${set.id}/files`, type: 'application/json' }, { rel: 'parent', href: `${this.apiBase}/upload_sets/${set.id}`, type: 'application/json' }],
+      links: [
+        { rel: 'self', href: `${this.apiBase}/upload_sets/${set.id}/files`, type: 'application/json' },
+        { rel: 'parent', href: `${this.apiBase}/upload_sets/${set.id}`, type: 'application/json' },
+      ],
     };
   }
 
@@ -301,7 +316,18 @@ export class UploadSetsService {
         .saveFile({ ...record, rejectionReason: rejection.reason, rejectionSeverity: rejection.severity, rejectionMessage: rejection.message, rejectionDetails: rejection.details })
         .catch((e: Error) => this.logger.warn({ err: e.message }, 'rejection not recorded'));
       await this.completeIfEstimateReached(set.id);
-      throw new HttpException({ message: error.message, details: rejectionOf({ rejectionReason: rejection.reason, rejectionSeverity: rejection.severity, rejectionMessage: rejection.message, rejectionDetails: rejection.details }) }, error.status);
+      throw new HttpException(
+        {
+          message: error.message,
+          details: rejectionOf({
+            rejectionReason: rejection.reason,
+            rejectionSeverity: rejection.severity,
+            rejectionMessage: rejection.message,
+            rejectionDetails: rejection.details,
+          }),
+        },
+        error.status,
+      );
     }
   }
 
@@ -339,7 +365,14 @@ export class UploadSetsService {
     const [views, errors] = await Promise.all([this.statusViews([set]), this.pictures.processingErrors({ kind: UPLOAD_SET_SOURCE, id: set.id }, 20)]);
     return {
       ...toUploadSetDto(set, views.get(set.id)!, this.apiBase),
-      processing_errors: errors.map((e) => ({ picture_id: e.picture_id, file_name: e.file_name, status: e.status, attempts: e.attempts, last_error: e.last_error, at: new Date(e.updated_at).toISOString() })),
+      processing_errors: errors.map((e) => ({
+        picture_id: e.picture_id,
+        file_name: e.file_name,
+        status: e.status,
+        attempts: e.attempts,
+        last_error: e.last_error,
+        at: new Date(e.updated_at).toISOString(),
+      })),
     };
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
-import { coalesce } from '../pictures/coalesce.js';
+import { coalesce } from '../common/coalesce.js';
 import { originalTempKey } from '../pictures/picture-storage.js';
 import { StorageService } from '../storage/storage.service.js';
 

@@ -48,7 +48,18 @@ describe('a new item source through the catalog service', () => {
   const west = -20 + Math.random() * 40;
   const south = -40 + Math.random() * 40;
   // The area the remote survey declares: larger than where its three published points lie.
-  const declared = { type: 'Polygon' as const, coordinates: [[[west, south], [west + 1, south], [west + 1, south + 1], [west, south + 1], [west, south]]] };
+  const declared = {
+    type: 'Polygon' as const,
+    coordinates: [
+      [
+        [west, south],
+        [west + 1, south],
+        [west + 1, south + 1],
+        [west, south + 1],
+        [west, south],
+      ],
+    ],
+  };
 
   before(async () => {
     api = await startApi({ env: { LOG_LEVEL: 'error' }, extraModules: [SurveyModule] });
@@ -102,7 +113,10 @@ describe('a new item source through the catalog service', () => {
       assert.match(via?.href ?? '', /^https:\/\/survey\.example\.org\/soundings\/\d$/);
       assert.ok(feature.stac_extensions.includes(SURVEY_EXTENSION), JSON.stringify(feature.stac_extensions));
       // Unordered items: no prev / next.
-      assert.equal(feature.links.some((l: { rel: string }) => l.rel === 'prev' || l.rel === 'next'), false);
+      assert.equal(
+        feature.links.some((l: { rel: string }) => l.rel === 'prev' || l.rel === 'next'),
+        false,
+      );
     }
   });
 

@@ -14,7 +14,6 @@ import { createUser, type TestUser } from '../support/auth.js';
 import { json } from '../support/net.js';
 import { inProcessJobContext } from '../support/jobs.js';
 
-
 /**
  * Datasets ingested at the same time into one collection: each ingest refreshes the collection's
  * count and extent in its own transaction. Run in-process against the real database, the ingests
@@ -64,7 +63,10 @@ describe('collection aggregates under concurrent writers', () => {
       // The jobs the uploads queued are not needed: the ingests run here, all at once.
       await Promise.all(ids.map((id) => jobs.remove(JobName.DatasetIngest, { datasetId: id, revision: 1 })));
       const outcomes = await Promise.all(ids.map((id) => ingest.ingest({ datasetId: id, revision: 1 }, inProcessJobContext())));
-      assert.deepEqual(outcomes.map((o) => o.status), ids.map(() => 'ready'));
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ids.map(() => 'ready'),
+      );
       collectionId = (await collections.findItem(ids[0]!))!.collectionId;
       const c = (await collections.findCollection(collectionId))!;
       const n = (round + 1) * 4;
@@ -76,6 +78,9 @@ describe('collection aggregates under concurrent writers', () => {
     // What STAC's collection search by bbox finds: the last dataset's place finds the collection.
     const east = lon0 + 11 * 0.5 + 0.1;
     const found = await json(await api.fetch(`/api/collections?bbox=${east},${lat0 - 0.2},${east + 0.05},${lat0 - 0.1}&limit=100`, { headers: owner.headers }));
-    assert.ok(found.collections.some((c: { id: string }) => c.id === collectionId), 'collection search by bbox finds the collection through its last dataset');
+    assert.ok(
+      found.collections.some((c: { id: string }) => c.id === collectionId),
+      'collection search by bbox finds the collection through its last dataset',
+    );
   });
 });

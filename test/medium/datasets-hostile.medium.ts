@@ -58,7 +58,10 @@ describe('datasets: files that could take the worker down', { skip: existsSync(H
     const d = await dataset(id);
     assert.equal(d.status, 'ready');
     assert.deepEqual([d.width, d.height], [8, 8]);
-    assert.ok(d.warnings.some((w: string) => /loop/.test(w)), JSON.stringify(d.warnings));
+    assert.ok(
+      d.warnings.some((w: string) => /loop/.test(w)),
+      JSON.stringify(d.warnings),
+    );
   });
 
   it('reads a sparse 200,000 × 200,000 GeoTIFF, with statistics estimated from blocks spread over it', async () => {
@@ -66,7 +69,10 @@ describe('datasets: files that could take the worker down', { skip: existsSync(H
     assert.equal((await ingest(id)).status, 'ready');
     const d = await dataset(id);
     assert.deepEqual([d.width, d.height], [200_000, 200_000]);
-    assert.ok(d.warnings.some((w: string) => /estimated from \d+ blocks/.test(w)), JSON.stringify(d.warnings));
+    assert.ok(
+      d.warnings.some((w: string) => /estimated from \d+ blocks/.test(w)),
+      JSON.stringify(d.warnings),
+    );
     assert.equal(d.bbox?.length, 4, 'it has a place on Earth');
   });
 

@@ -105,7 +105,10 @@ describe('pictures from a source other than an upload set', () => {
     }
     assert.equal(blur.state.requests, ids.length, 'every picture went through the blur service');
     const source = api.app.get(DropboxSource);
-    assert.deepEqual(source.settled, ids.map(() => batch.id));
+    assert.deepEqual(
+      source.settled,
+      ids.map(() => batch.id),
+    );
     for (const pictureId of ids) {
       const status = await json(await api.fetch(`/api/pictures/${pictureId}/status`, { headers: owner.headers }));
       assert.equal(status.status, 'ready');
@@ -127,7 +130,10 @@ describe('pictures from a source other than an upload set', () => {
       properties: { 'sightline:dropbox': batch.id },
     };
     const { report, duplicateIds } = await db.transaction((m) => sequences.cut(batch, options, m));
-    assert.deepEqual(report.sequences.map((s) => s.length), [4]);
+    assert.deepEqual(
+      report.sequences.map((s) => s.length),
+      [4],
+    );
     assert.deepEqual(duplicateIds, []);
     assert.equal(await sequences.hasUnfinished(batch), false);
     const finalized = await db.transaction((m) => sequences.finalize(batch, options, m));
@@ -137,7 +143,11 @@ describe('pictures from a source other than an upload set', () => {
     assert.equal(search.features.length, 4);
     sequenceId = search.features[0].collection;
     const items = await json(await api.fetch(`/api/collections/${sequenceId}/items?limit=10`));
-    assert.deepEqual(items.features.map((f: { id: string }) => f.id), ids, 'ranked in capture order');
+    assert.deepEqual(
+      items.features.map((f: { id: string }) => f.id),
+      ids,
+      'ranked in capture order',
+    );
     const [first, second] = items.features;
     assert.equal(first.links.find((l: { rel: string }) => l.rel === 'next')?.href.endsWith(`/items/${ids[1]}`), true);
     assert.equal(second.links.find((l: { rel: string }) => l.rel === 'prev')?.href.endsWith(`/items/${ids[0]}`), true);

@@ -180,7 +180,6 @@ export function tileUnits(lon: number, lat: number, tile: { z: number; x: number
   return [x, y];
 }
 
-
 /** Shortest distance from a point to a line made of parts (tile units). */
 export function distanceToLine(p: [number, number], parts: [number, number][][]): number {
   let best = Infinity;

@@ -38,11 +38,17 @@ export async function startBlurServer() {
     const input = Buffer.from(await picture.arrayBuffer());
     state.received.push(sha256(input));
     if (state.mode === 'detector') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ boxes: [{ x: BOX.left, y: BOX.top, width: BOX.width, height: BOX.height }], service_name: 'test-detector' }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ boxes: [{ x: BOX.left, y: BOX.top, width: BOX.width, height: BOX.height }], service_name: 'test-detector' }));
       return;
     }
     const patch = await sharp(input).extract(BOX).blur(12).toBuffer();
-    const blurred = await sharp(input).composite([{ input: patch, left: BOX.left, top: BOX.top }]).keepMetadata().jpeg({ quality: 98 }).toBuffer();
+    const blurred = await sharp(input)
+      .composite([{ input: patch, left: BOX.left, top: BOX.top }])
+      .keepMetadata()
+      .jpeg({ quality: 98 })
+      .toBuffer();
     if (state.mode === 'multipart' && String(req.headers.accept).includes('multipart/form-data')) {
       const answer = new FormData();
       answer.append('image', new Blob([new Uint8Array(blurred)], { type: 'image/jpeg' }), 'blurred.jpg');
@@ -58,4 +64,3 @@ export async function startBlurServer() {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { state, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
-

@@ -124,14 +124,25 @@ export function sweepCases(op: FuzzOperation, w: FuzzWorld, doc: OpenApiDoc, see
 
   for (const param of op.params) {
     if (param.in === 'path') {
-      for (const [family, raw] of SWEEP_SEGMENTS) cases.push({ family: `path:${family}`, path: { [param.name]: raw }, body: validJson, summary: `${param.name}=${shorten(raw, 60)}` });
+      for (const [family, raw] of SWEEP_SEGMENTS)
+        cases.push({ family: `path:${family}`, path: { [param.name]: raw }, body: validJson, summary: `${param.name}=${shorten(raw, 60)}` });
       for (const raw of SPECIFIC_SEGMENTS[param.name] ?? []) cases.push({ family: 'path:specific', path: { [param.name]: raw }, body: validJson, summary: `${param.name}=${raw}` });
     } else if (param.in === 'query') {
       for (const [family, raw] of HOSTILE_QUERY_VALUES) cases.push({ family: `query:${family}`, query: `${param.name}=${raw}`, summary: `?${param.name}=${shorten(raw, 60)}` });
       for (const [family, raw] of queryShapes(param.name)) cases.push({ family: `query:${family}`, query: raw, summary: `?${shorten(raw, 60)}` });
-      for (const raw of SPECIFIC_QUERY_VALUES[param.name] ?? []) cases.push({ family: 'query:specific', query: `${param.name}=${raw}`, summary: `?${param.name}=${shorten(raw, 60)}` });
+      for (const raw of SPECIFIC_QUERY_VALUES[param.name] ?? [])
+        cases.push({ family: 'query:specific', query: `${param.name}=${raw}`, summary: `?${param.name}=${shorten(raw, 60)}` });
     } else if (param.in === 'header') {
-      for (const value of ['bytes=0-', 'bytes=-1', 'bytes=99999999999999999999-', 'bytes=5-1', 'bytes=abc', `bytes=${Array.from({ length: 500 }, (_, i) => `${i}-${i}`).join(',')}`, 'items=0-1', '']) {
+      for (const value of [
+        'bytes=0-',
+        'bytes=-1',
+        'bytes=99999999999999999999-',
+        'bytes=5-1',
+        'bytes=abc',
+        `bytes=${Array.from({ length: 500 }, (_, i) => `${i}-${i}`).join(',')}`,
+        'items=0-1',
+        '',
+      ]) {
         cases.push({ family: `header:${param.name}`, headers: { [param.name.toLowerCase()]: value }, summary: `${param.name}: ${shorten(value, 60)}` });
       }
     }
@@ -179,7 +190,7 @@ export function randomCaseArbitrary(op: FuzzOperation, w: FuzzWorld, doc: OpenAp
   const queryArb = fc
     .tuple(
       ...queryParams.map((p) => {
-        const fromSchema = arbitraryFor(doc, p.schema, { hostile: 1 }).map((v) => encodeRaw(typeof v === 'string' ? v : JSON.stringify(v) ?? ''));
+        const fromSchema = arbitraryFor(doc, p.schema, { hostile: 1 }).map((v) => encodeRaw(typeof v === 'string' ? v : (JSON.stringify(v) ?? '')));
         const special = queryValueArbitrary(p.name)?.map(encodeCql2);
         // `wait` makes the API wait for a worker there is none of: never more than a second.
         const choices =
@@ -192,13 +203,20 @@ export function randomCaseArbitrary(op: FuzzOperation, w: FuzzWorld, doc: OpenAp
               ];
         if (p.name === 'filter') choices.push({ weight: 2, arbitrary: cql2JsonArbitrary.map((f) => encodeRaw(JSON.stringify(f) ?? 'null')) });
         if (p.name === 'filter-lang') choices.push({ weight: 4, arbitrary: fc.constantFrom('cql2-text', 'cql2-json') });
-        return fc.option(fc.oneof(...choices).map((v) => `${p.name}=${v}`), { nil: undefined, freq: 2 });
+        return fc.option(
+          fc.oneof(...choices).map((v) => `${p.name}=${v}`),
+          { nil: undefined, freq: 2 },
+        );
       }),
     )
     .map((parts) => {
       // Node answers URLs past 16 kB itself (431, no body): keep requests that reach the API.
       const kept = parts.filter((x): x is string => x !== undefined);
-      while (kept.join('&').length > 12_000) kept.splice(kept.findIndex((x) => x.length === Math.max(...kept.map((k) => k.length))), 1);
+      while (kept.join('&').length > 12_000)
+        kept.splice(
+          kept.findIndex((x) => x.length === Math.max(...kept.map((k) => k.length))),
+          1,
+        );
       return kept.join('&');
     });
 
@@ -212,7 +230,9 @@ export function randomCaseArbitrary(op: FuzzOperation, w: FuzzWorld, doc: OpenAp
     if (op.key === 'POST /api/search') {
       schemaBody = fc
         .tuple(schemaBody, fc.option(fc.oneof(cql2JsonArbitrary, cql2TextArbitrary)))
-        .map(([b, filter]) => (filter !== null && b && typeof b === 'object' && !Array.isArray(b) ? { ...b, filter, ...(typeof filter === 'string' ? { 'filter-lang': 'cql2-text' } : {}) } : b));
+        .map(([b, filter]) =>
+          filter !== null && b && typeof b === 'object' && !Array.isArray(b) ? { ...b, filter, ...(typeof filter === 'string' ? { 'filter-lang': 'cql2-text' } : {}) } : b,
+        );
     }
     bodyArb = schemaBody.map((value) => {
       const text = JSON.stringify(value) ?? 'null';
@@ -221,17 +241,16 @@ export function randomCaseArbitrary(op: FuzzOperation, w: FuzzWorld, doc: OpenAp
   }
 
   if (op.body?.contentType === 'multipart/form-data') {
-    const names = op.path === '/api/datasets' ? ['title', 'description', 'collection', 'visibility', 'allow_duplicate'] : ['is_blurred', 'override_capture_time', 'override_latitude', 'override_longitude'];
+    const names =
+      op.path === '/api/datasets'
+        ? ['title', 'description', 'collection', 'visibility', 'allow_duplicate']
+        : ['is_blurred', 'override_capture_time', 'override_latitude', 'override_longitude'];
     return fc.tuple(pathArb, multipartArbitrary(uploadFile(op, w), names)).map(([path, c]) => ({ ...c, path }));
   }
 
   return fc.tuple(pathArb, queryArb, bodyArb).map(([path, query, body]) => {
     const hostilePath = Object.entries(path).filter(([name, raw]) => !realPathValues(op, name, caller, w).includes(raw));
-    const summary = [
-      ...hostilePath.map(([k, v]) => `${k}=${shorten(v, 40)}`),
-      ...(query ? [`?${shorten(query, 200)}`] : []),
-      ...(body ? [`body ${body.summary}`] : []),
-    ].join(' ');
+    const summary = [...hostilePath.map(([k, v]) => `${k}=${shorten(v, 40)}`), ...(query ? [`?${shorten(query, 200)}`] : []), ...(body ? [`body ${body.summary}`] : [])].join(' ');
     return { family: 'random', path, query: query || undefined, body, summary: summary || 'real ids' };
   });
 }

@@ -100,7 +100,16 @@ export const HOSTILE_QUERY_VALUES: [family: string, raw: string][] = [
 /** Values that mean something odd to one parameter (raw, encoded), sent by the sweep besides the generic ones. */
 export const SPECIFIC_QUERY_VALUES: Record<string, string[]> = {
   bbox: ['-180,-90,180,90,0,1', '1,2,3', '190,100,-190,-100', 'NaN,NaN,NaN,NaN', '1e309,0,0,0', '0,0,0,0', '179,60,-179,64', '1,1,1,1,1,1,1,1'],
-  datetime: ['../..', '/', '2024-02-30T00:00:00Z', '99999-01-01T00:00:00Z', '2024-01-01T00:00:00%2B99:00', '2025-01-01T00:00:00Z/2024-01-01T00:00:00Z', '0000-01-01T00:00:00Z', 'now'],
+  datetime: [
+    '../..',
+    '/',
+    '2024-02-30T00:00:00Z',
+    '99999-01-01T00:00:00Z',
+    '2024-01-01T00:00:00%2B99:00',
+    '2025-01-01T00:00:00Z/2024-01-01T00:00:00Z',
+    '0000-01-01T00:00:00Z',
+    'now',
+  ],
   intersects: [
     encodeRaw('{"type":"Point","coordinates":[]}'),
     encodeRaw('{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}'),
@@ -154,8 +163,7 @@ export const deepArray = (n: number, leaf = '') => '['.repeat(n) + leaf + ']'.re
 /** CQL2 JSON: NOT(NOT(…(id = 'x'))). */
 export const deepCql2Not = (n: number) => '{"op":"not","args":['.repeat(n) + '{"op":"=","args":[{"property":"id"},"x"]}' + ']}'.repeat(n);
 /** CQL2 JSON: and(and(…), …). */
-export const deepCql2And = (n: number) =>
-  '{"op":"and","args":['.repeat(n) + '{"op":"=","args":[{"property":"id"},"x"]}' + ',{"op":"=","args":[{"property":"id"},"y"]}]}'.repeat(n);
+export const deepCql2And = (n: number) => '{"op":"and","args":['.repeat(n) + '{"op":"=","args":[{"property":"id"},"x"]}' + ',{"op":"=","args":[{"property":"id"},"y"]}]}'.repeat(n);
 
 /** CQL2 text filters that nest or repeat thousands of times, or carry NULs and lone surrogates (raw, encoded). */
 export function hostileCql2Text(forUrl: boolean): [family: string, text: string][] {
@@ -267,8 +275,22 @@ export function bodyCases(valid: Record<string, unknown>, nullEveryField: Record
     ['body:nul', jsonBody(JSON.stringify({ ...valid, title: 'a\u0000b', description: 'a\u0000b', q: 'a\u0000b', command: 'a\u0000b' }), 'title/description/q/command "a\\u0000b"')],
     ['body:nul-key', jsonBody(JSON.stringify({ ...valid, 'a\u0000b': 1 }), 'key "a\\u0000b"')],
     ['body:lone-surrogate', jsonBody(withValueAt(valid, ['title'], '"\\ud800"'), 'title "\\ud800" (escaped in the JSON text)')],
-    ['body:lone-surrogate-utf8', { contentType: 'application/json', data: Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('b"}')]), summary: 'title with the bytes ED A0 80' }],
-    ['body:invalid-utf8', { contentType: 'application/json', data: Buffer.concat([Buffer.from('{"title":"'), Buffer.from([0xff, 0xfe, 0xc0]), Buffer.from('"}')]), summary: 'title with bytes FF FE C0' }],
+    [
+      'body:lone-surrogate-utf8',
+      {
+        contentType: 'application/json',
+        data: Buffer.concat([Buffer.from('{"title":"a'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('b"}')]),
+        summary: 'title with the bytes ED A0 80',
+      },
+    ],
+    [
+      'body:invalid-utf8',
+      {
+        contentType: 'application/json',
+        data: Buffer.concat([Buffer.from('{"title":"'), Buffer.from([0xff, 0xfe, 0xc0]), Buffer.from('"}')]),
+        summary: 'title with bytes FF FE C0',
+      },
+    ],
     ['body:top-level-null', jsonBody('null', 'null')],
     ['body:top-level-array', jsonBody('[]', '[]')],
     ['body:top-level-string', jsonBody('"x"', '"x"')],
@@ -309,16 +331,35 @@ export function searchBodyCases(): FuzzCase[] {
     cases.push({ family, body: jsonBody(data, `filter-lang cql2-text: ${shorten(text, 60)}`), summary: `cql2-text: ${shorten(text, 60)}` });
   }
   const geoCollection = (n: number) => '{"type":"GeometryCollection","geometries":['.repeat(n) + '{"type":"Point","coordinates":[0,0]}' + ']}'.repeat(n);
-  cases.push({ family: 'geojson:deep-collection', body: jsonBody(`{"intersects":${geoCollection(3000)}}`, 'intersects GeometryCollection 3000 deep'), summary: 'intersects GeometryCollection 3000 deep' });
-  cases.push({ family: 'geojson:deep-coordinates', body: jsonBody(`{"intersects":{"type":"Polygon","coordinates":${deepArray(5000, '0')}}}`, 'intersects coordinates 5000 deep'), summary: 'intersects coordinates 5000 deep' });
+  cases.push({
+    family: 'geojson:deep-collection',
+    body: jsonBody(`{"intersects":${geoCollection(3000)}}`, 'intersects GeometryCollection 3000 deep'),
+    summary: 'intersects GeometryCollection 3000 deep',
+  });
+  cases.push({
+    family: 'geojson:deep-coordinates',
+    body: jsonBody(`{"intersects":{"type":"Polygon","coordinates":${deepArray(5000, '0')}}}`, 'intersects coordinates 5000 deep'),
+    summary: 'intersects coordinates 5000 deep',
+  });
   cases.push({
     family: 'geojson:huge-polygon',
-    body: jsonBody(JSON.stringify({ intersects: { type: 'Polygon', coordinates: [[...Array.from({ length: 50_000 }, (_, i) => [i % 360 - 180, (i % 180) - 90]), [-180, -90]]] } }), 'polygon of 50000 points'),
+    body: jsonBody(
+      JSON.stringify({ intersects: { type: 'Polygon', coordinates: [[...Array.from({ length: 50_000 }, (_, i) => [(i % 360) - 180, (i % 180) - 90]), [-180, -90]]] } }),
+      'polygon of 50000 points',
+    ),
     summary: 'polygon of 50000 points',
   });
   cases.push({ family: 'cql2-json:unknown-op', body: jsonBody('{"filter":{"op":"__proto__","args":[{"property":"constructor"},"x"]}}', 'op __proto__'), summary: 'op __proto__' });
-  cases.push({ family: 'cql2-json:nul', body: jsonBody('{"filter":{"op":"=","args":[{"property":"id\\u0000"},"a\\u0000b"]}}', 'NUL in property and value'), summary: 'NUL in property and value' });
-  cases.push({ family: 'cql2-json:lone-surrogate', body: jsonBody('{"filter":{"op":"like","args":[{"property":"id"},"\\ud800%"]}}', 'lone surrogate in LIKE'), summary: 'lone surrogate in LIKE' });
+  cases.push({
+    family: 'cql2-json:nul',
+    body: jsonBody('{"filter":{"op":"=","args":[{"property":"id\\u0000"},"a\\u0000b"]}}', 'NUL in property and value'),
+    summary: 'NUL in property and value',
+  });
+  cases.push({
+    family: 'cql2-json:lone-surrogate',
+    body: jsonBody('{"filter":{"op":"like","args":[{"property":"id"},"\\ud800%"]}}', 'lone surrogate in LIKE'),
+    summary: 'lone surrogate in LIKE',
+  });
   return cases;
 }
 
@@ -343,7 +384,10 @@ function partBytes(p: Part, boundary = BOUNDARY): Buffer {
   return Buffer.concat([head, Buffer.isBuffer(p.value) ? p.value : Buffer.from(p.value), Buffer.from('\r\n')]);
 }
 
-function multipart(parts: Part[], options: { close?: boolean; boundary?: string; headerBoundary?: string | null; contentType?: string; tail?: Buffer } = {}): { contentType: string; data: Buffer } {
+function multipart(
+  parts: Part[],
+  options: { close?: boolean; boundary?: string; headerBoundary?: string | null; contentType?: string; tail?: Buffer } = {},
+): { contentType: string; data: Buffer } {
   const boundary = options.boundary ?? BOUNDARY;
   const chunks = parts.map((p) => partBytes(p, boundary));
   if (options.close !== false) chunks.push(Buffer.from(`--${boundary}--\r\n`));
@@ -365,9 +409,21 @@ export function multipartCases(file: { bytes: Buffer; name: string; type: string
     ['multipart:valid', 'a small valid file', multipart(all)],
     ['multipart:missing-closing-boundary', 'small file part, closing boundary missing', multipart(all, { close: false })],
     ['multipart:missing-closing-boundary-file-only', 'only a small file part, no closing boundary', multipart([filePart], { close: false })],
-    ['multipart:missing-final-crlf', 'file bytes then the end of the body', { contentType: `multipart/form-data; boundary=${BOUNDARY}`, data: partBytes(filePart).subarray(0, -2) }],
-    ['multipart:truncated-file', 'file part cut in the middle of its bytes', { contentType: `multipart/form-data; boundary=${BOUNDARY}`, data: partBytes(filePart).subarray(0, 200) }],
-    ['multipart:truncated-headers', 'part headers cut', { contentType: `multipart/form-data; boundary=${BOUNDARY}`, data: Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-da`) }],
+    [
+      'multipart:missing-final-crlf',
+      'file bytes then the end of the body',
+      { contentType: `multipart/form-data; boundary=${BOUNDARY}`, data: partBytes(filePart).subarray(0, -2) },
+    ],
+    [
+      'multipart:truncated-file',
+      'file part cut in the middle of its bytes',
+      { contentType: `multipart/form-data; boundary=${BOUNDARY}`, data: partBytes(filePart).subarray(0, 200) },
+    ],
+    [
+      'multipart:truncated-headers',
+      'part headers cut',
+      { contentType: `multipart/form-data; boundary=${BOUNDARY}`, data: Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-da`) },
+    ],
     ['multipart:truncated-after-fields', 'fields then nothing', multipart(textParts, { close: false })],
     ['multipart:two-files', 'two file parts', multipart([...all, { ...filePart, filename: 'again.bin' }])],
     ['multipart:extra-parts', 'unknown text and file parts', multipart([...all, { name: 'evil', value: 'x' }, { name: 'other', value: file.bytes, filename: 'o.bin' }])],
@@ -376,13 +432,35 @@ export function multipartCases(file: { bytes: Buffer; name: string; type: string
     ['multipart:empty-file', 'a file part of 0 bytes', multipart([...textParts, { ...filePart, value: Buffer.alloc(0) }])],
     ['multipart:fields-after-file', 'fields after the file', multipart([filePart, ...textParts])],
     ['multipart:duplicate-fields', 'each field twice', multipart([...textParts, ...textParts, filePart])],
-    ['multipart:nul-field', 'NUL in field values', multipart([...Object.keys(fields).map((name) => ({ name, value: 'a\u0000b' })), { name: 'title', value: 'a\u0000b' }, filePart])],
-    ['multipart:nul-name', 'NUL in a field name and the file name', multipart([{ name: 'ti\u0000tle', value: 'x' }, { ...filePart, filename: 'a\u0000b.tif' }])],
+    [
+      'multipart:nul-field',
+      'NUL in field values',
+      multipart([...Object.keys(fields).map((name) => ({ name, value: 'a\u0000b' })), { name: 'title', value: 'a\u0000b' }, filePart]),
+    ],
+    [
+      'multipart:nul-name',
+      'NUL in a field name and the file name',
+      multipart([
+        { name: 'ti\u0000tle', value: 'x' },
+        { ...filePart, filename: 'a\u0000b.tif' },
+      ]),
+    ],
     ['multipart:lone-surrogate-filename', 'file name with bytes ED A0 80', multipart([{ ...filePart, filename: Buffer.from([0x61, 0xed, 0xa0, 0x80, 0x2e, 0x74]) }])],
     ['multipart:traversal-filename', 'file name ../../etc/passwd', multipart([{ ...filePart, filename: '../../../../etc/passwd' }])],
     ['multipart:long-field', 'a 200 kB text field', multipart([{ name: 'title', value: 'x'.repeat(200_000) }, filePart])],
     ['multipart:many-fields', '2000 text fields', multipart([...Array.from({ length: 2000 }, (_, i) => ({ name: `f${i}`, value: 'x' })), filePart])],
-    ['multipart:wrong-types', 'numbers and booleans that are not', multipart([{ name: 'override_latitude', value: '1e309' }, { name: 'override_longitude', value: 'abc' }, { name: 'is_blurred', value: 'maybe' }, { name: 'allow_duplicate', value: '[]' }, { name: 'visibility', value: '{}' }, filePart])],
+    [
+      'multipart:wrong-types',
+      'numbers and booleans that are not',
+      multipart([
+        { name: 'override_latitude', value: '1e309' },
+        { name: 'override_longitude', value: 'abc' },
+        { name: 'is_blurred', value: 'maybe' },
+        { name: 'allow_duplicate', value: '[]' },
+        { name: 'visibility', value: '{}' },
+        filePart,
+      ]),
+    ],
     ['multipart:no-disposition', 'a part without Content-Disposition', multipart([{ name: 'file', value: file.bytes, rawHeaders: 'Content-Type: image/tiff\r\n' }])],
     ['multipart:boundary-mismatch', 'body boundary differs from the header', multipart(all, { headerBoundary: 'anotherBoundary' })],
     ['multipart:no-boundary', 'multipart/form-data without boundary', multipart(all, { headerBoundary: null })],
@@ -403,13 +481,11 @@ export function multipartArbitrary(file: { bytes: Buffer; name: string; type: st
     fc.double().map(String),
     fc.boolean().map(String),
   );
-  return fc
-    .tuple(fc.dictionary(fc.constantFrom(...fieldNames, 'file', 'evil'), value, { maxKeys: 5 }), fc.nat())
-    .map(([fields, pick]) => {
-      const variants = multipartCases(file, fields).filter((c) => !c.family.includes('many-fields') && !c.family.includes('long-field'));
-      const chosen = variants[pick % variants.length]!;
-      return { ...chosen, family: `random-${chosen.family}`, summary: `${chosen.summary}; fields ${shorten(JSON.stringify(fields), 100)}` };
-    });
+  return fc.tuple(fc.dictionary(fc.constantFrom(...fieldNames, 'file', 'evil'), value, { maxKeys: 5 }), fc.nat()).map(([fields, pick]) => {
+    const variants = multipartCases(file, fields).filter((c) => !c.family.includes('many-fields') && !c.family.includes('long-field'));
+    const chosen = variants[pick % variants.length]!;
+    return { ...chosen, family: `random-${chosen.family}`, summary: `${chosen.summary}; fields ${shorten(JSON.stringify(fields), 100)}` };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,7 +494,11 @@ export function multipartArbitrary(file: { bytes: Buffer; name: string; type: st
 const PROPERTIES = ['id', 'collection', 'datetime', 'geometry', 'view:azimuth', 'original_file:name', 'title', 'created', 'updated', 'eo:cloud_cover', 'x'];
 
 export const cql2TextArbitrary: fc.Arbitrary<string> = fc.letrec<{ expr: string; value: string; prop: string }>((tie) => ({
-  prop: fc.oneof(fc.constantFrom(...PROPERTIES), fc.constantFrom(...PROPERTIES).map((p) => `"${p}"`), fc.string({ maxLength: 8 })),
+  prop: fc.oneof(
+    fc.constantFrom(...PROPERTIES),
+    fc.constantFrom(...PROPERTIES).map((p) => `"${p}"`),
+    fc.string({ maxLength: 8 }),
+  ),
   value: fc.oneof(
     fc.integer().map(String),
     fc.double({ noNaN: true }).map(String),
@@ -429,10 +509,14 @@ export const cql2TextArbitrary: fc.Arbitrary<string> = fc.letrec<{ expr: string;
   ),
   expr: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.tuple(tie('prop'), fc.constantFrom('=', '<>', '<', '>', '<=', '>=', 'LIKE', 'NOT LIKE', 'IS NULL', 'IS NOT NULL', '=='), tie('value')).map(([p, o, v]) => (o.startsWith('IS') ? `${p} ${o}` : `${p} ${o} ${v}`)),
+    fc
+      .tuple(tie('prop'), fc.constantFrom('=', '<>', '<', '>', '<=', '>=', 'LIKE', 'NOT LIKE', 'IS NULL', 'IS NOT NULL', '=='), tie('value'))
+      .map(([p, o, v]) => (o.startsWith('IS') ? `${p} ${o}` : `${p} ${o} ${v}`)),
     fc.tuple(tie('prop'), tie('value'), tie('value')).map(([p, a, b]) => `${p} BETWEEN ${a} AND ${b}`),
     fc.tuple(tie('prop'), fc.array(tie('value'), { maxLength: 4 })).map(([p, vs]) => `${p} IN (${vs.join(', ')})`),
-    fc.tuple(fc.constantFrom('S_INTERSECTS', 'S_WITHIN', 'S_CONTAINS', 'T_INTERSECTS', 'T_BEFORE', 'A_CONTAINS', 'CASEI', 'ACCENTI', 'NOPE'), tie('prop'), tie('value')).map(([f, p, v]) => `${f}(${p}, ${v})`),
+    fc
+      .tuple(fc.constantFrom('S_INTERSECTS', 'S_WITHIN', 'S_CONTAINS', 'T_INTERSECTS', 'T_BEFORE', 'A_CONTAINS', 'CASEI', 'ACCENTI', 'NOPE'), tie('prop'), tie('value'))
+      .map(([f, p, v]) => `${f}(${p}, ${v})`),
     tie('expr').map((e) => `NOT ${e}`),
     tie('expr').map((e) => `(${e})`),
     fc.tuple(tie('expr'), fc.constantFrom('AND', 'OR', 'and', 'XOR'), tie('expr')).map(([a, o, b]) => `${a} ${o} ${b}`),
@@ -444,12 +528,26 @@ export const cql2JsonArbitrary: fc.Arbitrary<unknown> = fc.letrec<{ expr: unknow
     fc.constantFrom(...PROPERTIES).map((property) => ({ property })),
     fc.integer(),
     fc.string({ maxLength: 10 }),
-    fc.constantFrom(null, true, { timestamp: '2024-01-01T00:00:00Z' }, { date: 'nope' }, { interval: ['..', '..'] }, { type: 'Point', coordinates: [0, 0] }, { bbox: [0, 0, 1] }, [1, 2]),
+    fc.constantFrom(
+      null,
+      true,
+      { timestamp: '2024-01-01T00:00:00Z' },
+      { date: 'nope' },
+      { interval: ['..', '..'] },
+      { type: 'Point', coordinates: [0, 0] },
+      { bbox: [0, 0, 1] },
+      [1, 2],
+    ),
     fc.jsonValue({ maxDepth: 2 }),
   ),
   expr: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.tuple(fc.constantFrom('=', '<>', '<', '>', 'like', 'between', 'in', 'isNull', 's_intersects', 't_intersects', 'a_contains', 'casei', 'nope'), fc.array(tie('arg'), { maxLength: 3 })).map(([op, args]) => ({ op, args })),
+    fc
+      .tuple(
+        fc.constantFrom('=', '<>', '<', '>', 'like', 'between', 'in', 'isNull', 's_intersects', 't_intersects', 'a_contains', 'casei', 'nope'),
+        fc.array(tie('arg'), { maxLength: 3 }),
+      )
+      .map(([op, args]) => ({ op, args })),
     fc.tuple(fc.constantFrom('and', 'or', 'not'), fc.array(tie('expr'), { maxLength: 3 })).map(([op, args]) => ({ op, args })),
     fc.jsonValue({ maxDepth: 2 }),
   ),
@@ -471,9 +569,13 @@ export function queryValueArbitrary(name: string): fc.Arbitrary<string> | undefi
       );
     case 'sortby':
     case 'sort':
-      return fc.array(fc.tuple(fc.constantFrom('', '+', '-'), fc.constantFrom(...PROPERTIES, 'title', 'created_at', 'size')), { maxLength: 3 }).map((xs) => xs.map(([s, p]) => s + p).join(','));
+      return fc
+        .array(fc.tuple(fc.constantFrom('', '+', '-'), fc.constantFrom(...PROPERTIES, 'title', 'created_at', 'size')), { maxLength: 3 })
+        .map((xs) => xs.map(([s, p]) => s + p).join(','));
     case 'fields':
-      return fc.array(fc.tuple(fc.constantFrom('', '+', '-'), fc.constantFrom('properties', 'properties.datetime', 'assets', 'links', 'geometry', 'id', '')), { maxLength: 4 }).map((xs) => xs.map(([s, p]) => s + p).join(','));
+      return fc
+        .array(fc.tuple(fc.constantFrom('', '+', '-'), fc.constantFrom('properties', 'properties.datetime', 'assets', 'links', 'geometry', 'id', '')), { maxLength: 4 })
+        .map((xs) => xs.map(([s, p]) => s + p).join(','));
     case 'filter':
       return cql2TextArbitrary;
     case 'intersects':

@@ -180,9 +180,9 @@ function validArbitrary(doc: OpenApiDoc, s: JsonSchema, options: ArbOptions, dep
       });
       if (!options.hostile) return record;
       // Now and then an extra, undocumented field.
-      return fc.tuple(record, fc.option(fc.tuple(fc.string({ maxLength: 12 }), hostileValue), { freq: 4 })).map(([r, extra]) =>
-        extra ? { ...(r as object), [extra[0]]: extra[1] } : r,
-      );
+      return fc
+        .tuple(record, fc.option(fc.tuple(fc.string({ maxLength: 12 }), hostileValue), { freq: 4 }))
+        .map(([r, extra]) => (extra ? { ...(r as object), [extra[0]]: extra[1] } : r));
     }
   }
 }

@@ -148,7 +148,11 @@ export async function seedWorld(fuzzEnv: Record<string, string>): Promise<FuzzWo
       form.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/tiff' }), name);
       return form;
     };
-    const dataset = await expectJson(await api.fetch('/api/datasets', { method: 'POST', headers: user.headers, body: datasetForm(world, 'world.byte.tif') }), 202, 'uploading the dataset');
+    const dataset = await expectJson(
+      await api.fetch('/api/datasets', { method: 'POST', headers: user.headers, body: datasetForm(world, 'world.byte.tif') }),
+      202,
+      'uploading the dataset',
+    );
 
     const doomedDataset = await expectJson(
       await api.fetch('/api/datasets', { method: 'POST', headers: user.headers, body: datasetForm(tiff, 'float32.tif') }),
@@ -189,7 +193,8 @@ export async function seedWorld(fuzzEnv: Record<string, string>): Promise<FuzzWo
     );
     const maintenanceJobId = (await expectJson(await as(admin, '/api/admin/datasets/rehash', { dry_run: true }), 201, 'creating a rehash job')).id as string;
 
-    const expendable = async (who: TestUser) => (await expectJson(await as(who, '/api/users/me/tokens', { description: 'to be revoked by the fuzzer' }), 201, 'creating a token')).id as string;
+    const expendable = async (who: TestUser) =>
+      (await expectJson(await as(who, '/api/users/me/tokens', { description: 'to be revoked by the fuzzer' }), 201, 'creating a token')).id as string;
     const generated = async () => (await expectJson(await as(null, '/api/auth/tokens/generate'), 201, 'generating a token')).id as string;
 
     return {

@@ -16,7 +16,10 @@ export interface MvtLayer {
 
 class Reader {
   pos = 0;
-  constructor(readonly buf: Uint8Array, readonly end = buf.length) {}
+  constructor(
+    readonly buf: Uint8Array,
+    readonly end = buf.length,
+  ) {}
   more(): boolean {
     return this.pos < this.end;
   }

@@ -110,8 +110,24 @@ export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
   });
   const hidden = await sequence(svc, owner, `Private garden ${tag}`, Visibility.OwnerOnly, 3, [2.2, 48.8]);
   const members = await sequence(svc, owner, `Members walk ${tag}`, Visibility.LoggedOnly, 3, [2.4, 48.9]);
-  const preparing = await svc.createCollection({ kind: 'sequence', extent: 'items-line', ordered: true, title: `Preparing ${tag}`, ownerId: owner.id, status: 'preparing', visibility: Visibility.Anyone });
-  await svc.createItem({ collectionId: preparing.id, kind: 'picture', ownerId: owner.id, datetime: new Date(PICTURE_START), geometry: { type: 'Point', coordinates: [2.3, 48.8] }, rank: 1, assets: pictureAssets(randomUUID()) });
+  const preparing = await svc.createCollection({
+    kind: 'sequence',
+    extent: 'items-line',
+    ordered: true,
+    title: `Preparing ${tag}`,
+    ownerId: owner.id,
+    status: 'preparing',
+    visibility: Visibility.Anyone,
+  });
+  await svc.createItem({
+    collectionId: preparing.id,
+    kind: 'picture',
+    ownerId: owner.id,
+    datetime: new Date(PICTURE_START),
+    geometry: { type: 'Point', coordinates: [2.3, 48.8] },
+    rank: 1,
+    assets: pictureAssets(randomUUID()),
+  });
 
   const datasets = await svc.createCollection({
     kind: 'dataset',
@@ -158,7 +174,13 @@ export async function seedStacWorld(api: TestApi): Promise<StacWorld> {
           'sightline:band_count': 3,
         },
         assets: {
-          data: { href: `datasets/${tag}-${i}.tif`, type: 'image/tiff; application=geotiff; profile=cloud-optimized', roles: ['data'], 'file:size': 1000 + i, 'raster:bands': [{ data_type: 'uint8' }] },
+          data: {
+            href: `datasets/${tag}-${i}.tif`,
+            type: 'image/tiff; application=geotiff; profile=cloud-optimized',
+            roles: ['data'],
+            'file:size': 1000 + i,
+            'raster:bands': [{ data_type: 'uint8' }],
+          },
           thumbnail: { href: `datasets/${tag}-${i}/thumbnail.png`, type: 'image/png', roles: ['thumbnail'] },
         },
       }),

@@ -33,7 +33,12 @@ export function analyseRasterIsolated(path: string, fileSize: number, budget: An
       outcome();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new RasterProblem(422, `Reading the file took longer than ${Math.round(budget.timeoutMs / 1000)} s (DATASET_INGEST_TIMEOUT_SECONDS): it was stopped`, 'unsupported'))),
+      () =>
+        finish(() =>
+          reject(
+            new RasterProblem(422, `Reading the file took longer than ${Math.round(budget.timeoutMs / 1000)} s (DATASET_INGEST_TIMEOUT_SECONDS): it was stopped`, 'unsupported'),
+          ),
+        ),
       budget.timeoutMs,
     );
     const onAbort = () => finish(() => reject(signal!.reason ?? new Error('aborted')));

@@ -49,10 +49,18 @@ describe('footprintFromOutline', () => {
     assert.ok(west && east, `one part ends at 180, the other starts at -180: ${JSON.stringify(boxes)}`);
     for (const p of parts) for (const [lon] of p) assert.ok(lon >= -180 && lon <= 180);
     // Every corner lies in one of the parts (nudged inwards).
-    for (const [c, r] of [[1, 1], [599, 1], [599, 399], [1, 399]] as const) {
+    for (const [c, r] of [
+      [1, 1],
+      [599, 1],
+      [599, 399],
+      [1, 399],
+    ] as const) {
       const [lon, lat] = utm60.forward([x0 + c * 500, y0 - r * 500]) as LonLat;
       const normal: LonLat = [((lon + 540) % 360) - 180, lat];
-      assert.ok(parts.some((p) => contains(p, normal)), `corner ${c},${r} (${normal}) inside`);
+      assert.ok(
+        parts.some((p) => contains(p, normal)),
+        `corner ${c},${r} (${normal}) inside`,
+      );
     }
     const bbox = stacBbox(boxes)!;
     assert.ok(bbox[0] > bbox[2], 'STAC bbox west > east across the antimeridian');
@@ -63,11 +71,21 @@ describe('footprintFromOutline', () => {
     for (let lon = -180; lon < 180; lon += 10) outline.push([lon, 70]);
     const parts = polygons(footprintFromOutline(outline));
     const all = parts.flat();
-    assert.ok(all.some(([, lat]) => lat === 90), 'reaches the pole');
+    assert.ok(
+      all.some(([, lat]) => lat === 90),
+      'reaches the pole',
+    );
     assert.deepEqual(stacBbox(footprintBboxes(footprintFromOutline(outline))), [-180, 70, 180, 90]);
   });
 
   it('drops points that did not project and returns null when too few are left', () => {
-    assert.equal(footprintFromOutline([[NaN, NaN], [Infinity, 0], [1, 1]]), null);
+    assert.equal(
+      footprintFromOutline([
+        [NaN, NaN],
+        [Infinity, 0],
+        [1, 1],
+      ]),
+      null,
+    );
   });
 });

@@ -110,7 +110,11 @@ export async function probeRaster(path: string): Promise<{ width: number; height
   }
   const firstIfd = firstIfdOffset(head);
   if (firstIfd === null || firstIfd + 2 > size) {
-    throw new RasterProblem(422, `The TIFF header cannot be read: the file is truncated (${size} bytes, the first image directory is ${firstIfd === null ? 'missing' : `at byte ${firstIfd}`})`, 'invalid_tiff');
+    throw new RasterProblem(
+      422,
+      `The TIFF header cannot be read: the file is truncated (${size} bytes, the first image directory is ${firstIfd === null ? 'missing' : `at byte ${firstIfd}`})`,
+      'invalid_tiff',
+    );
   }
   let file: RasterFile | undefined;
   try {
@@ -445,7 +449,11 @@ async function computeStatistics(file: RasterFile, info: RasterInfo, levelIndex:
       mask = await readMask(file, level, w, signal);
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new RasterProblem(422, `The image data cannot be decoded (rows ${w.y0}–${w.y1 - 1} of ${levelIndex === 0 ? 'the full-resolution image' : `overview ${levelIndex}`}): ${(error as Error).message}`, 'damaged');
+      throw new RasterProblem(
+        422,
+        `The image data cannot be decoded (rows ${w.y0}–${w.y1 - 1} of ${levelIndex === 0 ? 'the full-resolution image' : `overview ${levelIndex}`}): ${(error as Error).message}`,
+        'damaged',
+      );
     }
     const size = (w.x1 - w.x0) * (w.y1 - w.y0);
     for (let i = 0; i < size; i++) {
@@ -610,7 +618,7 @@ async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSig
         const metresPerDegree = 111_320;
         resolutionMeters = round(((resolution[0] * Math.cos((lat * Math.PI) / 180) + resolution[1]) / 2) * metresPerDegree * crs.unitScale[0], 6);
       } else {
-        resolutionMeters = round(((resolution[0] * crs.unitScale[0] + resolution[1] * crs.unitScale[1]) / 2), 6);
+        resolutionMeters = round((resolution[0] * crs.unitScale[0] + resolution[1] * crs.unitScale[1]) / 2, 6);
       }
     }
   }

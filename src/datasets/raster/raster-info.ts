@@ -5,22 +5,7 @@ import type { Bbox } from './footprint.js';
 
 /** Data types of the STAC raster extension. */
 export type RasterDataType =
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'uint8'
-  | 'uint16'
-  | 'uint32'
-  | 'uint64'
-  | 'float16'
-  | 'float32'
-  | 'float64'
-  | 'cint16'
-  | 'cint32'
-  | 'cfloat32'
-  | 'cfloat64'
-  | 'other';
+  'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'float16' | 'float32' | 'float64' | 'cint16' | 'cint32' | 'cfloat32' | 'cfloat64' | 'other';
 
 export type BandRole = 'gray' | 'red' | 'green' | 'blue' | 'alpha' | 'palette' | 'undefined';
 

@@ -2,8 +2,7 @@ import type { PixelBox } from '../../media/media.types.js';
 
 /** What a blur service gave back: the blurred picture, or (a detector) the boxes to blur here. */
 export type BlurOutcome =
-  | { kind: 'image'; image: Buffer; metadata: Record<string, unknown> | null }
-  | { kind: 'boxes'; boxes: PixelBox[]; metadata: Record<string, unknown> | null };
+  { kind: 'image'; image: Buffer; metadata: Record<string, unknown> | null } | { kind: 'boxes'; boxes: PixelBox[]; metadata: Record<string, unknown> | null };
 
 /** The picture to blur: a local file when storage has one, else its bytes. */
 export interface BlurInput {

@@ -19,13 +19,25 @@ describe('CQL2 text parser', () => {
       op: 'or',
       args: [
         { op: '=', args: [{ property: 'a' }, 1] },
-        { op: 'and', args: [{ op: '=', args: [{ property: 'b' }, 2] }, { op: '=', args: [{ property: 'c' }, 3] }] },
+        {
+          op: 'and',
+          args: [
+            { op: '=', args: [{ property: 'b' }, 2] },
+            { op: '=', args: [{ property: 'c' }, 3] },
+          ],
+        },
       ],
     });
     assert.deepEqual(parseCql2Text('(a = 1 OR b = 2) AND c = 3'), {
       op: 'and',
       args: [
-        { op: 'or', args: [{ op: '=', args: [{ property: 'a' }, 1] }, { op: '=', args: [{ property: 'b' }, 2] }] },
+        {
+          op: 'or',
+          args: [
+            { op: '=', args: [{ property: 'a' }, 1] },
+            { op: '=', args: [{ property: 'b' }, 2] },
+          ],
+        },
         { op: '=', args: [{ property: 'c' }, 3] },
       ],
     });
@@ -50,7 +62,10 @@ describe('CQL2 text parser', () => {
     assert.deepEqual(parseCql2Text('eo:cloud_cover BETWEEN 0 AND 50'), { op: 'between', args: [{ property: 'eo:cloud_cover' }, 0, 50] });
     assert.deepEqual(parseCql2Text('x NOT BETWEEN 0 AND 50 AND y = 1'), {
       op: 'and',
-      args: [{ op: 'not', args: [{ op: 'between', args: [{ property: 'x' }, 0, 50] }] }, { op: '=', args: [{ property: 'y' }, 1] }],
+      args: [
+        { op: 'not', args: [{ op: 'between', args: [{ property: 'x' }, 0, 50] }] },
+        { op: '=', args: [{ property: 'y' }, 1] },
+      ],
     });
     assert.deepEqual(parseCql2Text("platform IN ('a', 'b')"), { op: 'in', args: [{ property: 'platform' }, ['a', 'b']] });
   });
@@ -124,7 +139,13 @@ describe('CQL2 text parser', () => {
 
   it('parses array functions with array literals, and CASEI', () => {
     assert.deepEqual(parseCql2Text("A_CONTAINS(instruments, ('a', 'b'))"), { op: 'a_contains', args: [{ property: 'instruments' }, ['a', 'b']] });
-    assert.deepEqual(parseCql2Text("CASEI(title) = CASEI('Rue')"), { op: '=', args: [{ op: 'casei', args: [{ property: 'title' }] }, { op: 'casei', args: ['Rue'] }] });
+    assert.deepEqual(parseCql2Text("CASEI(title) = CASEI('Rue')"), {
+      op: '=',
+      args: [
+        { op: 'casei', args: [{ property: 'title' }] },
+        { op: 'casei', args: ['Rue'] },
+      ],
+    });
   });
 
   it('reports syntax errors with their position', () => {

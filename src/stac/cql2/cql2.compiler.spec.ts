@@ -37,7 +37,10 @@ describe('CQL2 compiler', () => {
   });
 
   it('refuses unknown queryables, naming them', () => {
-    assert.throws(() => compile(parseCql2Text('foo:bar = 1')), (e: unknown) => e instanceof Cql2Error && /unknown queryable 'foo:bar'/.test(e.message));
+    assert.throws(
+      () => compile(parseCql2Text('foo:bar = 1')),
+      (e: unknown) => e instanceof Cql2Error && /unknown queryable 'foo:bar'/.test(e.message),
+    );
   });
 
   it('refuses type mismatches and unsupported classes with a message', () => {
@@ -45,7 +48,25 @@ describe('CQL2 compiler', () => {
     assert.throws(() => compile(parseCql2Text("datetime = TIMESTAMP('2021-13-01T00:00:00Z')")), /month 13/);
     assert.throws(() => compile({ op: '+', args: [1, 2] }), /arithmetic/);
     assert.throws(() => compile({ op: 'accenti', args: ['a'] }), /ACCENTI/);
-    assert.throws(() => compile({ op: 's_intersects', args: [{ property: 'geometry' }, { type: 'Polygon', coordinates: [[[0, 0], [1, 1]]] }] }), /at least 4 positions/);
+    assert.throws(
+      () =>
+        compile({
+          op: 's_intersects',
+          args: [
+            { property: 'geometry' },
+            {
+              type: 'Polygon',
+              coordinates: [
+                [
+                  [0, 0],
+                  [1, 1],
+                ],
+              ],
+            },
+          ],
+        }),
+      /at least 4 positions/,
+    );
     assert.throws(() => compile({ op: 'like', args: [{ property: 'eo:cloud_cover' }, 'a%'] }), /LIKE compares text/);
     assert.throws(() => compile({ op: 'a_contains', args: [{ property: 'title' }, ['a']] }), /'title' is not an array/);
     assert.throws(() => compile({ op: '=', args: [{ property: 'geometry' }, 1] }), /use the S_\* functions/);
