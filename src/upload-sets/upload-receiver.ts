@@ -134,9 +134,10 @@ export class UploadReceiverInterceptor implements NestInterceptor {
   }
 }
 
-/** The upload UploadReceiverInterceptor received. */
-export const ReceivedFile = createParamDecorator((_data: unknown, context: ExecutionContext): ReceivedUpload => {
-  const upload = context.switchToHttp().getRequest<{ [RECEIVED]?: ReceivedUpload }>()[RECEIVED];
-  if (!upload) throw new Error('ReceivedFile() needs UploadReceiverInterceptor on the route');
-  return upload;
+/**
+ * The upload UploadReceiverInterceptor received; undefined when it received none (a malformed id,
+ * which the parameter pipes refuse before the handler runs).
+ */
+export const ReceivedFile = createParamDecorator((_data: unknown, context: ExecutionContext): ReceivedUpload | undefined => {
+  return context.switchToHttp().getRequest<{ [RECEIVED]?: ReceivedUpload }>()[RECEIVED];
 });

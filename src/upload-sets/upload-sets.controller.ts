@@ -113,7 +113,8 @@ export class UploadSetsController {
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'Not multipart/form-data' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @UseInterceptors(UploadReceiverInterceptor)
-  addFile(@Param('id', uuid) id: string, @CurrentUser() user: AuthUser, @ReceivedFile() upload: ReceivedUpload): Promise<UploadFileDto> {
+  addFile(@Param('id', uuid) id: string, @CurrentUser() user: AuthUser, @ReceivedFile() upload: ReceivedUpload | undefined): Promise<UploadFileDto> {
+    if (!upload) throw new Error('addFile runs behind UploadReceiverInterceptor, which receives the file');
     return this.uploadSets.addFile(id, user, upload);
   }
 
