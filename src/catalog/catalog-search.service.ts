@@ -96,6 +96,8 @@ export interface ItemRow {
   geometry: Record<string, unknown> | null;
   bbox: number[] | null;
   collection_license: string;
+  collection_title: string;
+  collection_item_count: number;
   prev_id: string | null;
   next_id: string | null;
   keys: Array<string | null>;
@@ -372,7 +374,7 @@ export class CatalogSearchService implements OnModuleDestroy {
              ${UTC_TEXT('i.datetime')} AS datetime, ${UTC_TEXT('i.created_at')} AS created, ${UTC_TEXT('i.updated_at')} AS updated,
              ST_AsGeoJSON(i.geom, 9)::json AS geometry,
              CASE WHEN i.geom IS NULL THEN NULL ELSE ARRAY[ST_XMin(i.geom), ST_YMin(i.geom), ST_XMax(i.geom), ST_YMax(i.geom)] END AS bbox,
-             c.license AS collection_license,
+             c.license AS collection_license, c.title AS collection_title, c.item_count AS collection_item_count,
              ${this.neighbourSql('prev', again)} AS prev_id,
              ${this.neighbourSql('next', again)} AS next_id`;
     let sql: string;

@@ -3,7 +3,9 @@ import { DiscoveryService, Reflector } from '@nestjs/core';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, DeepPartial, EntityManager, In, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
+import { UsersService } from '../auth/users.service.js';
 import type { Visibility } from '../auth/visibility.js';
+import { AppConfig } from '../config/app-config.js';
 import type { Geometry } from '../database/geometry.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName, safeJobId } from '../queue/queue.constants.js';
@@ -13,6 +15,12 @@ import { CatalogRepository, type ItemAccessRow, type SortMethod } from './catalo
 export { HEADING_COMPUTED_PROPERTY, SORT_METHODS, type ItemAccessRow, type SortMethod } from './catalog.repository.js';
 import { Collection, type CollectionStatus, type ExtentMode } from './collection.entity.js';
 import { Item, type ItemStatus, type StoredLink } from './item.entity.js';
+
+/**
+ * Collection property marking a description its source wrote from the items (and rewrites as they
+ * change); editing the description removes it, and the owner's words stay.
+ */
+export const DESCRIPTION_GENERATED = 'description_generated';
 
 /** A new collection, as a source describes it. */
 export interface CollectionDraft {
@@ -119,6 +127,8 @@ export class CatalogService implements OnModuleInit {
     private readonly jobs: JobQueueService,
     private readonly discovery: DiscoveryService,
     private readonly reflector: Reflector,
+    private readonly config: AppConfig,
+    private readonly users: UsersService,
   ) {}
 
   onModuleInit(): void {
@@ -155,9 +165,29 @@ export class CatalogService implements OnModuleInit {
     return manager ? manager.getRepository(Item) : this.items;
   }
 
+  /**
+   * Creates a collection. Unless the draft says otherwise it is published under the instance's
+   * content license (CONTENT_LICENSE, linked to CONTENT_LICENSE_URL when set), with the instance as
+   * its `host` provider and its owner as `producer`.
+   */
   async createCollection(draft: CollectionDraft, manager?: EntityManager): Promise<Collection> {
     const repo = this.col(manager);
-    return repo.save(repo.create(collectionColumns(draft) as DeepPartial<Collection>));
+    const withDefaults: CollectionDraft = {
+      ...draft,
+      license: draft.license ?? this.config.CONTENT_LICENSE,
+      providers: draft.providers ?? (await this.defaultProviders(draft.ownerId)),
+      properties:
+        draft.license === undefined && this.config.CONTENT_LICENSE_URL && draft.properties?.license_url === undefined
+          ? { ...draft.properties, license_url: this.config.CONTENT_LICENSE_URL }
+          : draft.properties,
+    };
+    return repo.save(repo.create(collectionColumns(withDefaults) as DeepPartial<Collection>));
+  }
+
+  /** STAC providers of a new collection: this instance hosts it, its owner produced it. */
+  async defaultProviders(ownerId: string | null): Promise<unknown[]> {
+    const owner = ownerId ? await this.users.findById(ownerId) : null;
+    return [{ name: this.config.INSTANCE_NAME, roles: ['host'], url: this.config.PUBLIC_URL }, ...(owner?.name ? [{ name: owner.name, roles: ['producer'] }] : [])];
   }
 
   findCollection(id: string, manager?: EntityManager): Promise<Collection | null> {

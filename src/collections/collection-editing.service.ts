@@ -6,7 +6,7 @@ import { canEdit, canSee } from '../auth/visibility.js';
 import { AppConfig } from '../config/app-config.js';
 import { point } from '../database/geometry.js';
 import { CollectionDto, PatchCollectionDto, SORTBY_METHODS, toCollectionDto } from './collection.dto.js';
-import { CatalogService, HEADING_COMPUTED_PROPERTY, relativeHeadingOf, type CollectionPatch, type ItemPatch } from '../catalog/catalog.service.js';
+import { CatalogService, DESCRIPTION_GENERATED, HEADING_COMPUTED_PROPERTY, relativeHeadingOf, type CollectionPatch, type ItemPatch } from '../catalog/catalog.service.js';
 import type { Collection, Item } from '../catalog/catalog.types.js';
 import { canSeeItem } from '../catalog/item-visibility.js';
 import { ItemDto, PatchItemDto, toItemDto } from './item.dto.js';
@@ -54,7 +54,7 @@ export class CollectionEditingService {
 
   async patchCollection(user: AuthUser, id: string, dto: PatchCollectionDto): Promise<CollectionDto> {
     if (Object.values(dto).every((v) => v === undefined)) {
-      throw new BadRequestException('Nothing to change: give title, description, visibility, relative_heading or sortby');
+      throw new BadRequestException('Nothing to change: give title, description, visibility, relative_heading, sortby, license or license_url');
     }
     const updated = await this.transaction(async (manager) => {
       const collection = await this.editableCollection(user, id, manager);
@@ -76,7 +76,18 @@ export class CollectionEditingService {
       }
       const sortMethod = dto.sortby !== undefined ? SORTBY_METHODS[dto.sortby]! : undefined;
       if (sortMethod) properties.sort_method = sortMethod;
-      if (dto.relative_heading !== undefined || sortMethod) patch.properties = properties;
+      if (dto.license !== undefined) {
+        patch.license = dto.license;
+        // The link of the previous license does not describe the new one.
+        if (dto.license !== collection.license) delete properties.license_url;
+      }
+      // A description its owner writes is theirs: the pipeline stops rewriting it.
+      if (dto.description !== undefined) delete properties[DESCRIPTION_GENERATED];
+      if (dto.license_url === null) delete properties.license_url;
+      else if (dto.license_url !== undefined) properties.license_url = dto.license_url;
+      if (dto.relative_heading !== undefined || sortMethod || dto.license !== undefined || dto.license_url !== undefined || dto.description !== undefined) {
+        patch.properties = properties;
+      }
       await this.collections.updateCollection(id, patch, manager);
 
       if (sortMethod) await this.collections.resortItems(id, sortMethod, manager);

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEnum, IsIn, IsNumber, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsEnum, IsIn, IsNumber, IsOptional, IsString, IsUrl, IsUUID, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { LICENSE_PATTERN } from '../config/app-config.js';
 import { Visibility } from '../auth/visibility.js';
 import { LinkDto } from '../common/pagination.js';
 import type { Geometry } from '../database/geometry.js';
@@ -68,6 +69,22 @@ export class PatchCollectionDto {
   @ValidateIf(defined)
   @IsIn(Object.keys(SORTBY_METHODS))
   sortby?: string;
+
+  @ApiPropertyOptional({ example: 'CC-BY-4.0', description: 'License of the collection (and of its items that name none): an SPDX identifier, `other` or `proprietary`' })
+  @ValidateIf(defined)
+  @IsString()
+  @Matches(LICENSE_PATTERN, { message: 'license must be an SPDX identifier (e.g. CC-BY-SA-4.0), other or proprietary' })
+  license?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'https://example.org/our-license.html',
+    description: 'A page describing the license (needed to link `other` or `proprietary`); null removes it. A new `license` without it drops the old link.',
+  })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  license_url?: string | null;
 }
 
 export class RecomputeCollectionsDto {

@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min, MinLength, validateSync, ValidationError } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min, MinLength, validateSync, ValidationError } from 'class-validator';
 import { QueueName } from '../queue/queue.constants.js';
+
+/** An SPDX license identifier (or `other`, `proprietary`): letters, digits, `.`, `-`, `+`. */
+export const LICENSE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$/;
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value).trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -287,6 +290,24 @@ export class AppConfig {
   @MinLength(16)
   METRICS_TOKEN?: string;
 
+  /** This instance's name, published as the `host` provider of its collections. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  INSTANCE_NAME = 'Sightline';
+
+  /**
+   * The license new content is published under unless its owner chooses another: an SPDX
+   * identifier (`CC-BY-SA-4.0`, `etalab-2.0`, `CC0-1.0`…), or `other` / `proprietary`.
+   */
+  @Matches(LICENSE_PATTERN)
+  CONTENT_LICENSE = 'CC-BY-SA-4.0';
+
+  /** A page describing CONTENT_LICENSE (default: its SPDX page; required to link `other`). */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  CONTENT_LICENSE_URL?: string;
+
   /** `Cache-Control: public, max-age` of picture files everyone may see, in seconds. */
   @Transform(toInt)
   @IsInt()
@@ -319,7 +340,7 @@ function describe(errors: ValidationError[], raw: Record<string, string>): strin
 
 /** Builds and validates the configuration; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL', 'METRICS_TOKEN']);
+  const known = Object.keys(new AppConfig()).concat(['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL', 'METRICS_TOKEN', 'CONTENT_LICENSE_URL']);
   const raw: Record<string, string> = {};
   for (const key of known) {
     const value = env[key];

@@ -1,3 +1,4 @@
+import { PANO_THUMB, SD_WIDTH, THUMB_WIDTH } from '../media/media.types.js';
 import type { Picture } from './picture.entity.js';
 
 /** What the pipeline keeps in `picture.metadata` (normalised EXIF/XMP and derived values). */
@@ -23,12 +24,45 @@ export interface StoredPictureMetadata {
   warnings?: string[];
 }
 
-/** Asset hrefs are relative to `${PUBLIC_URL}/api/`; the STAC layer makes them absolute. */
-export function pictureItemAssets(id: string): Record<string, Record<string, unknown>> {
+/** Pixel size of a derivative, as MediaService makes it (never enlarged). */
+export function derivativeSize(p: Pick<Picture, 'width' | 'height' | 'projection'>, variant: 'hd' | 'sd' | 'thumb'): { width: number; height: number } {
+  const scaled = (maxWidth: number) => {
+    const width = Math.min(maxWidth, p.width);
+    return { width, height: Math.max(1, Math.round((p.height * width) / p.width)) };
+  };
+  if (variant === 'hd') return { width: p.width, height: p.height };
+  if (variant === 'sd') return scaled(SD_WIDTH);
+  if (p.projection === 'equirectangular') {
+    // The centre of the picture scaled to PANO_THUMB.scaledWidth wide.
+    const around = scaled(PANO_THUMB.scaledWidth);
+    return { width: Math.min(PANO_THUMB.width, around.width), height: Math.min(PANO_THUMB.height, around.height) };
+  }
+  const sd = scaled(SD_WIDTH);
+  const width = Math.min(THUMB_WIDTH, sd.width);
+  return { width, height: Math.max(1, Math.round((sd.height * width) / sd.width)) };
+}
+
+/**
+ * The STAC assets of a picture: the picture itself (`data`), a smaller copy (`data` too: it has no
+ * map position, so no map-display role) and a thumbnail, each titled with its true size. Hrefs are
+ * relative to `${PUBLIC_URL}/api/`; the STAC layer makes them absolute.
+ */
+export function pictureItemAssets(p: Pick<Picture, 'id' | 'width' | 'height' | 'projection'>): Record<string, Record<string, unknown>> {
+  const size = (variant: 'hd' | 'sd' | 'thumb') => {
+    const { width, height } = derivativeSize(p, variant);
+    return { text: `${width} × ${height} px` };
+  };
+  const [hd, sd, thumb] = [size('hd'), size('sd'), size('thumb')];
+  const label = p.projection === 'equirectangular' ? '360° picture' : 'Picture';
   return {
-    hd: { href: `pictures/${id}/hd.jpg`, type: 'image/jpeg', roles: ['data'], title: 'High-definition picture' },
-    sd: { href: `pictures/${id}/sd.jpg`, type: 'image/jpeg', roles: ['visual'], title: 'Standard definition, 2048 px wide' },
-    thumb: { href: `pictures/${id}/thumb.jpg`, type: 'image/jpeg', roles: ['thumbnail'], title: 'Thumbnail, 500 px wide' },
+    hd: { href: `pictures/${p.id}/hd.jpg`, type: 'image/jpeg', roles: ['data'], title: `${label}, full resolution (${hd.text})` },
+    sd: { href: `pictures/${p.id}/sd.jpg`, type: 'image/jpeg', roles: ['data'], title: `${label}, standard definition (${sd.text})` },
+    thumb: {
+      href: `pictures/${p.id}/thumb.jpg`,
+      type: 'image/jpeg',
+      roles: ['thumbnail'],
+      title: p.projection === 'equirectangular' ? `Thumbnail, the centre of the view (${thumb.text})` : `Thumbnail (${thumb.text})`,
+    },
   };
 }
 

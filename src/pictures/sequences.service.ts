@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { Visibility } from '../auth/visibility.js';
-import { CatalogService, type CollectionDraft } from '../catalog/catalog.service.js';
+import { CatalogService, DESCRIPTION_GENERATED, type CollectionDraft } from '../catalog/catalog.service.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
 import type { JobContext } from '../queue/queue.types.js';
@@ -13,6 +13,8 @@ import { PictureSources, type PictureSourceRef } from './picture-source.js';
 import { PicturesRepository } from './pictures.repository.js';
 import { dispatchPictures, type DispatchParams, type DispatchPicture, type DispatchReport, type SortMethod } from './sequence-dispatch.js';
 import { pathGeometry, pathHeadings } from './sequence-geometry.js';
+
+const withoutKey = (o: Record<string, unknown>, key: string) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -38,6 +40,35 @@ function toDispatchPicture(p: Picture): DispatchPicture {
   };
 }
 
+const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const HOUR = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: 'UTC' });
+
+/**
+ * What a sequence is, in a sentence: how many pictures, when, with which camera, by whom, e.g.
+ * "30 pictures taken on 1 June 2021 between 10:00 and 10:05 UTC with a GoPro MAX, by Alice."
+ */
+export function describeSequence(ready: Pick<Picture, 'capturedAt' | 'metadata' | 'projection'>[], producer?: string): string {
+  if (!ready.length) return 'A sequence whose pictures could not be processed.';
+  const times = ready.map((p) => new Date(p.capturedAt).getTime()).sort((a, b) => a - b);
+  const [first, last] = [new Date(times[0]!), new Date(times[times.length - 1]!)];
+  const when =
+    DAY.format(first) !== DAY.format(last)
+      ? `from ${DAY.format(first)} to ${DAY.format(last)}`
+      : HOUR.format(first) === HOUR.format(last)
+        ? `on ${DAY.format(first)} at ${HOUR.format(first)} UTC`
+        : `on ${DAY.format(first)} between ${HOUR.format(first)} and ${HOUR.format(last)} UTC`;
+  const cameras = new Map<string, number>();
+  for (const p of ready) {
+    const m = p.metadata as { make?: string | null; model?: string | null };
+    const name = [m.make, m.model].filter((v): v is string => !!v?.trim()).join(' ');
+    if (name) cameras.set(name, (cameras.get(name) ?? 0) + 1);
+  }
+  const camera = [...cameras.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const kind = ready.every((p) => p.projection === 'equirectangular') ? '360° pictures' : 'pictures';
+  const what = ready.length === 1 ? (kind === 'pictures' ? '1 picture' : '1 360° picture') : `${ready.length} ${kind}`;
+  return `${what} taken ${when}${camera ? ` with a ${camera}` : ''}${producer ? `, by ${producer}` : ''}.`;
+}
+
 /** How a batch of pictures becomes sequences. */
 export interface SequencingOptions {
   /** The sequences' title; numbered (`title-1`, `title-2`…) when the batch splits. */
@@ -50,6 +81,8 @@ export interface SequencingOptions {
   relativeHeading: number;
   /** Further collection properties the source wants on its sequences (e.g. its own id). */
   properties?: Record<string, unknown>;
+  /** License of the sequences; undefined: the instance's content license. */
+  license?: string;
 }
 
 /**
@@ -118,7 +151,7 @@ export class SequencesService {
         await this.catalog.updateCollection(sequenceId, { status: 'preparing', visibility: options.visibility, ...(derived ? { title } : {}) }, manager);
       } else {
         const created = await this.catalog.createCollection(
-          { ...SEQUENCE, title, ownerId: options.ownerId, visibility: options.visibility, status: 'preparing', properties },
+          { ...SEQUENCE, title, ownerId: options.ownerId, visibility: options.visibility, status: 'preparing', properties, license: options.license },
           manager,
         );
         sequenceId = created.id;
@@ -142,7 +175,7 @@ export class SequencesService {
           geometry: p.geom,
           rank: rankOf.get(p.id)!,
           properties: pictureItemProperties(p, { value: p.heading, source: p.heading === null ? null : 'exif' }),
-          assets: pictureItemAssets(p.id),
+          assets: pictureItemAssets(p),
         })),
         manager,
       );
@@ -202,28 +235,53 @@ export class SequencesService {
     for (const [i, p] of members.entries()) {
       const rank = i + 1;
       const h = headingOf.get(p.id) ?? { heading: p.heading, source: p.heading === null ? null : ('exif' as const) };
-      await this.catalog.updateItem(p.id, { rank, status: itemStatus(p), properties: pictureItemProperties(p, { value: h.heading, source: h.source }) }, manager);
+      await this.catalog.updateItem(
+        p.id,
+        { rank, status: itemStatus(p), properties: pictureItemProperties(p, { value: h.heading, source: h.source }), assets: pictureItemAssets(p) },
+        manager,
+      );
       if (p.rank !== rank) await this.pictures.setRank(p.id, rank, manager);
     }
     const geometry = pathGeometry(ready.map((p) => ({ lon: p.geom.coordinates[0]!, lat: p.geom.coordinates[1]! })));
     const current = await this.catalog.findCollection(sequenceId, manager);
+    // A description its owner wrote stays; one written here follows the pictures.
+    const describe = !current?.description?.trim() || current.properties?.[DESCRIPTION_GENERATED] === true;
+    const producer = (current?.providers as { name?: string; roles?: string[] }[] | undefined)?.find((p) => p.roles?.includes('producer'))?.name;
     await this.catalog.updateCollection(
       sequenceId,
-      { geometry, status: ready.length ? 'ready' : 'broken', properties: { ...(current?.properties ?? {}), ...this.collectionProperties(options) } },
+      {
+        geometry,
+        status: ready.length ? 'ready' : 'broken',
+        properties: { ...(current?.properties ?? {}), ...this.collectionProperties(options), ...(describe ? { [DESCRIPTION_GENERATED]: true } : {}) },
+        ...(describe ? { description: describeSequence(ready, producer) } : {}),
+      },
       manager,
     );
     await this.catalog.refreshExtent(sequenceId, { keepGeometry: true }, manager);
   }
 
-  /** The sequences and items of a batch take this visibility. */
-  async setVisibility(ref: PictureSourceRef, visibility: Visibility, manager: EntityManager): Promise<void> {
+  /** The sequences of a batch (and, for the visibility, their items) take this visibility and license. */
+  async updateSequences(ref: PictureSourceRef, patch: { visibility?: Visibility; license?: string }, manager: EntityManager): Promise<void> {
     const rows = await this.pictures.inSequences(ref, manager);
-    for (const sequenceId of new Set(rows.map((r) => r.sequence_id))) await this.catalog.updateCollection(sequenceId, { visibility }, manager);
-    await this.catalog.updateItems(
-      rows.map((r) => r.id),
-      { visibility },
-      manager,
-    );
+    for (const sequenceId of new Set(rows.map((r) => r.sequence_id))) {
+      const current = patch.license !== undefined ? await this.catalog.findCollection(sequenceId, manager) : null;
+      await this.catalog.updateCollection(
+        sequenceId,
+        {
+          ...(patch.visibility !== undefined ? { visibility: patch.visibility } : {}),
+          // A license chosen here replaces the instance's, and the link that came with it.
+          ...(patch.license !== undefined ? { license: patch.license, properties: withoutKey(current?.properties ?? {}, 'license_url') } : {}),
+        },
+        manager,
+      );
+    }
+    if (patch.visibility !== undefined) {
+      await this.catalog.updateItems(
+        rows.map((r) => r.id),
+        { visibility: patch.visibility },
+        manager,
+      );
+    }
   }
 
   /** Removes a batch: its sequences, then every picture's files, then the rows. */

@@ -37,6 +37,22 @@ export class StacItemDto {
 
 export type StacItem = StacItemDto & Record<string, unknown>;
 
+/**
+ * A title for an item its source gave none (a picture): its collection, its position there
+ * (zero-padded, so that sorting by title keeps the order) and its time, e.g.
+ * `Rue de la Paix · 07/30 · 2021-06-01 10:00:10 UTC`.
+ */
+export function derivedTitle(row: Pick<ItemRow, 'collection_title' | 'collection_item_count' | 'rank' | 'datetime' | 'id'>): string {
+  const parts = [row.collection_title];
+  if (row.rank !== null) {
+    const width = String(Math.max(row.collection_item_count, row.rank)).length;
+    parts.push(`${String(row.rank).padStart(width, '0')}/${String(Math.max(row.collection_item_count, row.rank)).padStart(width, '0')}`);
+  }
+  const time = utcText(row.datetime);
+  parts.push(time ? `${time.slice(0, 10)} ${time.slice(11, 19)} UTC` : row.id);
+  return parts.join(' · ');
+}
+
 /** Renders an item row as a STAC Item. */
 export function toStacItem(row: ItemRow, links: StacLinks): StacItem {
   const stored = row.properties ?? {};
@@ -55,6 +71,7 @@ export function toStacItem(row: ItemRow, links: StacLinks): StacItem {
   properties.created = utcText(row.created);
   properties.updated = utcText(row.updated);
   if (typeof properties.license !== 'string') properties.license = row.collection_license;
+  if (typeof properties.title !== 'string' || !properties.title.trim()) properties.title = derivedTitle(row);
 
   const self = links.item(row.collection_id, row.id);
   const itemLinks: StacLink[] = [

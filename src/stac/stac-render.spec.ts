@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { collectionExtensions, itemExtensions } from './stac-extensions.js';
-import { applyItemFields, type StacItem } from './stac-item.dto.js';
+import { applyItemFields, derivedTitle, type StacItem } from './stac-item.dto.js';
 import { StacLinks, utcText } from './stac-links.js';
 
 describe('STAC extensions from field prefixes', () => {
@@ -35,6 +35,17 @@ describe('STAC extensions from field prefixes', () => {
 });
 
 describe('item rendering', () => {
+  it('titles an untitled item by its collection, its padded position and its time, so that titles sort like ranks', () => {
+    const base = { collection_title: 'Rue de la Paix', collection_item_count: 120, datetime: '2021-06-01T10:00:10.500000', id: 'i' };
+    assert.equal(derivedTitle({ ...base, rank: 7 }), 'Rue de la Paix · 007/120 · 2021-06-01 10:00:10 UTC');
+    const titles = [100, 7, 20].map((rank) => derivedTitle({ ...base, rank }));
+    assert.deepEqual(
+      [...titles].sort(),
+      [7, 20, 100].map((rank) => derivedTitle({ ...base, rank })),
+    );
+    assert.equal(derivedTitle({ ...base, rank: null, datetime: null }), 'Rue de la Paix · i');
+  });
+
   it('brings a heading outside [0, 360] back into the view extension range', async () => {
     const { toStacItem } = await import('./stac-item.dto.js');
     const row = {
@@ -54,6 +65,8 @@ describe('item rendering', () => {
       next_id: null,
       links: [],
       stac_extensions: [],
+      collection_title: 'Walk',
+      collection_item_count: 12,
       keys: [],
     };
     assert.equal(toStacItem(row, new StacLinks('http://x')).properties['view:azimuth'], 350);

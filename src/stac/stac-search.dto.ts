@@ -37,6 +37,13 @@ export class ItemsQueryDto {
   @ApiPropertyOptional(TOKEN_DOC) @Allow() token?: string;
 }
 
+/** GET /collections/{id}/items: also `collections`, which pystac-client sends naming that collection. */
+export class CollectionItemsQueryDto extends ItemsQueryDto {
+  @ApiPropertyOptional({ description: 'Accepted when it names this collection only (clients such as pystac-client send it); another collection is a 400' })
+  @Allow()
+  collections?: string;
+}
+
 /** GET /search. */
 export class SearchQueryDto extends ItemsQueryDto {
   @ApiPropertyOptional({ description: 'Comma-separated collection ids' }) @Allow() collections?: string;

@@ -14,14 +14,14 @@ import {
   CollectionsQueryDto,
   ConformanceDto,
   ItemCollectionDto,
-  ItemsQueryDto,
+  CollectionItemsQueryDto,
   LandingPageDto,
   QueryablesDto,
   SearchBodyDto,
   SearchQueryDto,
 } from './stac-search.dto.js';
 import { StacService } from './stac.service.js';
-import { searchFromBody, searchFromQuery } from './search-request.js';
+import { badRequest, searchFromBody, searchFromQuery } from './search-request.js';
 
 const BAD_REQUEST = { description: 'A parameter is malformed; `message` names it (and `details.position` locates a CQL2 syntax error)', type: ErrorResponseDto };
 const NOT_FOUND = { description: 'No such collection or item, or the caller may not see it', type: ErrorResponseDto };
@@ -120,12 +120,26 @@ export class StacController {
   @ApiNotFoundResponse(NOT_FOUND)
   async items(
     @Param('collectionId') collectionId: string,
-    @Query() query: ItemsQueryDto,
+    @Query() query: CollectionItemsQueryDto,
     @CurrentUser() user: AuthUser | undefined,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const search = searchFromQuery(query as Record<string, unknown>);
+    const { collections, ...rest } = query;
+    const others =
+      collections === undefined
+        ? []
+        : String(collections)
+            .split(',')
+            .map((c) => c.trim())
+            .filter((c) => c && c !== collectionId);
+    if (others.length) {
+      throw badRequest(
+        'collections',
+        `names ${others.map((c) => JSON.stringify(c)).join(', ')}: this route lists the items of ${collectionId} only; search several collections with /search`,
+      );
+    }
+    const search = searchFromQuery(rest as Record<string, unknown>);
     const page = await this.stac.collectionItems(collectionId, search, user, { method: 'GET', url: this.url(req) });
     res.type(GEOJSON_TYPE);
     return page;

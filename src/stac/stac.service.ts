@@ -44,9 +44,15 @@ const DEFAULT_COLLECTION_ITEMS_SORT: SortSpec[] = [
   { field: 'datetime', direction: 'asc' },
   { field: 'id', direction: 'asc' },
 ];
+/**
+ * Newest collections first; those created together (the sequences one upload set is cut into share
+ * their creation time) in the order of their first capture, then by title.
+ */
 const DEFAULT_COLLECTIONS_SORT: SortSpec[] = [
   { field: 'created', direction: 'desc' },
-  { field: 'id', direction: 'desc' },
+  { field: 'start_datetime', direction: 'asc' },
+  { field: 'title', direction: 'asc' },
+  { field: 'id', direction: 'asc' },
 ];
 
 const KIND_QUERYABLE = 'sightline:kind';

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { LICENSE_PATTERN } from '../config/app-config.js';
 import { Visibility, VISIBILITIES } from '../auth/visibility.js';
 import { LinkDto, PageQueryDto } from '../common/pagination.js';
 import { SORT_METHODS, type SortMethod } from '../pictures/sequence-dispatch.js';
@@ -100,6 +101,15 @@ export class CreateUploadSetDto {
   @IsIn(VISIBILITIES)
   visibility?: Visibility;
 
+  @ApiPropertyOptional({
+    example: 'CC-BY-SA-4.0',
+    description: "License of its sequences: an SPDX identifier, `other` or `proprietary`. Defaults to the instance's content license",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(LICENSE_PATTERN, { message: 'license must be an SPDX identifier (e.g. CC-BY-SA-4.0), other or proprietary' })
+  license?: string;
+
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Free metadata of the uploading client' })
   @IsOptional()
   @IsObject()
@@ -183,6 +193,7 @@ export class UploadSetDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Degrees' }) duplicate_rotation: number | null;
   @ApiProperty({ description: 'Degrees' }) relative_heading: number;
   @ApiProperty({ enum: VISIBILITIES }) visibility: Visibility;
+  @ApiProperty({ type: String, nullable: true, description: "License of its sequences; null: the instance's content license" }) license: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true }) metadata: Record<string, unknown>;
   @ApiProperty({ description: 'Pictures accepted (rejected files excluded)' }) nb_items: number;
   @ApiProperty({ type: ItemsStatusDto }) items_status: ItemsStatusDto;
@@ -234,6 +245,7 @@ export function toUploadSetDto(s: UploadSet, view: UploadSetStatusView, apiBase:
     duplicate_rotation: s.duplicateRotation,
     relative_heading: s.relativeHeading,
     visibility: s.visibility,
+    license: s.license,
     metadata: s.metadata,
     nb_items: view.nbItems,
     items_status: view.itemsStatus,

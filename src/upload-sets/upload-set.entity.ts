@@ -62,6 +62,10 @@ export class UploadSet {
   @Column({ type: 'varchar', length: 16, default: Visibility.Anyone })
   visibility: Visibility;
 
+  /** License of its sequences (SPDX identifier, `other`, `proprietary`); null: the instance's CONTENT_LICENSE. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  license: string | null;
+
   /** Free metadata of the uploading client. */
   @Column({ type: 'jsonb', default: () => "'{}'" })
   metadata: Record<string, unknown>;

@@ -27,6 +27,7 @@ function sequencing(set: UploadSet): SequencingOptions {
     params: dispatchParams(set),
     relativeHeading: set.relativeHeading,
     properties: { upload_set_id: set.id },
+    license: set.license ?? undefined,
   };
 }
 

@@ -109,6 +109,7 @@ export class UploadSetsService {
       duplicateRotation: dto.no_deduplication ? null : (dto.duplicate_rotation ?? this.config.UPLOAD_DUPLICATE_ROTATION_DEGREES),
       relativeHeading: dto.relative_heading ?? 0,
       visibility: dto.visibility ?? owner?.defaultVisibility ?? Visibility.Anyone,
+      license: dto.license ?? null,
       metadata: dto.metadata ?? {},
       userAgent: userAgent?.slice(0, 500) ?? null,
     });
@@ -160,6 +161,7 @@ export class UploadSetsService {
       duplicateRotation: noDedup ? null : (dto.duplicate_rotation ?? set.duplicateRotation ?? this.config.UPLOAD_DUPLICATE_ROTATION_DEGREES),
       relativeHeading: dto.relative_heading ?? set.relativeHeading,
       visibility: dto.visibility ?? set.visibility,
+      license: dto.license ?? set.license,
       metadata: dto.metadata ?? set.metadata,
     };
     const dispatchKeys: (keyof UploadSet)[] = [
@@ -174,10 +176,17 @@ export class UploadSetsService {
     ];
     const redispatch = set.status === 'completed' && dispatchKeys.some((k) => next[k] !== set[k]);
     const visibilityChanged = next.visibility !== set.visibility;
+    const licenseChanged = next.license !== set.license;
     const generation = await this.repo.transaction(async (manager) => {
       await this.repo.update(id, next, manager);
-      // The sequences and items of a set follow its visibility.
-      if (visibilityChanged) await this.sequences.setVisibility({ kind: UPLOAD_SET_SOURCE, id }, next.visibility!, manager);
+      // The sequences (and items) of a set follow its visibility and license.
+      if (visibilityChanged || licenseChanged) {
+        await this.sequences.updateSequences(
+          { kind: UPLOAD_SET_SOURCE, id },
+          { ...(visibilityChanged ? { visibility: next.visibility! } : {}), ...(licenseChanged ? { license: next.license! } : {}) },
+          manager,
+        );
+      }
       return redispatch ? this.repo.requestDispatch(id, manager) : null;
     });
     if (generation !== null) await this.enqueueDispatch(id, generation);
