@@ -82,9 +82,17 @@ describe('STAC API: landing page, collections and items', () => {
       'http://www.opengis.net/spec/cql2/1.0/conf/cql2-text',
       'http://www.opengis.net/spec/cql2/1.0/conf/cql2-json',
       'https://api.stacspec.org/v1.0.0-rc.1/collection-search#free-text',
+      // Final CQL2 names and the pre-1.0 ones older clients (QGIS, stac-api-validator) look for.
+      'http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions',
+      'http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators',
+      'http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions',
+      'http://www.opengis.net/spec/cql2/1.0/conf/spatial-operators',
+      'http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions',
+      'http://www.opengis.net/spec/cql2/1.0/conf/temporal-operators',
     ]) {
       assert.ok(lp.conformsTo.includes(uri), uri);
     }
+    assert.deepEqual((await get(api, '/api/conformance')).body.conformsTo, lp.conformsTo);
     assert.equal(lp.conformsTo.filter((c: string) => c.startsWith('http://www.opengis.net/spec/ogcapi-features-1/1.0/req/')).length, 0);
 
     const root = linkOf(lp, 'root');
@@ -177,8 +185,11 @@ describe('STAC API: landing page, collections and items', () => {
     assert.equal(res.status, 200);
     const c = res.body;
     assert.equal(linkOf(c, 'self').href, `${api.baseUrl}/api/collections/${w.walk.id}`);
-    assert.ok(linkOf(c, 'root'));
-    assert.ok(linkOf(c, 'parent'));
+    assert.equal(linkOf(c, 'self').title, c.title);
+    for (const rel of ['root', 'parent']) {
+      assert.equal(linkOf(c, rel).href, `${api.baseUrl}/api/`, rel);
+      assert.equal(linkOf(c, rel).title, 'Sightline STAC API', `${rel} has a title`);
+    }
     assert.equal(linkOf(c, 'items').href, `${api.baseUrl}/api/collections/${w.walk.id}/items`);
     assert.equal(linkOf(c, 'items').type, 'application/geo+json');
     assert.equal(linkOf(c, 'http://www.opengis.net/def/rel/ogc/1.0/queryables').href, `${api.baseUrl}/api/collections/${w.walk.id}/queryables`);
