@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Visibility } from '../src/auth/visibility.js';
+import { CatalogService } from '../src/catalog/catalog.service.js';
 import { CONFORMANCE_CLASSES } from '../src/stac/conformance.js';
 import { startApi, type TestApi } from './support/app.js';
 import { get, linkOf, pathOf } from './support/stac-client.js';
@@ -82,9 +84,17 @@ describe('STAC API: landing page, collections and items', () => {
       'http://www.opengis.net/spec/cql2/1.0/conf/cql2-text',
       'http://www.opengis.net/spec/cql2/1.0/conf/cql2-json',
       'https://api.stacspec.org/v1.0.0-rc.1/collection-search#free-text',
+      // Final CQL2 names and the pre-1.0 ones older clients (QGIS, stac-api-validator) look for.
+      'http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions',
+      'http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators',
+      'http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions',
+      'http://www.opengis.net/spec/cql2/1.0/conf/spatial-operators',
+      'http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions',
+      'http://www.opengis.net/spec/cql2/1.0/conf/temporal-operators',
     ]) {
       assert.ok(lp.conformsTo.includes(uri), uri);
     }
+    assert.deepEqual((await get(api, '/api/conformance')).body.conformsTo, lp.conformsTo);
     assert.equal(lp.conformsTo.filter((c: string) => c.startsWith('http://www.opengis.net/spec/ogcapi-features-1/1.0/req/')).length, 0);
 
     const root = linkOf(lp, 'root');
@@ -177,8 +187,11 @@ describe('STAC API: landing page, collections and items', () => {
     assert.equal(res.status, 200);
     const c = res.body;
     assert.equal(linkOf(c, 'self').href, `${api.baseUrl}/api/collections/${w.walk.id}`);
-    assert.ok(linkOf(c, 'root'));
-    assert.ok(linkOf(c, 'parent'));
+    assert.equal(linkOf(c, 'self').title, c.title);
+    for (const rel of ['root', 'parent']) {
+      assert.equal(linkOf(c, rel).href, `${api.baseUrl}/api/`, rel);
+      assert.equal(linkOf(c, rel).title, 'Sightline STAC API', `${rel} has a title`);
+    }
     assert.equal(linkOf(c, 'items').href, `${api.baseUrl}/api/collections/${w.walk.id}/items`);
     assert.equal(linkOf(c, 'items').type, 'application/geo+json');
     assert.equal(linkOf(c, 'http://www.opengis.net/def/rel/ogc/1.0/queryables').href, `${api.baseUrl}/api/collections/${w.walk.id}/queryables`);
@@ -357,6 +370,62 @@ describe('STAC API: landing page, collections and items', () => {
     const items = (await get(api, '/api/queryables')).body;
     assert.equal(items.properties['sightline:band_count'], undefined);
     assert.deepEqual(items.properties.geometry.$ref, 'https://geojson.org/schema/Geometry.json');
+  });
+
+  it('lists as queryables the fields that items the caller may see carry, and still filters on known ones', async () => {
+    const svc = api.app.get(CatalogService);
+    // An owner-only collection whose item alone carries eo:snow_cover (and the deprecated proj:epsg).
+    const snow = await svc.createCollection({
+      kind: 'sequence',
+      extent: 'items-line',
+      ordered: true,
+      title: 'Snow survey',
+      ownerId: w.owner.id,
+      status: 'ready',
+      visibility: Visibility.OwnerOnly,
+    });
+    const snowItem = await svc.createItem({
+      collectionId: snow.id,
+      kind: 'picture',
+      ownerId: w.owner.id,
+      status: 'ready',
+      visibility: Visibility.OwnerOnly,
+      datetime: new Date('2022-02-02T02:02:02Z'),
+      geometry: { type: 'Point', coordinates: [6.9, 45.9] },
+      rank: 1,
+      properties: { 'eo:snow_cover': 80, 'proj:epsg': 2154 },
+    });
+    const names = async (path: string, headers: Record<string, string> = {}) => Object.keys((await get(api, path, headers)).body.properties);
+
+    const anonymous = await names('/api/queryables');
+    for (const core of ['id', 'collection', 'geometry', 'datetime', 'created', 'updated', 'sightline:kind', 'sightline:rank']) assert.ok(anonymous.includes(core), core);
+    for (const carried of ['view:azimuth', 'eo:cloud_cover', 'platform', 'proj:code', 'view:sun_elevation']) assert.ok(anonymous.includes(carried), carried);
+    for (const absent of ['constellation', 'view:off_nadir', 'proj:epsg', 'eo:snow_cover']) assert.ok(!anonymous.includes(absent), `${absent} is not offered`);
+    const owner = await names('/api/queryables', w.owner.headers);
+    assert.ok(owner.includes('eo:snow_cover'), 'the owner sees the field of their private item');
+    assert.ok(!(await names('/api/queryables', w.other.headers)).includes('eo:snow_cover'), 'nobody else does');
+    assert.ok(!owner.includes('proj:epsg'), 'a deprecated field is never offered');
+
+    const walk = await names(`/api/collections/${w.walk.id}/queryables`);
+    assert.ok(walk.includes('view:azimuth') && walk.includes('datetime'));
+    assert.ok(!walk.includes('eo:cloud_cover') && !walk.includes('platform'), 'only what the collection’s items carry');
+    const datasets = await names(`/api/collections/${w.datasets.id}/queryables`);
+    assert.ok(datasets.includes('eo:cloud_cover') && datasets.includes('sightline:band_count') && !datasets.includes('view:azimuth'));
+    assert.deepEqual(
+      (await names(`/api/collections/${snow.id}/queryables`, w.owner.headers)).filter((n) => n.includes(':') && !n.startsWith('sightline:')),
+      ['eo:snow_cover'],
+    );
+
+    // Known fields no visible item carries still filter (matching nothing); unknown ones are a 400.
+    const byEpsg = await get(api, `/api/search?${new URLSearchParams({ filter: 'proj:epsg = 2154' })}`, w.owner.headers);
+    assert.deepEqual(
+      byEpsg.body.features.map((f: { id: string }) => f.id),
+      [snowItem.id],
+    );
+    const none = await get(api, `/api/search?${new URLSearchParams({ filter: "constellation = 'sentinel-2'" })}`);
+    assert.equal(none.status, 200);
+    assert.equal(none.body.features.length, 0);
+    assert.equal((await get(api, `/api/search?${new URLSearchParams({ filter: 'nosuchfield = 1' })}`)).status, 400);
   });
 
   it('reports how many documents were validated', async (t) => {

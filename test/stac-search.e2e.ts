@@ -509,6 +509,28 @@ describe('STAC API: item search', () => {
     assertBadRequest(await post(api, '/api/search', { fields: { include: 'id' } }), /^fields\.include: must be an array of strings/, 'fields.include');
   });
 
+  it('settles the fields cases clients disagreed on (include wins, nested includes, JSON exclude alone)', async () => {
+    const item = w.walkItems[0].id;
+    const query = (fields: string) => `/api/search?${new URLSearchParams({ ids: item, fields })}`;
+    // An excluded object keeps only its included children.
+    const azimuth = await get(api, query('-properties,+properties.view:azimuth'), {}, true);
+    assert.deepEqual(azimuth.body.features[0].properties, { 'view:azimuth': 37 });
+    assert.ok(azimuth.body.features[0].geometry, 'the rest of the default set stays');
+    // JSON `exclude` without `include`: everything but the excluded fields.
+    const allButGeometry = await post(api, '/api/search', { ids: [item], fields: { exclude: ['geometry'] } }, {}, true);
+    const feature = allButGeometry.body.features[0];
+    assert.equal(feature.geometry, undefined);
+    assert.equal(feature.properties['view:azimuth'], 37);
+    assert.ok(feature.properties.created && feature.properties['pers:interior_orientation']);
+    assert.ok(feature.assets.hd && feature.links.length > 0 && feature.bbox);
+    // An empty `include` keeps the default set, as text `fields` do.
+    const defaultButGeometry = await post(api, '/api/search', { ids: [item], fields: { include: [], exclude: ['geometry'] } }, {}, true);
+    assert.deepEqual(Object.keys(defaultButGeometry.body.features[0].properties), ['datetime']);
+    // A field both included and excluded is included.
+    const both = await get(api, query('+geometry,-geometry'), {}, true);
+    assert.deepEqual(both.body.features[0].geometry, (await get(api, `/api/search?ids=${item}`)).body.features[0].geometry);
+  });
+
   it('searches free text with q (any term; words of a term as a phrase, by prefix)', async () => {
     const clear = await get(api, `/api/search?q=clear`);
     assert.ok(ids(clear).includes(w.datasetItems[0].id));

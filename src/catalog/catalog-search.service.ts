@@ -49,6 +49,8 @@ export const COLLECTION_TEXT_SQL = "to_tsvector('simple'::regconfig, coalesce(c.
 
 /** When the planner expects at most this many matches, numberMatched is counted exactly; beyond, it is the planner's estimate. */
 export const EXACT_COUNT_LIMIT = 10_000;
+/** How many items presentPropertyKeys reads at most. */
+const PRESENT_KEYS_SCAN_ROWS = 20_000;
 /** Tables up to this size are cheap to read whatever the filter. */
 const SMALL_TABLE_ROWS = 50_000;
 
@@ -564,6 +566,40 @@ export class CatalogSearchService implements OnModuleDestroy {
       params.values,
     );
     return rows.map((r) => r.summaries);
+  }
+
+  /**
+   * Which of `keys` appear in the `properties` of at least one ready item the caller may see (in
+   * a collection they may see), among `collectionIds` or anywhere (null). Nothing indexes the
+   * keys of `properties`, so the scan is bounded: a collection's items (by ix_item_collection_id_rank)
+   * or a catalog of up to PRESENT_KEYS_SCAN_ROWS items are read whole; a larger catalog is read
+   * through a fixed block sample of about that many rows (TABLESAMPLE SYSTEM … REPEATABLE, the
+   * same rows every time), so a key carried by only a few items of a huge catalog may be missed.
+   */
+  async presentPropertyKeys(keys: string[], collectionIds: string[] | null, user: AuthUser | undefined): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const params = new SqlParams();
+    const vi = this.visibility('i', user, params);
+    const where = ["i.status = 'ready'", vi.sql, "c.status = 'ready'", vi.again('c'), "jsonb_typeof(i.properties) = 'object'"];
+    let sample = '';
+    if (collectionIds) {
+      const ids = collectionIds.filter(isUuid);
+      if (!ids.length) return new Set();
+      where.push(`i.collection_id = ANY(${params.add(ids, 'uuid[]')})`);
+    } else {
+      const rows = await this.tableRows('item');
+      if (rows > PRESENT_KEYS_SCAN_ROWS) sample = ` TABLESAMPLE SYSTEM (${((100 * PRESENT_KEYS_SCAN_ROWS) / rows).toFixed(4)}) REPEATABLE (0)`;
+    }
+    const found = await this.query<{ key: string }>(
+      `SELECT DISTINCT k.key FROM (
+         SELECT i.properties FROM item i${sample} JOIN collection c ON c.id = i.collection_id
+         WHERE ${where.join(' AND ')}
+         LIMIT ${params.add(PRESENT_KEYS_SCAN_ROWS, 'integer')}
+       ) s CROSS JOIN LATERAL jsonb_object_keys(s.properties) AS k(key)
+       WHERE k.key = ANY(${params.add(keys, 'text[]')})`,
+      params.values,
+    );
+    return new Set(found.map((r) => r.key));
   }
 
   /** Child links of the landing page: the most recent visible collections. */

@@ -50,6 +50,11 @@ export const CONFORMANCE_CLASSES: readonly string[] = [
   `${CQL2}/temporal-functions`,
   `${CQL2}/array-functions`,
   `${CQL2}/property-property`,
+  // Pre-1.0 names of the same classes ("operators" before they became "functions"): QGIS and
+  // stac-api-validator still look for them; newer clients ignore URIs they do not know.
+  `${CQL2}/basic-spatial-operators`,
+  `${CQL2}/spatial-operators`,
+  `${CQL2}/temporal-operators`,
 ];
 
 export const STAC_VERSION = '1.0.0';

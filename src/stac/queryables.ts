@@ -152,6 +152,29 @@ function itemCoreQueryables(): Queryable[] {
   ];
 }
 
+/** Item queryables every document lists, whatever the items carry. */
+export const CORE_ITEM_QUERYABLES: ReadonlySet<string> = new Set(itemCoreQueryables().map((q) => q.name));
+
+/**
+ * Accepted in filters and sorts (old clients still send them) but not offered: `proj:epsg` gave
+ * way to `proj:code` in the projection extension 2.0.
+ */
+export const DEPRECATED_QUERYABLES: ReadonlySet<string> = new Set(['proj:epsg']);
+
+/**
+ * What a queryables document offers: the core queryables, and the others that `present` (the
+ * property keys the caller's visible items carry) says exist. Filters still compile against the
+ * whole map: a known field no item has yet matches nothing rather than failing.
+ */
+export function offeredQueryables(all: ReadonlyMap<string, Queryable>, present: ReadonlySet<string>): Map<string, Queryable> {
+  return new Map([...all].filter(([name]) => CORE_ITEM_QUERYABLES.has(name) || (present.has(name) && !DEPRECATED_QUERYABLES.has(name))));
+}
+
+/** The property keys whose presence decides whether `all` offers them. */
+export function optionalQueryableKeys(all: ReadonlyMap<string, Queryable>): string[] {
+  return [...all.keys()].filter((name) => !CORE_ITEM_QUERYABLES.has(name) && !DEPRECATED_QUERYABLES.has(name));
+}
+
 export const ITEM_QUERYABLES: ReadonlyMap<string, Queryable> = new Map(
   [...itemCoreQueryables(), ...ITEM_PROPERTY_QUERYABLES.map(([key, type, schema]) => propertyQueryable('i', 'properties', key, type, schema))].map((q) => [q.name, q]),
 );

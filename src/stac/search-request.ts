@@ -25,6 +25,12 @@ export interface SortSpec {
 export interface FieldsSpec {
   include: string[];
   exclude: string[];
+  /**
+   * Start from the whole document rather than the default set: a JSON `fields` with `exclude`
+   * and no `include` member (Fields extension, rule 3). `include: []` or null, and every text
+   * `fields`, start from the default set (rule 4).
+   */
+  fromAll?: boolean;
 }
 
 export interface SearchRequest {
@@ -198,7 +204,9 @@ function fieldsFromJson(value: RawValue): FieldsSpec | undefined {
   if (typeof value !== 'object' || Array.isArray(value)) throw badRequest('fields', 'must be {"include": [...], "exclude": [...]}');
   const v = value as Record<string, unknown>;
   for (const key of Object.keys(v)) if (key !== 'include' && key !== 'exclude') throw badRequest('fields', `unknown member '${key}'`);
-  return { include: stringArray('fields.include', v.include) ?? [], exclude: stringArray('fields.exclude', v.exclude) ?? [] };
+  const include = stringArray('fields.include', v.include) ?? [];
+  const exclude = stringArray('fields.exclude', v.exclude) ?? [];
+  return { include, exclude, fromAll: !('include' in v) && exclude.length > 0 };
 }
 
 function termsFrom(value: RawValue, fromText: boolean): string[] | undefined {

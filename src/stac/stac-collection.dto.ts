@@ -58,8 +58,8 @@ export function toStacCollection(row: CollectionRow, links: StacLinks): StacColl
   }
 
   const collectionLinks: StacLink[] = [
-    { rel: 'self', href: links.collection(row.id), type: JSON_TYPE },
-    { rel: 'parent', href: links.root, type: JSON_TYPE },
+    { rel: 'self', href: links.collection(row.id), type: JSON_TYPE, title: row.title },
+    { ...links.rootLink(), rel: 'parent' },
     links.rootLink(),
     { rel: 'items', href: links.items(row.id), type: GEOJSON_TYPE, title: 'Items of this collection' },
     { rel: QUERYABLES_REL, href: `${links.collection(row.id)}/queryables`, type: SCHEMA_TYPE, title: 'Queryables of this collection' },

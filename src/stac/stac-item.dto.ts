@@ -106,8 +106,10 @@ export function toStacItem(row: ItemRow, links: StacLinks): StacItem {
   return item;
 }
 
-/** The minimal set kept by `fields` (Fields extension, rule 1): still a valid item. */
+/** The default set kept by `fields` (Fields extension, rule 1): still a valid item. */
 const DEFAULT_ITEM_FIELDS = ['type', 'stac_version', 'stac_extensions', 'id', 'collection', 'geometry', 'bbox', 'links', 'assets', 'properties.datetime'];
+/** An item with a time range instead of a datetime keeps its range (rule 1). */
+const DEFAULT_RANGE_FIELDS = ['properties.start_datetime', 'properties.end_datetime'];
 export const DEFAULT_COLLECTION_FIELDS = ['type', 'stac_version', 'stac_extensions', 'id', 'title', 'description', 'license', 'extent', 'links'];
 
 function getPath(obj: Record<string, unknown>, path: string[]): { found: boolean; value?: unknown } {
@@ -133,28 +135,42 @@ function splitField(field: string): string[] {
   return field.split('.');
 }
 
+function copyField(doc: Record<string, unknown>, out: Record<string, unknown>, field: string): void {
+  const path = splitField(field);
+  const { found, value } = getPath(doc, path);
+  if (!found) return;
+  let cur = out;
+  for (const part of path.slice(0, -1)) {
+    if (!cur[part] || typeof cur[part] !== 'object') cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  cur[last] = value && typeof value === 'object' && !Array.isArray(value) ? { ...(cur[last] as object), ...structuredClone(value) } : structuredClone(value);
+}
+
+function isBelow(path: string[], ancestor: string[]): boolean {
+  return path.length > ancestor.length && ancestor.every((part, i) => path[i] === part);
+}
+
 /**
- * Fields extension: keep the default set plus `include`, then drop `exclude` (a field must be
- * included and not excluded). `stac_extensions` follows what is left.
+ * Fields extension (stac-api-extensions/fields, "Include/Exclude Semantics"): start from the
+ * default set (or the whole document, `fromAll`), add `include`, then drop `exclude`, less
+ * specific paths first. A field both included and excluded stays (rule 6); an included field
+ * below an excluded one comes back alone (rule 5.1: `-properties,+properties.view:azimuth`
+ * keeps `properties.view:azimuth` only). `stac_extensions` follows what is left.
  */
 export function applyFields<T extends Record<string, unknown>>(doc: T, fields: FieldsSpec, defaults: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const field of [...defaults, ...fields.include]) {
-    const path = splitField(field);
-    const { found, value } = getPath(doc, path);
-    if (!found) continue;
-    let cur = out;
-    for (const part of path.slice(0, -1)) {
-      if (!cur[part] || typeof cur[part] !== 'object') cur[part] = {};
-      cur = cur[part] as Record<string, unknown>;
-    }
-    const last = path[path.length - 1];
-    cur[last] = value && typeof value === 'object' && !Array.isArray(value) ? { ...(cur[last] as object), ...structuredClone(value) } : structuredClone(value);
-  }
-  for (const field of fields.exclude) {
-    const path = splitField(field);
+  for (const field of [...(fields.fromAll ? Object.keys(doc) : defaults), ...fields.include]) copyField(doc, out, field);
+  const included = fields.include.map((field) => ({ field, path: splitField(field) }));
+  const excluded = fields.exclude
+    .filter((field) => !fields.include.includes(field))
+    .map(splitField)
+    .sort((a, b) => a.length - b.length);
+  for (const path of excluded) {
     const parent = getPath(out, path.slice(0, -1));
     if (parent.found && parent.value && typeof parent.value === 'object') delete (parent.value as Record<string, unknown>)[path[path.length - 1]];
+    for (const inc of included) if (isBelow(inc.path, path)) copyField(doc, out, inc.field);
   }
   if (Array.isArray(out.stac_extensions)) {
     const props = (out.properties ?? {}) as Record<string, unknown>;
@@ -174,5 +190,5 @@ export function applyFields<T extends Record<string, unknown>>(doc: T, fields: F
 }
 
 export function applyItemFields(item: StacItem, fields: FieldsSpec): Record<string, unknown> {
-  return applyFields(item, fields, DEFAULT_ITEM_FIELDS);
+  return applyFields(item, fields, item.properties?.datetime === null ? [...DEFAULT_ITEM_FIELDS, ...DEFAULT_RANGE_FIELDS] : DEFAULT_ITEM_FIELDS);
 }

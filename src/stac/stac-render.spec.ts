@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { collectionExtensions, itemExtensions } from './stac-extensions.js';
 import { applyItemFields, derivedTitle, type StacItem } from './stac-item.dto.js';
+import { searchFromBody, searchFromQuery } from './search-request.js';
 import { StacLinks, utcText } from './stac-links.js';
 
 describe('STAC extensions from field prefixes', () => {
@@ -110,5 +111,35 @@ describe('fields extension', () => {
     assert.equal(some.assets, undefined);
     assert.deepEqual(some.stac_extensions, ['https://stac-extensions.github.io/view/v1.0.0/schema.json']);
     assert.equal(applyItemFields(item, { include: [], exclude: ['geometry'] }).geometry, undefined);
+  });
+
+  it('decides the cases clients disagree on by the Fields extension text', () => {
+    // Rule 5.1: an excluded object keeps only its included children (not even the default datetime).
+    const azimuthOnly = applyItemFields(item, { include: ['properties.view:azimuth'], exclude: ['properties'] });
+    assert.deepEqual(azimuthOnly.properties, { 'view:azimuth': 3 });
+    assert.ok(azimuthOnly.geometry && azimuthOnly.assets, 'the rest of the default set stays');
+    // Rule 3: JSON `exclude` without an `include` member starts from the whole item.
+    const allButGeometry = applyItemFields(item, { include: [], exclude: ['geometry'], fromAll: true });
+    assert.equal(allButGeometry.geometry, undefined);
+    assert.deepEqual(allButGeometry.properties, item.properties);
+    assert.deepEqual(Object.keys(allButGeometry).sort(), ['assets', 'bbox', 'collection', 'id', 'links', 'properties', 'stac_extensions', 'stac_version', 'type']);
+    // Rule 4: an empty `include` (and every text `fields`) starts from the default set.
+    assert.deepEqual(applyItemFields(item, { include: [], exclude: ['geometry'] }).properties, { datetime: '2020-01-01T00:00:00Z' });
+    // Rule 6: a field both included and excluded is included.
+    assert.deepEqual(applyItemFields(item, { include: ['geometry'], exclude: ['geometry'] }).geometry, item.geometry);
+    // The most specific path wins whatever the order: -assets.hd.href,-assets,+assets.hd.
+    assert.deepEqual(applyItemFields(item, { include: ['assets.hd'], exclude: ['assets.hd.href', 'assets'] }).assets, { hd: {} });
+    // Rule 1: an item with a range instead of a datetime keeps its range.
+    const ranged = { ...item, properties: { datetime: null, start_datetime: 'a', end_datetime: 'b', foo: 1 } } as unknown as StacItem;
+    assert.deepEqual(applyItemFields(ranged, { include: [], exclude: [] }).properties, { datetime: null, start_datetime: 'a', end_datetime: 'b' });
+  });
+
+  it('reads fields from text and JSON, telling a missing include from an empty one', () => {
+    assert.deepEqual(searchFromQuery({ fields: '-properties, properties.view:azimuth' }).fields, { include: ['properties.view:azimuth'], exclude: ['properties'] });
+    assert.deepEqual(searchFromQuery({ fields: '-geometry' }).fields, { include: [], exclude: ['geometry'] });
+    assert.deepEqual(searchFromBody({ fields: { exclude: ['geometry'] } }).fields, { include: [], exclude: ['geometry'], fromAll: true });
+    assert.deepEqual(searchFromBody({ fields: { include: [], exclude: ['geometry'] } }).fields, { include: [], exclude: ['geometry'], fromAll: false });
+    assert.deepEqual(searchFromBody({ fields: { include: null, exclude: ['geometry'] } }).fields, { include: [], exclude: ['geometry'], fromAll: false });
+    assert.deepEqual(searchFromBody({ fields: {} }).fields, { include: [], exclude: [], fromAll: false });
   });
 });

@@ -58,12 +58,16 @@ export class StacController {
   }
 
   @Get('queryables')
-  @ApiOperation({ summary: 'Queryables of item search', description: 'JSON Schema of the names usable in `filter` and `sortby` of /search.' })
+  @ApiOperation({
+    summary: 'Queryables of item search',
+    description: 'JSON Schema of the names usable in `filter` and `sortby` of /search: the core fields and the properties that items the caller may see carry.',
+  })
   @ApiProduces(SCHEMA_TYPE)
   @ApiOkResponse({ type: QueryablesDto })
-  queryables(@Res({ passthrough: true }) res: Response) {
+  async queryables(@CurrentUser() user: AuthUser | undefined, @Res({ passthrough: true }) res: Response) {
+    const doc = await this.stac.itemQueryables(user);
     res.type(SCHEMA_TYPE);
-    return this.stac.itemQueryables();
+    return doc;
   }
 
   @Get('collections-queryables')
@@ -97,7 +101,10 @@ export class StacController {
   }
 
   @Get('collections/:collectionId/queryables')
-  @ApiOperation({ summary: 'Queryables of the items of a collection', description: 'The item queryables plus the properties its summaries describe.' })
+  @ApiOperation({
+    summary: 'Queryables of the items of a collection',
+    description: 'The core item fields plus the properties its items carry (including those its summaries describe).',
+  })
   @ApiParam({ name: 'collectionId', format: 'uuid' })
   @ApiProduces(SCHEMA_TYPE)
   @ApiOkResponse({ type: QueryablesDto })

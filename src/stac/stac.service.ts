@@ -4,7 +4,15 @@ import { AppConfig, secretKey } from '../config/app-config.js';
 import { CONFORMANCE_CLASSES, OPENAPI_MEDIA_TYPE, QUERYABLES_REL, STAC_VERSION } from './conformance.js';
 import { CursorCodec, CursorError, type CursorPayload, fingerprint } from './cursor.js';
 import { CatalogService } from '../catalog/catalog.service.js';
-import { COLLECTION_QUERYABLES, ITEM_QUERYABLES, itemQueryablesWithSummaries, normalizeQueryableName, type Queryable } from './queryables.js';
+import {
+  COLLECTION_QUERYABLES,
+  ITEM_QUERYABLES,
+  itemQueryablesWithSummaries,
+  normalizeQueryableName,
+  offeredQueryables,
+  optionalQueryableKeys,
+  type Queryable,
+} from './queryables.js';
 import { CatalogSearchService, type CollectionFilter, type ItemFilter, type MatchCount, type ResolvedSort, type SqlCondition } from '../catalog/catalog-search.service.js';
 import { compileCql2 } from './cql2/cql2.compiler.js';
 import { Cql2Error, type Cql2Node } from './cql2/cql2.types.js';
@@ -128,17 +136,21 @@ export class StacService {
     };
   }
 
-  itemQueryables() {
-    return this.queryablesDocument(`${this.links.api}/queryables`, 'Queryables of item search', ITEM_QUERYABLES, this.catalog.itemKinds());
+  /** The queryables of what the caller may see: a field only private items carry stays unlisted for others. */
+  async itemQueryables(user: AuthUser | undefined) {
+    const present = await this.repository.presentPropertyKeys(optionalQueryableKeys(ITEM_QUERYABLES), null, user);
+    return this.queryablesDocument(`${this.links.api}/queryables`, 'Queryables of item search', offeredQueryables(ITEM_QUERYABLES, present), this.catalog.itemKinds());
   }
 
   async collectionQueryables(collectionId: string, user: AuthUser | undefined) {
     const collection = await this.repository.findCollection(collectionId, user);
     if (!collection) throw new NotFoundException(`Collection ${collectionId} not found`);
+    const all = itemQueryablesWithSummaries([collection.summaries]);
+    const present = await this.repository.presentPropertyKeys(optionalQueryableKeys(all), [collectionId], user);
     return this.queryablesDocument(
       `${this.links.collection(collectionId)}/queryables`,
       `Queryables of the items of ${collection.title}`,
-      itemQueryablesWithSummaries([collection.summaries]),
+      offeredQueryables(all, present),
       this.catalog.itemKinds(),
     );
   }
