@@ -261,11 +261,12 @@ async function scenarios(base: string): Promise<{ list: Scenario[]; notes: strin
   };
   const items = sample.features;
 
-  // Page 50 of a search: follow `next` 49 times first, then measure that page against page 1.
+  // Page 50 of a search (or the last one of a smaller catalog): follow `next` first, then measure that page against page 1.
   const pageSearch = '/api/search?limit=100';
   let page = JSON.parse((await send(base, { method: 'GET', path: pageSearch })).body) as { links: Array<{ rel: string; href: string }> };
   for (let i = 1; i < 50; i++) {
-    const next = page.links.find((l) => l.rel === 'next')!;
+    const next = page.links.find((l) => l.rel === 'next');
+    if (!next) break;
     page = JSON.parse((await send(base, { method: 'GET', path: new URL(next.href).pathname + new URL(next.href).search })).body);
   }
   const page50 = page.links.find((l) => l.rel === 'self')!.href;
