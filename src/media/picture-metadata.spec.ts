@@ -49,6 +49,43 @@ describe('normalizeMetadata', () => {
     assert.equal(m.gpsTime, null);
   });
 
+  it('reads a naive camera clock in the time zone of the place, daylight saving included', () => {
+    // Nairobi (UTC+3 all year): 09:47 local is 06:47Z, not 09:47Z.
+    const nairobi = normalizeMetadata({
+      exif: { DateTimeOriginal: '2021:03:04 09:47:00' },
+      gps: { GPSLatitude: [1, 17, 0], GPSLatitudeRef: 'S', GPSLongitude: [36, 49, 0], GPSLongitudeRef: 'E' },
+    });
+    assert.deepEqual(
+      [nairobi.capturedAt!.toISOString(), nairobi.cameraTimeOffset, nairobi.cameraTimeOffsetSource, nairobi.timeZone],
+      ['2021-03-04T06:47:00.000Z', '+03:00', 'position', 'Africa/Nairobi'],
+    );
+    const paris = (date: string) =>
+      normalizeMetadata({ exif: { DateTimeOriginal: date }, gps: { GPSLatitude: [48, 51, 0], GPSLatitudeRef: 'N', GPSLongitude: [2, 21, 0], GPSLongitudeRef: 'E' } });
+    assert.equal(paris('2023:07:14 12:00:00').capturedAt!.toISOString(), '2023-07-14T10:00:00.000Z', 'summer time, +02:00');
+    assert.equal(paris('2023:01:14 12:00:00').capturedAt!.toISOString(), '2023-01-14T11:00:00.000Z', 'winter time, +01:00');
+    // An offset the camera wrote wins over the place.
+    const written = normalizeMetadata({
+      exif: { DateTimeOriginal: '2023:07:14 12:00:00', OffsetTimeOriginal: '+05:00' },
+      gps: { GPSLatitude: [48, 51, 0], GPSLatitudeRef: 'N', GPSLongitude: [2, 21, 0], GPSLongitudeRef: 'E' },
+    });
+    assert.deepEqual([written.capturedAt!.toISOString(), written.cameraTimeOffsetSource, written.timeZone], ['2023-07-14T07:00:00.000Z', 'exif', null]);
+  });
+
+  it('turns a heading from magnetic north into a true one with the declination of the place and date', () => {
+    const at = (lat: [number, string], lon: [number, string], ref: string) =>
+      normalizeMetadata({
+        exif: { DateTimeOriginal: '2024:06:01 12:00:00', OffsetTimeOriginal: '+00:00' },
+        gps: { GPSLatitude: [lat[0], 0, 0], GPSLatitudeRef: lat[1], GPSLongitude: [lon[0], 0, 0], GPSLongitudeRef: lon[1], GPSImgDirection: 100, GPSImgDirectionRef: ref },
+      });
+    // World Magnetic Model 2020/2025 for mid-2024 (NOAA's calculator): Ottawa about 12.6° W, Anchorage about 14.5° E.
+    const ottawa = at([45, 'N'], [76, 'W'], 'M');
+    assert.ok(Math.abs(ottawa.heading! - (100 - 12.6)) < 1, `Ottawa ${ottawa.heading} (declination ${ottawa.magneticDeclination})`);
+    const anchorage = at([61, 'N'], [150, 'W'], 'M');
+    assert.ok(Math.abs(anchorage.heading! - (100 + 14.5)) < 1.5, `Anchorage ${anchorage.heading} (declination ${anchorage.magneticDeclination})`);
+    const trueNorth = at([45, 'N'], [76, 'W'], 'T');
+    assert.deepEqual([trueNorth.heading, trueNorth.magneticDeclination], [100, null]);
+  });
+
   it('ignores unset clocks and a 0,0 position; overrides replace what is there', () => {
     const m = normalizeMetadata({
       exif: { DateTimeOriginal: '0000:00:00 00:00:00' },

@@ -1,5 +1,6 @@
 import exifr from 'exifr';
 import { open } from 'node:fs/promises';
+import { magneticDeclination, offsetOfLocalTime, timeZoneAt } from './geo-corrections.js';
 import type { Projection } from './media.types.js';
 
 /** Where a capture time came from. */
@@ -18,10 +19,21 @@ export interface PictureMetadata {
   cameraTime: Date | null;
   /** `+02:00`; how it was known. */
   cameraTimeOffset: string | null;
-  cameraTimeOffsetSource: 'exif' | 'gps' | 'assumed-utc' | null;
+  /**
+   * `exif` (the camera wrote it), `gps` (camera clock minus GPS clock), `position` (the time zone of
+   * the place, daylight saving included), `assumed-utc` (nothing else known).
+   */
+  cameraTimeOffsetSource: 'exif' | 'gps' | 'position' | 'assumed-utc' | null;
+  /** The time zone of the place, when the offset was taken from it. */
+  timeZone: string | null;
   /** Real heading (degrees from north, [0, 360)), as the camera recorded it. */
   heading: number | null;
   headingSource: 'exif' | 'xmp-gpano' | 'xmp-dji' | null;
+  /**
+   * The declination (degrees) added to a heading the camera gave from magnetic north
+   * (`GPSImgDirectionRef = M`) to make it true; null when it gave true north.
+   */
+  magneticDeclination: number | null;
   pitch: number | null;
   roll: number | null;
   /** Metres above sea level, and above the take-off point for drones. */
@@ -288,6 +300,15 @@ export function normalizeMetadata(raw: Dict | undefined, overrides: MetadataOver
     offset = Math.round(d / QUARTER) * 15;
     offsetSource = 'gps';
   }
+  let timeZone: string | null = null;
+  if (cameraLocal !== null && offset === null && lat !== null && lon !== null) {
+    // A naive camera clock is the local time of where the picture was taken.
+    timeZone = timeZoneAt(lat, lon);
+    if (timeZone) {
+      offset = offsetOfLocalTime(timeZone, cameraLocal);
+      offsetSource = 'position';
+    }
+  }
   if (cameraLocal !== null && offset === null) {
     offset = 0;
     offsetSource = 'assumed-utc';
@@ -329,9 +350,21 @@ export function normalizeMetadata(raw: Dict | undefined, overrides: MetadataOver
   const exifHeading = num(gps.GPSImgDirection);
   const gpanoHeading = num(gpano.PoseHeadingDegrees);
   const djiHeading = num(dji.GimbalYawDegree ?? dji.FlightYawDegree);
+  let magneticDeclinationApplied: number | null = null;
   if (exifHeading !== null && exifHeading >= 0 && exifHeading <= 360) {
     heading = normalizeHeading(exifHeading);
     headingSource = 'exif';
+    if (str(gps.GPSImgDirectionRef)?.toUpperCase() === 'M') {
+      // Magnetic north: true north is the magnetic heading plus the declination of the place and date.
+      const declination = lat !== null && lon !== null ? magneticDeclination(lat, lon, capturedAt ?? new Date()) : null;
+      if (declination) {
+        heading = normalizeHeading(exifHeading + declination.degrees);
+        magneticDeclinationApplied = Math.round(declination.degrees * 100) / 100;
+        if (declination.extrapolated) warnings.push('magnetic declination from the nearest World Magnetic Model date');
+      } else {
+        warnings.push('heading is from magnetic north and could not be corrected (no position)');
+      }
+    }
   } else if (gpanoHeading !== null) {
     heading = normalizeHeading(gpanoHeading);
     headingSource = 'xmp-gpano';
@@ -379,8 +412,10 @@ export function normalizeMetadata(raw: Dict | undefined, overrides: MetadataOver
     cameraTime,
     cameraTimeOffset: offset !== null && cameraMs !== null ? formatOffset(offset) : null,
     cameraTimeOffsetSource: cameraMs !== null ? offsetSource : null,
+    timeZone: cameraMs !== null ? timeZone : null,
     heading,
     headingSource,
+    magneticDeclination: magneticDeclinationApplied,
     pitch,
     roll,
     altitude,

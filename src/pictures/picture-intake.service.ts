@@ -136,6 +136,8 @@ export class PictureIntakeService {
       captureTimeSource: meta.captureTimeSource,
       cameraTimeOffset: meta.cameraTimeOffset,
       cameraTimeOffsetSource: meta.cameraTimeOffsetSource,
+      timeZone: meta.timeZone,
+      magneticDeclination: meta.magneticDeclination,
       crop: meta.crop,
       tiles: meta.projection === 'equirectangular' ? tileGrid(probe.uprightWidth, probe.uprightHeight) : null,
       overridden: [...(overrides.capturedAt ? ['capture_time'] : []), ...(overrides.lon !== undefined ? ['position'] : [])],

@@ -18,6 +18,8 @@ export interface StoredPictureMetadata {
   captureTimeSource?: string | null;
   cameraTimeOffset?: string | null;
   cameraTimeOffsetSource?: string | null;
+  timeZone?: string | null;
+  magneticDeclination?: number | null;
   crop?: Record<string, number> | null;
   tiles?: { cols: number; rows: number; width: number; height: number } | null;
   overridden?: string[];
@@ -97,6 +99,13 @@ export function pictureItemProperties(
     'sightline:gps_accuracy': m.gpsAccuracy ?? undefined,
     'sightline:gps_dop': m.gpsDop ?? undefined,
     'sightline:capture_time_source': m.captureTimeSource ?? undefined,
+    // A camera clock's offset from UTC, and how it was known (exif, gps, position: the time zone of the place).
+    ...(m.captureTimeSource === 'camera'
+      ? { 'sightline:camera_time_offset': m.cameraTimeOffset ?? undefined, 'sightline:camera_time_offset_source': m.cameraTimeOffsetSource ?? undefined }
+      : {}),
+    'sightline:time_zone': m.captureTimeSource === 'camera' ? (m.timeZone ?? undefined) : undefined,
+    // The camera gave a magnetic heading: view:azimuth is true north, this declination added.
+    'sightline:magnetic_declination': heading.source === 'exif' ? (m.magneticDeclination ?? undefined) : undefined,
     'sightline:focal_length_35mm': m.focalLength35mm ?? undefined,
     'sightline:blurred': p.blurred || p.isBlurred,
     tiles: m.tiles ?? undefined,
