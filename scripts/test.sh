@@ -19,6 +19,18 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   fi
 fi
 
+# GDAL for the STAC client tests (Debian's gdal-bin: gdalinfo reads the STAC API, gdal_translate writes test files).
+if ! command -v gdalinfo >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing gdal-bin for the STAC client tests (log: /tmp/sightline-gdal-apt.log)"
+    if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gdal-bin; } >/tmp/sightline-gdal-apt.log 2>&1; then
+      log "gdal-bin could not be installed: the tests that need GDAL will be skipped"
+    fi
+  else
+    log "gdalinfo is absent and cannot be installed here (needs root and apt-get): the tests that need GDAL will be skipped"
+  fi
+fi
+
 BASE_DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sightline}
 RUN_ID="$(date +%s)_$$"
 export DATABASE_URL=$(with_db "$BASE_DATABASE_URL" "sightline_test_$RUN_ID")

@@ -46,6 +46,21 @@ export function corsMiddleware(allowed: string[]) {
   };
 }
 
+/**
+ * Response compression, with Brotli only for clients that name `br`: `Accept-Encoding: *` (or a
+ * list without `br`) gets gzip, since common HTTP stacks send `*` without a Brotli decoder.
+ */
+export function compressionMiddleware() {
+  const compress = compression({ threshold: 1024 });
+  return (req: Request, res: Response, next: NextFunction) => {
+    const accepted = req.headers['accept-encoding'];
+    if (!accepted || /(^|,)\s*br\s*(;|,|$)/i.test(accepted)) return compress(req, res, next);
+    // Negotiated on a view of the request whose header also says `br;q=0`; the request itself is unchanged.
+    const view = Object.create(req, { headers: { value: { ...req.headers, 'accept-encoding': `${accepted}, br;q=0` } } }) as Request;
+    return compress(view, res, next);
+  };
+}
+
 function metricsMiddleware(metrics: MetricsService) {
   return (req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
@@ -100,7 +115,7 @@ export function configureHttpApp(app: NestExpressApplication): void {
     }),
   );
   app.use(corsMiddleware(config.CORS_ORIGINS));
-  app.use(compression({ threshold: 1024 }));
+  app.use(compressionMiddleware());
   // The embedded identity provider (/oidc) parses its own bodies: mounted before the parsers.
   configureAuthHttp(app);
   for (const parser of bodyParsers(config.BODY_LIMIT_BYTES)) app.use(parser);

@@ -488,10 +488,13 @@ export class CatalogSearchService implements OnModuleDestroy {
         ${UTC_TEXT('c.datetime_start')} AS datetime_start, ${UTC_TEXT('c.datetime_end')} AS datetime_end,
         ${UTC_TEXT('c.created_at')} AS created, ${UTC_TEXT('c.updated_at')} AS updated,
         CASE WHEN c.geom IS NULL THEN NULL ELSE ARRAY[ST_XMin(c.geom), ST_YMin(c.geom), ST_XMax(c.geom), ST_YMax(c.geom)] END AS bbox,
-        CASE WHEN c.ordered THEN (
-          SELECT t.assets->'thumb' FROM item t
-          WHERE t.collection_id = c.id AND t.status = 'ready' AND ${again('t')} AND t.assets ? 'thumb'
-          ORDER BY t.rank ASC NULLS LAST, t.datetime ASC, t.id ASC LIMIT 1) END AS thumbnail`;
+        -- The card's picture: the thumbnail-role asset of the first ready item the caller may see (in item order, on ix_item_collection_id_rank).
+        (SELECT a.value FROM item t
+          CROSS JOIN LATERAL (
+            SELECT e.value FROM jsonb_each(t.assets) e WHERE jsonb_typeof(e.value->'roles') = 'array' AND e.value->'roles' ? 'thumbnail' ORDER BY e.key LIMIT 1
+          ) a
+          WHERE t.collection_id = c.id AND t.status = 'ready' AND ${again('t')}
+          ORDER BY t.rank ASC NULLS LAST, t.datetime ASC, t.id ASC LIMIT 1) AS thumbnail`;
   }
 
   /** A page of collections; counted and read like items (see searchItems). */

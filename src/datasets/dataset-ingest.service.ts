@@ -8,7 +8,7 @@ import type { JobContext, JobReconciler } from '../queue/queue.types.js';
 import { StorageService } from '../storage/storage.service.js';
 import type { Dataset } from './dataset.entity.js';
 import { DatasetFiles } from './dataset-files.js';
-import { datasetItemAssets, datasetItemStac } from './dataset-stac.js';
+import { datasetItemAssets, datasetItemStac, itemDatetime } from './dataset-stac.js';
 import { DatasetsRepository } from './datasets.repository.js';
 import { analyseRasterIsolated } from './raster/analyse-isolated.js';
 import { RasterProblem } from './raster/raster-info.js';
@@ -128,7 +128,7 @@ export class DatasetIngestService implements JobReconciler {
           {
             status: 'ready',
             geometry: info.footprint,
-            datetime: info.datetime ? new Date(info.datetime) : (item.datetime ?? dataset.createdAt),
+            datetime: itemDatetime(dataset, info),
             ...datasetItemStac(done, info),
             assets: datasetItemAssets(done, info),
           },

@@ -20,6 +20,15 @@ export interface RenderedPng {
   public: boolean;
 }
 
+const TILE_SIZE = 256;
+let transparentTile: Promise<Buffer> | undefined;
+
+/** The tile outside a dataset's footprint: fully transparent, encoded once. */
+function emptyTile(): Promise<Buffer> {
+  transparentTile ??= encodePng({ width: TILE_SIZE, height: TILE_SIZE, rgba: new Uint8Array(TILE_SIZE * TILE_SIZE * 4), opaque: false });
+  return transparentTile;
+}
+
 /** Thumbnails, XYZ tiles and point sampling of ready datasets; rendered images are cached in storage. */
 @Injectable()
 export class DatasetRenderService {
@@ -86,8 +95,8 @@ export class DatasetRenderService {
         details: [{ field: 'x', problems: ['out of range'] }],
       });
     if (!info.footprint) throw new NotFoundException('The dataset is not georeferenced: it has no tiles');
-    if (!tileTouchesFootprint(info, z, x, y))
-      throw new NotFoundException({ message: `Tile ${z}/${x}/${y} is outside the dataset's footprint`, details: { bbox: info.wgs84Bboxes } });
+    // A map asks for every tile in view: outside the footprint it gets an image (a JSON 404 would be blocked by browsers).
+    if (!tileTouchesFootprint(info, z, x, y)) return { png: await emptyTile(), public: isPublicDataset(dataset) };
     return this.cached(dataset, `tiles/${resampling}/${z}/${x}/${y}.png`, () =>
       this.withFile(dataset, async (file) => {
         const grid = tileSourceGrid(info, z, x, y);

@@ -2,9 +2,13 @@ import type { StoredLink } from '../catalog/catalog.types.js';
 import type { Dataset } from './dataset.entity.js';
 import type { RasterInfo } from './raster/raster-info.js';
 
-/** STAC extensions a dataset item uses (versions as in the schemas the project validates against). */
+/**
+ * STAC extensions a dataset item uses (versions as in the schemas the project validates against).
+ * Projection v1.2.0 defines both `proj:code` (what v2.0.0 keeps) and `proj:epsg` (which v2.0.0
+ * forbids): GDAL's STACIT driver before 3.10 skips an item without `proj:epsg`.
+ */
 export const DATASET_STAC_EXTENSIONS = {
-  projection: 'https://stac-extensions.github.io/projection/v2.0.0/schema.json',
+  projection: 'https://stac-extensions.github.io/projection/v1.2.0/schema.json',
   raster: 'https://stac-extensions.github.io/raster/v1.1.0/schema.json',
   file: 'https://stac-extensions.github.io/file/v2.1.0/schema.json',
   webMapLinks: 'https://stac-extensions.github.io/web-map-links/v1.2.0/schema.json',
@@ -30,7 +34,8 @@ export function geotiffMediaType(isCog: boolean): string {
 
 /**
  * The STAC fields of a ready dataset's item: its properties, its links (relative hrefs, made
- * absolute on the API root) and the extensions it uses.
+ * absolute on the API root) and the extensions it uses. The item's `datetime` is the file's
+ * acquisition time, else its registration time (see itemDatetime).
  */
 export function datasetItemStac(
   dataset: Pick<Dataset, 'id' | 'title' | 'description'>,
@@ -39,10 +44,19 @@ export function datasetItemStac(
   const paths = datasetPaths(dataset.id);
   const properties: Record<string, unknown> = { title: dataset.title };
   if (dataset.description) properties.description = dataset.description;
+  if (info.startDatetime && info.endDatetime) {
+    properties.start_datetime = info.startDatetime;
+    properties.end_datetime = info.endDatetime;
+  }
+  // Whether `datetime` is the acquisition time the file gives, or only when it was registered.
+  properties['sightline:datetime_source'] = info.datetime ? 'file' : 'registration';
   const extensions: string[] = [DATASET_STAC_EXTENSIONS.raster, DATASET_STAC_EXTENSIONS.file];
   if (info.transform) {
     extensions.unshift(DATASET_STAC_EXTENSIONS.projection);
-    properties['proj:code'] = info.crs?.code ?? null;
+    const code = info.crs?.code ?? null;
+    properties['proj:code'] = code;
+    const epsg = code?.match(/^EPSG:(\d+)$/);
+    if (epsg) properties['proj:epsg'] = Number(epsg[1]);
     if (info.nativeBounds) properties['proj:bbox'] = info.nativeBounds;
     properties['proj:shape'] = [info.height, info.width];
     properties['proj:transform'] = info.transform;
@@ -54,6 +68,12 @@ export function datasetItemStac(
     links.push({ rel: 'xyz', href: paths.tiles, type: 'image/png', title: `${dataset.title} (XYZ tiles)` });
   }
   return { properties, links, extensions };
+}
+
+/** The item's datetime: when the raster was acquired (the start of its interval), else when it was registered. */
+export function itemDatetime(dataset: Pick<Dataset, 'createdAt'>, info: RasterInfo): Date {
+  const acquired = info.datetime ?? info.startDatetime;
+  return acquired ? new Date(acquired) : dataset.createdAt;
 }
 
 /** The item assets: the file itself (with file and raster fields) and its thumbnail. */

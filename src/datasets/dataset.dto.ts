@@ -157,7 +157,8 @@ export class ListDatasetsQueryDto extends PageQueryDto {
   bbox?: string;
 
   @ApiPropertyOptional({
-    description: 'RFC 3339 instant or interval (`start/end`, `../end`, `start/..`), on the raster date (TIFF DateTime, else registration)',
+    description:
+      'RFC 3339 instant or interval (`start/end`, `../end`, `start/..`), on the raster date (its acquisition time from GDAL metadata or the TIFF DateTime tag, else its registration)',
     example: '2020-01-01T00:00:00Z/..',
   })
   @IsOptional()
@@ -347,7 +348,12 @@ export class DatasetDto {
   @ApiProperty({ description: 'The file carries an internal transparency mask' }) has_mask: boolean;
   @ApiProperty({ nullable: true, type: DatasetOverviewDto, description: 'Size of the image statistics were computed from' })
   statistics_from: DatasetOverviewDto | null;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'Date of the raster (TIFF DateTime tag), else of its registration' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the raster was acquired (GDAL metadata ACQUISITIONDATETIME or ACQUISITION_START_TIME, else the TIFF DateTime tag, read as UTC), else when it was registered',
+  })
   datetime: string | null;
   @ApiProperty({ type: [String] }) warnings: string[];
   @ApiProperty({ format: 'date-time' }) created_at: string;

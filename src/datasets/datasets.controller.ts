@@ -266,11 +266,14 @@ export class DatasetsController {
 
   @Get(':id/tiles/:z/:x/:y.png')
   @Public()
-  @ApiOperation({ summary: 'A Web Mercator XYZ tile (256 px)', description: 'Warped from the best overview; transparent outside the footprint. Cached.' })
+  @ApiOperation({
+    summary: 'A Web Mercator XYZ tile (256 px)',
+    description: 'Warped from the best overview; transparent outside the data; a tile outside the footprint is a fully transparent PNG. Cached.',
+  })
   @ApiProduces('image/png')
   @ApiOkResponse({ description: 'PNG', schema: { type: 'string', format: 'binary' } })
   @ApiBadRequestResponse({ description: 'No such tile (x or y out of range)', type: ErrorResponseDto })
-  @ApiNotFoundResponse({ description: 'No such dataset, not georeferenced, or the tile is outside its footprint', type: ErrorResponseDto })
+  @ApiNotFoundResponse({ description: 'No such dataset, or not georeferenced', type: ErrorResponseDto })
   @ApiConflictResponse(NOT_READY)
   async tile(@CurrentUser() user: AuthUser | undefined, @Param() params: TileParamsDto, @Query() query: TileQueryDto, @Res() res: Response): Promise<void> {
     sendPng(res, await this.render.tile(user, params.id, params.z, params.x, params.y, query.resampling ?? 'bilinear'));

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import { addDecoder, BaseDecoder, fromFile, type GeoTIFF, type GeoTIFFImage, type TypedArray } from 'geotiff';
 import { type Affine, invertAffine, nativeBounds, pixelSize } from './affine.js';
+import { type AcquisitionTime, acquisitionTime } from './acquisition-time.js';
 import { crsFromGeoKeys, crsTransformer } from './crs.js';
 import { densifiedOutline, footprintBboxes, footprintFromOutline } from './footprint.js';
 import type { BlockCache } from './block-cache.js';
@@ -185,11 +186,8 @@ export function nodataNumber(nodata: BandInfo['nodata']): number | null {
   return nodata;
 }
 
-function parseTiffDate(text: string | undefined): string | null {
-  const m = text?.match(/^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/);
-  if (!m) return null;
-  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
-  return Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1800 ? null : d.toISOString();
+function fileTimes(t: AcquisitionTime): Pick<RasterInfo, 'datetime' | 'startDatetime' | 'endDatetime' | 'datetimeSource'> {
+  return { datetime: t.datetime, startDatetime: t.startDatetime, endDatetime: t.endDatetime, datetimeSource: t.source };
 }
 
 /** The geotransform from ModelTransformation or ModelTiepoint + ModelPixelScale; GDAL's PixelIsPoint shift applied. */
@@ -648,7 +646,7 @@ async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSig
     resolutionMeters,
     footprint,
     wgs84Bboxes: footprintBboxes(footprint),
-    datetime: parseTiffDate(ascii(await tag(fd, 'DateTime'))),
+    ...fileTimes(acquisitionTime(ascii(await tag(fd, 'DateTime')), ascii(await tag(fd, 'GDAL_METADATA')))),
     statisticsLevel: statisticsLevel(levels),
     warnings,
   };

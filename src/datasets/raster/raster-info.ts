@@ -75,8 +75,13 @@ export interface RasterInfo {
   footprint: Geometry | null;
   /** One WGS 84 box per footprint polygon (two when split at the antimeridian). */
   wgs84Bboxes: Bbox[];
-  /** ISO 8601 from the TIFF DateTime tag. */
+  /** When the raster was acquired, as the file says (ISO 8601; see acquisition-time.ts); null when it does not. */
   datetime: string | null;
+  /** The acquisition interval, when the file gives one (absent in what older versions stored). */
+  startDatetime?: string | null;
+  endDatetime?: string | null;
+  /** The metadata item or tag `datetime` was read from (`ACQUISITIONDATETIME`, `DateTime`…). */
+  datetimeSource?: string | null;
   /** The level statistics were computed from (0 = full resolution). */
   statisticsLevel: number;
   /** Things a user should know: no CRS, all nodata… */
