@@ -19,6 +19,7 @@ const fixed = (names: string[]) => {
 const PROJ_COMMON = ['proj:wkt2', 'proj:projjson', 'proj:geometry', 'proj:bbox', 'proj:centroid', 'proj:shape', 'proj:transform'];
 const PROJ_V1 = new Set(['proj:epsg', ...PROJ_COMMON]);
 const PROJ_V2 = new Set(['proj:code', ...PROJ_COMMON]);
+const PROJ_V1_2 = new Set(['proj:epsg', 'proj:code', ...PROJ_COMMON]);
 
 const EXTENSIONS: ExtensionDef[] = [
   {
@@ -33,11 +34,14 @@ const EXTENSIONS: ExtensionDef[] = [
   },
   {
     prefix: 'proj',
+    // Both fields: v1.2.0, the version that defines both (GDAL's STACIT before 3.10 reads only proj:epsg).
     url: (keys) =>
-      keys.has('proj:epsg') && !keys.has('proj:code')
-        ? 'https://stac-extensions.github.io/projection/v1.1.0/schema.json'
-        : 'https://stac-extensions.github.io/projection/v2.0.0/schema.json',
-    fields: (keys) => (keys.has('proj:epsg') && !keys.has('proj:code') ? PROJ_V1 : PROJ_V2),
+      !keys.has('proj:epsg')
+        ? 'https://stac-extensions.github.io/projection/v2.0.0/schema.json'
+        : keys.has('proj:code')
+          ? 'https://stac-extensions.github.io/projection/v1.2.0/schema.json'
+          : 'https://stac-extensions.github.io/projection/v1.1.0/schema.json',
+    fields: (keys) => (!keys.has('proj:epsg') ? PROJ_V2 : keys.has('proj:code') ? PROJ_V1_2 : PROJ_V1),
   },
   { prefix: 'raster', url: () => 'https://stac-extensions.github.io/raster/v1.1.0/schema.json', fields: fixed(['raster:bands']) },
   {

@@ -20,6 +20,9 @@ describe('STAC extensions from field prefixes', () => {
   it('picks the projection version by its fields and lets a stored list win per extension', () => {
     assert.deepEqual(itemExtensions({ 'proj:epsg': 4326 }, {}).stacExtensions, ['https://stac-extensions.github.io/projection/v1.1.0/schema.json']);
     assert.deepEqual(itemExtensions({ 'proj:code': 'EPSG:4326' }, {}).stacExtensions, ['https://stac-extensions.github.io/projection/v2.0.0/schema.json']);
+    const both = itemExtensions({ 'proj:code': 'EPSG:4326', 'proj:epsg': 4326 }, {});
+    assert.deepEqual(both.stacExtensions, ['https://stac-extensions.github.io/projection/v1.2.0/schema.json']);
+    assert.deepEqual(both.properties, { 'proj:code': 'EPSG:4326', 'proj:epsg': 4326 }, 'both kept: v1.2.0 defines both');
     const stored = itemExtensions(
       { stac_extensions: ['https://stac-extensions.github.io/view/v1.1.0/schema.json', 'https://example.org/x/v1.0.0/schema.json'], 'view:azimuth': 1 },
       {},
