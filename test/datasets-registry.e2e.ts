@@ -373,6 +373,23 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     ids.bobCopy = copy.id;
   });
 
+  it('publishes the license chosen at upload, keeps it across a re-read, and lets the owner change it', async () => {
+    const res = await upload(api, alice, path.join(GEOTIFF_DIR, 'RGB.byte.tif'), 'licensed.tif', { allow_duplicate: 'true', license: 'CC0-1.0' });
+    assert.equal(res.status, 202, await res.clone().text());
+    const id = (await json(res)).id;
+    const ready = await waitIngested(api, alice, id);
+    const item = async () => json(await api.fetch(`/api/collections/${ready.collection_id}/items/${id}`, { headers: alice.headers }));
+    assert.equal((await item()).properties.license, 'CC0-1.0');
+    assert.equal((await postJson(api, alice, `/api/datasets/${id}/ingest`, {})).status, 202);
+    await waitIngested(api, alice, id);
+    assert.equal((await item()).properties.license, 'CC0-1.0', 'a re-read keeps the license');
+    assert.equal((await postJson(api, alice, `/api/datasets/${id}`, { license: 'CC-BY-4.0' }, 'PATCH')).status, 200);
+    assert.equal((await item()).properties.license, 'CC-BY-4.0');
+    const bad = await upload(api, alice, path.join(GEOTIFF_DIR, 'RGB.byte.tif'), 'bad.tif', { allow_duplicate: 'true', license: 'no licence here' });
+    assert.equal(bad.status, 400);
+    assert.equal((await api.fetch(`/api/datasets/${id}`, { method: 'DELETE', headers: alice.headers })).status, 204);
+  });
+
   it('registers files from DATASET_ROOTS where they are, and refuses every escape', async () => {
     // A raster across the antimeridian (UTM zone 60N, 178°E to about 176°W), written here.
     const crossing = path.join(root, 'pacific', 'crossing.tif');

@@ -123,13 +123,17 @@ export class DatasetIngestService implements JobReconciler {
           m,
         );
         if (!applied) return false;
+        const stac = datasetItemStac(done, info);
+        // A license its owner chose stays across re-reads.
+        const license = typeof item.properties?.license === 'string' ? { license: item.properties.license } : {};
         await this.collections.updateItem(
           dataset.id,
           {
             status: 'ready',
             geometry: info.footprint,
             datetime: itemDatetime(dataset, info),
-            ...datasetItemStac(done, info),
+            ...stac,
+            properties: { ...stac.properties, ...license },
             assets: datasetItemAssets(done, info),
           },
           m,

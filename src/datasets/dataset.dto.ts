@@ -20,6 +20,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { LICENSE_PATTERN } from '../config/app-config.js';
 import { Visibility } from '../auth/visibility.js';
 import type { Item } from '../catalog/catalog.types.js';
 import { LinkDto, PageQueryDto } from '../common/pagination.js';
@@ -70,6 +71,12 @@ export class UploadDatasetDto {
   @IsEnum(Visibility)
   visibility?: Visibility;
 
+  @ApiPropertyOptional({ example: 'CC-BY-4.0', description: "License of the dataset: an SPDX identifier, `other` or `proprietary`. Default: its collection's" })
+  @IsOptional()
+  @IsString()
+  @Matches(LICENSE_PATTERN, { message: 'license must be an SPDX identifier (e.g. CC-BY-SA-4.0), other or proprietary' })
+  license?: string;
+
   @ApiPropertyOptional({ type: Boolean, default: false, description: 'Register even if a dataset with the same SHA-256 exists (otherwise 409)' })
   @IsOptional()
   @Transform(toBoolean)
@@ -114,6 +121,12 @@ export class RegisterPathDto {
   @IsEnum(Visibility)
   visibility?: Visibility;
 
+  @ApiPropertyOptional({ example: 'CC-BY-4.0', description: "License of the dataset: an SPDX identifier, `other` or `proprietary`. Default: its collection's" })
+  @IsOptional()
+  @IsString()
+  @Matches(LICENSE_PATTERN, { message: 'license must be an SPDX identifier (e.g. CC-BY-SA-4.0), other or proprietary' })
+  license?: string;
+
   @ApiPropertyOptional({ default: false, description: 'Register even if the same file or content is registered already' })
   @IsOptional()
   @IsBoolean()
@@ -139,6 +152,12 @@ export class UpdateDatasetDto {
   @IsOptional()
   @IsEnum(Visibility)
   visibility?: Visibility;
+
+  @ApiPropertyOptional({ example: 'CC-BY-4.0', description: "License of the dataset: an SPDX identifier, `other` or `proprietary`. Default: its collection's" })
+  @IsOptional()
+  @IsString()
+  @Matches(LICENSE_PATTERN, { message: 'license must be an SPDX identifier (e.g. CC-BY-SA-4.0), other or proprietary' })
+  license?: string;
 }
 
 export const DATASET_SORTS: DatasetSort[] = ['created', '-created', 'updated', '-updated', 'title', '-title', 'size', '-size', 'datetime', '-datetime'];

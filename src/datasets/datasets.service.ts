@@ -179,7 +179,7 @@ export class DatasetsService implements CatalogSource {
           visibility,
           status: 'pending',
           datetime: new Date(),
-          properties: { title, ...(dto.description ? { description: dto.description } : {}) },
+          properties: { title, ...(dto.description ? { description: dto.description } : {}), ...(dto.license ? { license: dto.license } : {}) },
           assets: {},
         },
         m,
@@ -351,6 +351,7 @@ export class DatasetsService implements CatalogSource {
     const properties: Record<string, unknown> = { ...dataset.item.properties, title };
     if (description) properties.description = description;
     else delete properties.description;
+    if (dto.license !== undefined) properties.license = dto.license;
     const links = dataset.item.links.map((l) => (l.rel === 'xyz' ? { ...l, title: `${title} (XYZ tiles)` } : l));
     const assets = { ...dataset.item.assets };
     if (assets.thumbnail) assets.thumbnail = { ...assets.thumbnail, title: `Thumbnail of ${title}` };
