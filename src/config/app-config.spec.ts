@@ -42,7 +42,7 @@ describe('.env.example', () => {
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
     );
     const defaults = loadConfig({});
-    const optional = ['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL', 'METRICS_TOKEN'];
+    const optional = ['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL', 'METRICS_TOKEN', 'CONTENT_LICENSE_URL'];
     for (const [key, value] of Object.entries(defaults)) {
       assert.ok(listed.has(key), `${key} is missing from .env.example`);
       const shown = Array.isArray(value) ? value.join(',') : String(value);
