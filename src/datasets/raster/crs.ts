@@ -1,5 +1,31 @@
+import { createRequire } from 'node:module';
 import { toProj4 } from 'geotiff-geokeys-to-proj4';
 import proj4 from 'proj4';
+
+/** The EPSG registry's definitions as Proj4 strings (datum shifts as `+towgs84` / `+datum`), by `EPSG:<n>`. */
+const REGISTRY = createRequire(import.meta.url)('proj4-list') as Record<string, [string, string]>;
+
+/**
+ * NAD27 to WGS 84 without NADCON grids: the EPSG's three-parameter transformation for the
+ * conterminous United States (EPSG:1173, accurate to about 10 m). PROJ with its grids is closer.
+ */
+const NAD27_SHIFT = '+ellps=clrk66 +towgs84=-8,160,176,0,0,0,0';
+
+/**
+ * The registry's definition of an EPSG code, made to take coordinates in metres (or degrees) like
+ * the GeoKeys conversion (its unit scale is applied before): units and axis order dropped, and
+ * datums proj4 could only shift with grid files given their published parameters.
+ */
+export function registryDefinition(epsg: number, geographic: boolean): string | null {
+  const entry = REGISTRY[`EPSG:${epsg}`];
+  if (!entry) return null;
+  const tokens = entry[1]
+    .split(/\s+/)
+    .filter((t) => t && !/^\+(axis|units|to_meter|wktext|type)=?/.test(t))
+    .map((t) => (t === '+datum=NAD27' ? NAD27_SHIFT : t));
+  if (!geographic) tokens.push('+units=m');
+  return tokens.join(' ');
+}
 
 /** A raster's coordinate reference system, as stored with the dataset. */
 export interface CrsInfo {
@@ -44,11 +70,17 @@ export function crsFromGeoKeys(geoKeys: Record<string, unknown> | null): { crs: 
     return { crs: null, problem: `the GeoKeys cannot be read: ${(error as Error).message}` };
   }
   const errors = Object.entries(converted.errors ?? {});
-  const definition = (converted.proj4 ?? '')
-    .split(/\s+/)
-    .filter((token) => token && !token.startsWith('+axis='))
-    .join(' ');
-  if (!definition || errors.some(([key]) => key === 'CRSNotSupported' || key === 'coordinateTransformationNotSupported' || key === 'conversionNotSupported')) {
+  // An EPSG code is read as the EPSG registry defines it (its datum shift included): the GeoKeys
+  // conversion loses parameters of some projections (the latitude of origin of polar stereographic
+  // CRSs) and every datum shift. A CRS defined only by its GeoKeys is converted from them.
+  const fromRegistry = epsg ? registryDefinition(epsg, converted.isGCS === true || geoKeys.GTModelTypeGeoKey === 2) : null;
+  const definition =
+    fromRegistry ??
+    (converted.proj4 ?? '')
+      .split(/\s+/)
+      .filter((token) => token && !token.startsWith('+axis='))
+      .join(' ');
+  if (!fromRegistry && (!definition || errors.some(([key]) => key === 'CRSNotSupported' || key === 'coordinateTransformationNotSupported' || key === 'conversionNotSupported'))) {
     const detail = errors.map(([k, v]) => `${k}=${String(v)}`).join(', ');
     return { crs: null, problem: `the coordinate reference system is not supported${epsg ? ` (EPSG:${epsg})` : ''}${detail ? `: ${detail}` : ''}` };
   }
@@ -63,7 +95,7 @@ export function crsFromGeoKeys(geoKeys: Record<string, unknown> | null): { crs: 
     crs: {
       code: epsg ? `EPSG:${epsg}` : null,
       proj4: definition,
-      geographic: converted.isGCS === true,
+      geographic: fromRegistry ? /\+proj=longlat\b/.test(fromRegistry) : converted.isGCS === true,
       unitScale: [scale.x || 1, scale.y || 1],
       name: citation ? citation.replace(/\|+$/, '').trim() || null : null,
     },

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { postJson, upload, waitIngested } from './datasets-support.js';
+import { startApi, type TestApi } from './support/app.js';
+import { createUser, type TestUser } from './support/auth.js';
+import { json } from './support/net.js';
+import { type ChildHandle, startWorker } from './support/processes.js';
+
+const run = promisify(execFile);
+
+async function hasGdal(): Promise<boolean> {
+  try {
+    await run('gdalwarp', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a GDAL utility with lines on its standard input; its output lines split into numbers. */
+async function gdal(tool: string, args: string[], input?: string): Promise<number[][]> {
+  const child = execFile(tool, args);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  if (input !== undefined) child.stdin!.end(input);
+  await new Promise<void>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${tool} ${args.join(' ')} exited ${code}`)))));
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.trim().split(/\s+/).map(Number));
+}
+
+/**
+ * Where GDAL (the oracle) and Sightline put the same places, CRS by CRS: GDAL warps a small WGS 84
+ * raster into the CRS (2 m pixels), then says where the centres of a few pixels are, both in the
+ * CRS and in longitude/latitude. Sightline, given that longitude/latitude, must land on the same
+ * CRS coordinates. The tolerance is 1 m; datums that need a shift are within the accuracy of
+ * the transformation GDAL uses too (the EPSG's published parameters), except where noted.
+ */
+const CASES: { epsg: number; at: [number, number]; what: string; toleranceM?: number }[] = [
+  { epsg: 32601, at: [-177.5, 10.2], what: 'UTM 1N' },
+  { epsg: 32633, at: [15.3, 50.1], what: 'UTM 33N' },
+  { epsg: 32660, at: [177.2, 60.4], what: 'UTM 60N' },
+  { epsg: 32701, at: [-176.9, -10.3], what: 'UTM 1S' },
+  { epsg: 32733, at: [14.6, -30.2], what: 'UTM 33S' },
+  { epsg: 32760, at: [176.8, -40.6], what: 'UTM 60S' },
+  { epsg: 3031, at: [45.2, -75.3], what: 'Antarctic polar stereographic' },
+  { epsg: 3976, at: [100.4, -70.2], what: 'NSIDC south polar stereographic' },
+  { epsg: 3995, at: [30.1, 80.2], what: 'Arctic polar stereographic' },
+  { epsg: 3413, at: [-45.3, 75.1], what: 'NSIDC north polar stereographic' },
+  { epsg: 27700, at: [-1.5, 52.5], what: 'British National Grid (OSGB36)' },
+  { epsg: 2056, at: [7.45, 46.95], what: 'Swiss LV95 (CH1903+)' },
+  { epsg: 28992, at: [5.3, 52.1], what: 'Dutch RD New (Amersfoort)' },
+  { epsg: 2154, at: [2.35, 48.85], what: 'French Lambert 93' },
+  { epsg: 25832, at: [9.1, 50.2], what: 'ETRS89 UTM 32N' },
+  { epsg: 3035, at: [10.2, 52.3], what: 'ETRS89 LAEA Europe' },
+  { epsg: 26917, at: [-81.2, 35.3], what: 'NAD83 UTM 17N' },
+  { epsg: 26711, at: [-117.2, 34.1], what: 'NAD27 UTM 11N', toleranceM: 10 },
+  { epsg: 5070, at: [-96.3, 38.2], what: 'CONUS Albers (NAD83)' },
+  { epsg: 3577, at: [133.1, -25.2], what: 'Australian Albers (GDA94)' },
+  { epsg: 28355, at: [147.2, -35.3], what: 'GDA94 MGA 55' },
+  { epsg: 2193, at: [174.8, -41.3], what: 'New Zealand TM 2000' },
+  { epsg: 3857, at: [2.35, 48.85], what: 'Web Mercator' },
+];
+
+/** Pixel centres GDAL locates: corners (inset) and the middle of a 200 × 200 grid. */
+const PIXELS: [number, number][] = [
+  [10.5, 10.5],
+  [189.5, 10.5],
+  [10.5, 189.5],
+  [189.5, 189.5],
+  [100.5, 100.5],
+];
+
+describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
+  let api: TestApi;
+  let worker: ChildHandle;
+  let user: TestUser;
+  let scratch: string;
+  let gdalAvailable = false;
+
+  before(async () => {
+    gdalAvailable = await hasGdal();
+    if (!gdalAvailable) return;
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'crs-'));
+    api = await startApi();
+    worker = await startWorker();
+    user = await createUser(api, 'surveyor');
+  });
+  after(async () => {
+    await worker?.stop();
+    await api?.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  for (const c of CASES) {
+    it(`EPSG:${c.epsg} ${c.what}: within ${c.toleranceM ?? 1} m of GDAL`, async (t) => {
+      if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
+      const [lon, lat] = c.at;
+      const source = path.join(scratch, `src-${c.epsg}.tif`);
+      const target = path.join(scratch, `epsg-${c.epsg}.tif`);
+      await run('gdal_create', [
+        '-of',
+        'GTiff',
+        '-outsize',
+        '64',
+        '64',
+        '-bands',
+        '1',
+        '-ot',
+        'Byte',
+        '-burn',
+        '7',
+        '-a_srs',
+        'EPSG:4326',
+        '-a_ullr',
+        `${lon - 0.01}`,
+        `${lat + 0.01}`,
+        `${lon + 0.01}`,
+        `${lat - 0.01}`,
+        source,
+      ]);
+      // A 200 × 200 grid of 2 m pixels around the place, in the CRS (GDAL's own georeferencing).
+      const [[cx, cy]] = await gdal('gdaltransform', ['-s_srs', 'OGC:CRS84', '-t_srs', `EPSG:${c.epsg}`], `${lon} ${lat}\n`);
+      await run('gdalwarp', [
+        '-q',
+        '-s_srs',
+        'EPSG:4326',
+        '-t_srs',
+        `EPSG:${c.epsg}`,
+        '-r',
+        'near',
+        '-ts',
+        '200',
+        '200',
+        '-te_srs',
+        `EPSG:${c.epsg}`,
+        '-te',
+        `${cx - 200}`,
+        `${cy - 200}`,
+        `${cx + 200}`,
+        `${cy + 200}`,
+        '-of',
+        'GTiff',
+        source,
+        target,
+      ]);
+      const input = PIXELS.map(([col, row]) => `${col} ${row}`).join('\n') + '\n';
+      const inCrs = await gdal('gdaltransform', [target], input);
+      const inLonLat = await gdal('gdaltransform', ['-t_srs', 'OGC:CRS84', target], input);
+
+      const res = await upload(api, user, target, `epsg-${c.epsg}.tif`, { allow_duplicate: 'true' });
+      assert.equal(res.status, 202, await res.clone().text());
+      const dataset = await waitIngested(api, user, (await json(res)).id);
+      assert.equal(dataset.status, 'ready', JSON.stringify(dataset.error));
+      assert.equal(dataset.crs, `EPSG:${c.epsg}`);
+      const sampled = await json(await postJson(api, user, `/api/datasets/${dataset.id}/sample`, { points: inLonLat.map(([x, y]) => ({ lon: x, lat: y })) }));
+      const errors = sampled.samples.map((s: { coordinates: [number, number] | null }, i: number) => {
+        assert.ok(s.coordinates, `pixel ${PIXELS[i]} is on the raster`);
+        return Math.hypot(s.coordinates[0] - inCrs[i]![0]!, s.coordinates[1] - inCrs[i]![1]!);
+      });
+      const worst = Math.max(...errors);
+      t.diagnostic(`largest distance from GDAL: ${worst.toFixed(3)} m`);
+      assert.ok(worst <= (c.toleranceM ?? 1), `EPSG:${c.epsg}: ${worst.toFixed(3)} m from GDAL (${errors.map((e: number) => e.toFixed(3)).join(', ')})`);
+      // Within 1 m of 2 m pixels' centres: Sightline lands on the very pixels GDAL named.
+      if (!c.toleranceM) {
+        assert.deepEqual(
+          sampled.samples.map((s: { col: number; row: number }) => [s.col, s.row]),
+          PIXELS.map(([col, row]) => [Math.floor(col), Math.floor(row)]),
+        );
+      }
+    });
+  }
+});
