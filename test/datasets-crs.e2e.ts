@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { postJson, upload, waitIngested } from './datasets-support.js';
+import { GEOTIFF_DIR, postJson, upload, waitIngested } from './datasets-support.js';
 import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
 import { json } from './support/net.js';
@@ -174,6 +174,57 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
           sampled.samples.map((s: { col: number; row: number }) => [s.col, s.row]),
           PIXELS.map(([col, row]) => [Math.floor(col), Math.floor(row)]),
         );
+      }
+    });
+  }
+
+  // Real files of classes that are easy to get wrong (../shared/fixtures/geotiff/hard): GDAL says where
+  // their pixels are; Sightline must agree.
+  for (const [file, what] of [
+    ['goes.tif', 'a CRS given only as an ESRI PE string (geostationary)'],
+    ['g34_27700_osgb.tif', 'OSGB36, which needs a datum shift'],
+    ['g31_3995_arctic_pole.tif', 'polar stereographic with the pole inside'],
+    ['g04_32760_antimeridian.tif', 'UTM 60S across the antimeridian'],
+  ] as const) {
+    it(`${file}, ${what}: within 1 m of GDAL`, async (t) => {
+      if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
+      const source = path.join(GEOTIFF_DIR, 'hard', file);
+      const { stdout } = await run('gdalinfo', ['-json', source]);
+      const [width, height] = (JSON.parse(stdout) as { size: [number, number] }).size;
+      const pixels: [number, number][] = [
+        [width / 2 + 0.5, height / 2 + 0.5],
+        [width * 0.3 + 0.5, height * 0.3 + 0.5],
+        [width * 0.7 + 0.5, height * 0.3 + 0.5],
+        [width * 0.3 + 0.5, height * 0.7 + 0.5],
+        [width * 0.7 + 0.5, height * 0.7 + 0.5],
+      ].map(([c, r]) => [Math.floor(c) + 0.5, Math.floor(r) + 0.5]);
+      const input = pixels.map(([col, row]) => `${col} ${row}`).join('\n') + '\n';
+      const inCrs = await gdal('gdaltransform', [source], input);
+      const inLonLat = await gdal('gdaltransform', ['-t_srs', 'OGC:CRS84', source], input);
+      const res = await upload(api, user, source, file, { allow_duplicate: 'true' });
+      assert.equal(res.status, 202, await res.clone().text());
+      const dataset = await waitIngested(api, user, (await json(res)).id);
+      assert.equal(dataset.status, 'ready', JSON.stringify(dataset.error));
+      const sampled = await json(await postJson(api, user, `/api/datasets/${dataset.id}/sample`, { points: inLonLat.map(([x, y]) => ({ lon: x, lat: y })) }));
+      const errors = sampled.samples.map((s: { coordinates: [number, number] | null }, i: number) => {
+        assert.ok(s.coordinates, `pixel ${pixels[i]} is on the raster`);
+        return Math.hypot(s.coordinates[0] - inCrs[i]![0]!, s.coordinates[1] - inCrs[i]![1]!);
+      });
+      const worst = Math.max(...errors);
+      t.diagnostic(`largest distance from GDAL: ${worst.toFixed(3)} m`);
+      assert.ok(worst <= 1, `${file}: ${worst.toFixed(3)} m from GDAL (${errors.map((e: number) => e.toFixed(3)).join(', ')})`);
+      assert.deepEqual(
+        sampled.samples.map((s: { col: number; row: number }) => [s.col, s.row]),
+        pixels.map(([col, row]) => [Math.floor(col), Math.floor(row)]),
+      );
+      if (file === 'g04_32760_antimeridian.tif') {
+        // The STAC item's bbox crosses the antimeridian the RFC 7946 way, where GDAL's corners say.
+        const corners = (JSON.parse(stdout) as { wgs84Extent: { coordinates: number[][][] } }).wgs84Extent.coordinates[0]!.map((p) => p[0]!);
+        const item = await json(await api.fetch(`/api/collections/${dataset.collection_id}/items/${dataset.id}`, { headers: user.headers }));
+        const [west, , east] = item.bbox as number[];
+        assert.ok(west! > east!, `bbox ${item.bbox}`);
+        assert.ok(Math.abs(west! - Math.min(...corners.filter((x) => x > 0))) < 0.01, `west ${west}`);
+        assert.ok(Math.abs(east! - Math.max(...corners.filter((x) => x < 0))) < 0.01, `east ${east}`);
       }
     });
   }

@@ -53,6 +53,27 @@ export function derivedTitle(row: Pick<ItemRow, 'collection_title' | 'collection
   return parts.join(' · ');
 }
 
+/**
+ * RFC 7946 §5.2: a geometry split at the antimeridian (a MultiPolygon with parts on both sides
+ * touching ±180°) has a bbox whose west edge is greater than its east edge, e.g.
+ * [174.57, -41.4, -178.14, -40.2], not [-180, …, 180, …]. Other geometries keep their envelope.
+ */
+export function antimeridianBbox(geometry: Record<string, unknown>, envelope: number[]): number[] {
+  const [west, south, east, north] = envelope as [number, number, number, number];
+  if (geometry.type !== 'MultiPolygon' || west > -180 || east < 180) return envelope;
+  const parts = (geometry.coordinates as number[][][][]).map((polygon) => {
+    const xs = polygon[0]!.map((p) => p[0]!);
+    return { min: Math.min(...xs), max: Math.max(...xs) };
+  });
+  const eastern = parts.filter((p) => p.max >= 180);
+  const western = parts.filter((p) => p.min <= -180);
+  // Parts on both sides of the line, and nothing spanning the whole world.
+  if (!eastern.length || !western.length || parts.some((p) => p.min <= -180 && p.max >= 180)) return envelope;
+  const w = Math.min(...eastern.map((p) => p.min), ...parts.filter((p) => p.min > 0).map((p) => p.min));
+  const e = Math.max(...western.map((p) => p.max), ...parts.filter((p) => p.max < 0).map((p) => p.max));
+  return w > e ? [w, south, e, north] : envelope;
+}
+
 /** Renders an item row as a STAC Item. */
 export function toStacItem(row: ItemRow, links: StacLinks): StacItem {
   const stored = row.properties ?? {};
@@ -102,7 +123,7 @@ export function toStacItem(row: ItemRow, links: StacLinks): StacItem {
     links: itemLinks,
   };
   // Rounded like the geometry (ST_AsGeoJSON, 9 decimals), so that the two agree.
-  if (row.bbox && row.geometry) item.bbox = row.bbox.map((v) => Math.round(Number(v) * 1e9) / 1e9);
+  if (row.bbox && row.geometry) item.bbox = antimeridianBbox(row.geometry, row.bbox.map(Number)).map((v) => Math.round(v * 1e9) / 1e9);
   return item;
 }
 

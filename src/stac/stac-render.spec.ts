@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { collectionExtensions, itemExtensions } from './stac-extensions.js';
-import { applyItemFields, derivedTitle, type StacItem } from './stac-item.dto.js';
+import { antimeridianBbox, applyItemFields, derivedTitle, type StacItem } from './stac-item.dto.js';
 import { searchFromBody, searchFromQuery } from './search-request.js';
 import { StacLinks, utcText } from './stac-links.js';
 
@@ -39,6 +39,60 @@ describe('STAC extensions from field prefixes', () => {
 });
 
 describe('item rendering', () => {
+  it('gives a footprint split at the antimeridian an RFC 7946 bbox, west greater than east', () => {
+    const split = {
+      type: 'MultiPolygon',
+      coordinates: [
+        [
+          [
+            [174.57, -41.4],
+            [180, -41.4],
+            [180, -40.2],
+            [174.57, -40.2],
+            [174.57, -41.4],
+          ],
+        ],
+        [
+          [
+            [-180, -41.4],
+            [-178.14, -41.4],
+            [-178.14, -40.2],
+            [-180, -40.2],
+            [-180, -41.4],
+          ],
+        ],
+      ],
+    };
+    assert.deepEqual(antimeridianBbox(split, [-180, -41.4, 180, -40.2]), [174.57, -41.4, -178.14, -40.2]);
+    const polygon = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [1, 1],
+          [2, 1],
+          [2, 2],
+          [1, 1],
+        ],
+      ],
+    };
+    assert.deepEqual(antimeridianBbox(polygon, [1, 1, 2, 2]), [1, 1, 2, 2]);
+    const world = {
+      type: 'MultiPolygon',
+      coordinates: [
+        [
+          [
+            [-180, -10],
+            [180, -10],
+            [180, 10],
+            [-180, 10],
+            [-180, -10],
+          ],
+        ],
+      ],
+    };
+    assert.deepEqual(antimeridianBbox(world, [-180, -10, 180, 10]), [-180, -10, 180, 10]);
+  });
+
   it('titles an untitled item by its collection, its padded position and its time, so that titles sort like ranks', () => {
     const base = { collection_title: 'Rue de la Paix', collection_item_count: 120, datetime: '2021-06-01T10:00:10.500000', id: 'i' };
     assert.equal(derivedTitle({ ...base, rank: 7 }), 'Rue de la Paix · 007/120 · 2021-06-01 10:00:10 UTC');

@@ -31,7 +31,7 @@ export function registryDefinition(epsg: number, geographic: boolean): string | 
 export interface CrsInfo {
   /** `EPSG:<n>` when the file names an EPSG code, null for a user-defined CRS. */
   code: string | null;
-  /** Proj4 definition (axis order east, north). */
+  /** Proj4 definition (axis order east, north), or the WKT 1 of a CRS stored as an ESRI PE string. */
   proj4: string;
   geographic: boolean;
   /** Multiply file coordinates by these to get the units proj4 expects (metres or degrees). */
@@ -63,6 +63,8 @@ export function crsFromGeoKeys(geoKeys: Record<string, unknown> | null): { crs: 
   if (!geoKeys || Object.keys(geoKeys).length === 0) return { crs: null, problem: 'the file has no GeoKeys (no coordinate reference system)' };
   if (geoKeys.GTModelTypeGeoKey === 3) return { crs: null, problem: 'geocentric coordinate systems are not supported' };
   const epsg = epsgFrom(geoKeys);
+  const esri = epsg ? null : esriPeString(geoKeys);
+  if (esri) return crsFromWkt(esri, geoKeys);
   let converted;
   try {
     converted = toProj4(geoKeys as never);
@@ -100,6 +102,31 @@ export function crsFromGeoKeys(geoKeys: Record<string, unknown> | null): { crs: 
       name: citation ? citation.replace(/\|+$/, '').trim() || null : null,
     },
   };
+}
+
+/**
+ * The WKT of a CRS stored only as an ESRI PE string (ArcGIS and GDAL write non-EPSG CRSs so:
+ * user-defined GeoKeys and a citation `ESRI PE String = PROJCS[…]`), or null.
+ */
+function esriPeString(geoKeys: Record<string, unknown>): string | null {
+  for (const key of ['PCSCitationGeoKey', 'GTCitationGeoKey', 'GeogCitationGeoKey']) {
+    const value = geoKeys[key];
+    if (typeof value !== 'string') continue;
+    const m = /ESRI PE String = ((?:PROJCS|GEOGCS)\[.*\])/s.exec(value);
+    if (m) return m[1]!;
+  }
+  return null;
+}
+
+/** A CRS from WKT (proj4 reads ESRI's WKT 1, units included: no scale to apply). */
+function crsFromWkt(wkt: string, geoKeys: Record<string, unknown>): { crs: CrsInfo | null; problem?: string } {
+  try {
+    proj4(wkt, 'EPSG:4326').forward([0, 0]);
+  } catch (error) {
+    return { crs: null, problem: `the coordinate reference system (an ESRI PE string) cannot be used: ${(error as Error).message}` };
+  }
+  const name = /^(?:PROJCS|GEOGCS)\["([^"]*)"/.exec(wkt)?.[1] ?? (typeof geoKeys.GTCitationGeoKey === 'string' ? geoKeys.GTCitationGeoKey : null);
+  return { crs: { code: null, proj4: wkt, geographic: wkt.startsWith('GEOGCS'), unitScale: [1, 1], name: name?.trim() || null } };
 }
 
 /** Converts between a raster's CRS (file units) and WGS 84 longitude/latitude. */
