@@ -228,4 +228,38 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
       }
     });
   }
+
+  it('matches float32 nodata written as -3.4e+38 as GDAL does: statistics and samples', async (t) => {
+    if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
+    const source = path.join(GEOTIFF_DIR, 'hard', 'float_raster_with_nodata.tif');
+    const { stdout } = await run('gdalinfo', ['-stats', '-json', source]);
+    // gdalinfo -stats writes an .aux.xml beside the file only when it may; the numbers come from its answer.
+    const gdalBand = JSON.parse(stdout) as { size: [number, number]; bands: { metadata: Record<string, Record<string, string>> }[] };
+    const stats = gdalBand.bands[0]!.metadata['']!;
+    const res = await upload(api, user, source, 'float-nodata.tif', { allow_duplicate: 'true' });
+    assert.equal(res.status, 202, await res.clone().text());
+    const dataset = await waitIngested(api, user, (await json(res)).id);
+    assert.equal(dataset.status, 'ready', JSON.stringify(dataset.error));
+    const band = dataset.bands[0];
+    assert.ok(
+      Math.abs(band.statistics.valid_percent - Number(stats.STATISTICS_VALID_PERCENT)) < 0.1,
+      `valid ${band.statistics.valid_percent} vs GDAL ${stats.STATISTICS_VALID_PERCENT}`,
+    );
+    assert.equal(band.statistics.minimum, Number(stats.STATISTICS_MINIMUM));
+    assert.equal(band.statistics.maximum, Number(stats.STATISTICS_MAXIMUM));
+    // Every pixel GDAL calls nodata samples as null; every other one as GDAL's value.
+    const [width, height] = gdalBand.size;
+    const pixels: [number, number][] = [];
+    for (let row = 0; row < height; row += 3) for (let col = 0; col < width; col += 3) pixels.push([col + 0.5, row + 0.5]);
+    const input = pixels.map(([c, r]) => `${c} ${r}`).join('\n') + '\n';
+    const lonLat = await gdal('gdaltransform', ['-t_srs', 'OGC:CRS84', source], input);
+    const expected = await Promise.all(
+      pixels.map(async ([c, r]) => Number((await run('gdallocationinfo', ['-valonly', source, String(Math.floor(c)), String(Math.floor(r))])).stdout.trim())),
+    );
+    const sampled = await json(await postJson(api, user, `/api/datasets/${dataset.id}/sample`, { points: lonLat.map(([x, y]) => ({ lon: x, lat: y })) }));
+    const got = sampled.samples.map((s: { values: (number | null)[] }) => s.values[0]);
+    const want = expected.map((v) => (Math.abs(v) > 3e38 ? null : v));
+    assert.ok(want.some((v) => v === null) && want.some((v) => v !== null), 'the points cover nodata and data');
+    assert.deepEqual(got, want);
+  });
 });

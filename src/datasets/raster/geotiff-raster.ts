@@ -177,13 +177,17 @@ function parseNodata(text: string | undefined): BandInfo['nodata'] {
   return Number.isFinite(v) ? v : null;
 }
 
-/** The nodata value as a number for comparisons (NaN for `nan`). */
-export function nodataNumber(nodata: BandInfo['nodata']): number | null {
+/**
+ * The nodata value as a number for comparisons with the band's pixels (NaN for `nan`). Like GDAL,
+ * the value is first cast to the band's type: a float32 band's `-3.4e+38` (not exactly a float32,
+ * as many tools write it) matches the float32 pixels nearest to it.
+ */
+export function nodataNumber(nodata: BandInfo['nodata'], dataType?: BandInfo['dataType']): number | null {
   if (nodata === null) return null;
   if (nodata === 'nan') return NaN;
   if (nodata === 'inf') return Infinity;
   if (nodata === '-inf') return -Infinity;
-  return nodata;
+  return dataType === 'float32' ? Math.fround(nodata) : nodata;
 }
 
 function fileTimes(t: AcquisitionTime): Pick<RasterInfo, 'datetime' | 'startDatetime' | 'endDatetime' | 'datetimeSource'> {
@@ -435,7 +439,7 @@ async function computeStatistics(file: RasterFile, info: RasterInfo, levelIndex:
   const totalSampled = windows.reduce((t, w) => t + (w.x1 - w.x0) * (w.y1 - w.y0), 0);
   if (totalSampled < level.width * level.height) info.warnings.push(`statistics are estimated from ${windows.length} blocks spread over the image`);
   const keepEvery = Math.max(1, Math.ceil(totalSampled / MAX_PERCENTILE_SAMPLES));
-  const nodata = info.bands.map((b) => nodataNumber(b.nodata));
+  const nodata = info.bands.map((b) => nodataNumber(b.nodata, b.dataType));
   const alpha = info.render.alpha;
   let seen = 0;
   for (const w of windows) {

@@ -223,7 +223,7 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
 
   const bands = info.render.bands;
   const alphaBand = info.render.alpha;
-  const nodata = bands.map((b) => nodataNumber(info.bands[b]!.nodata));
+  const nodata = bands.map((b) => nodataNumber(info.bands[b]!.nodata, info.bands[b]!.dataType));
   const stretch = bands.map((b) => {
     const band = info.bands[b]!;
     const isByte = band.dataType === 'uint8' && band.bitsPerSample === 8;
@@ -345,7 +345,7 @@ export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: {
     list.push(i);
     groups.set(key, list);
   });
-  const nodata = info.bands.map((b) => nodataNumber(b.nodata));
+  const nodata = info.bands.map((b) => nodataNumber(b.nodata, b.dataType));
   const results: PixelSample[] = new Array(pixels.length);
   for (const members of groups.values()) {
     signal?.throwIfAborted();
