@@ -45,6 +45,13 @@ export interface StorageDriver {
   move(from: string, to: string): Promise<void>;
   /** Every object whose key starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<StoredObject>;
+  /** Deletes every object whose key starts with `prefix`; returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /**
+   * A URL anyone may read the object from for `expiresInSeconds`, when the store can sign one
+   * (an object store); null otherwise.
+   */
+  presignedUrl(key: string, expiresInSeconds: number): Promise<string | null>;
   /**
    * A path on the local file system for the object, when the driver keeps one there
    * (lets decoders seek instead of streaming). Drivers without local files return null.
