@@ -116,11 +116,6 @@ export class AppConfig {
   @IsBoolean()
   S3_FORCE_PATH_STYLE = true;
 
-  /** Answer public picture files with a redirect to a short-lived presigned URL of the bucket (STORAGE_DRIVER=s3). */
-  @Transform(toBool)
-  @IsBoolean()
-  S3_PRESIGNED_REDIRECTS = false;
-
   /** Largest JSON body accepted, in bytes. */
   @Transform(toInt)
   @IsInt()

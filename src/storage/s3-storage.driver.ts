@@ -151,7 +151,7 @@ export class S3StorageDriver implements StorageDriver {
     // object and no pending parts are left behind.
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key, Body: meter, ContentType: options.contentType },
+      params: { Bucket: this.bucket, Key, Body: meter, ContentType: options.contentType, Metadata: options.sha256 ? { sha256: options.sha256 } : undefined },
       partSize: this.partSize,
       queueSize: this.queueSize,
       leavePartsOnError: false,
@@ -208,6 +208,17 @@ export class S3StorageDriver implements StorageDriver {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
       return { key, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Size and, when it was given at write time, the SHA-256 kept with the object; null when there is none. */
+  async head(key: string): Promise<{ size: number; sha256: string | null } | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      return { size: head.ContentLength ?? 0, sha256: head.Metadata?.sha256 ?? null };
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;

@@ -1,22 +1,12 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { LocalStorageDriver } from './local-storage.driver.js';
+import { s3DriverFromConfig } from './s3-driver-config.js';
 import { S3StorageDriver, StorageUnavailableError } from './s3-storage.driver.js';
 import { StorageCommands } from './storage-commands.service.js';
 import { StorageJobsService } from './storage-jobs.service.js';
 import { StorageService } from './storage.service.js';
 import { STORAGE_DRIVER, StorageDriver } from './storage.types.js';
-
-export function s3DriverFromConfig(config: AppConfig): S3StorageDriver {
-  return new S3StorageDriver({
-    endpoint: config.S3_ENDPOINT,
-    region: config.S3_REGION,
-    bucket: config.S3_BUCKET!,
-    prefix: config.S3_PREFIX,
-    credentials: config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined,
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
-  });
-}
 
 async function createDriver(config: AppConfig): Promise<StorageDriver> {
   switch (config.STORAGE_DRIVER) {

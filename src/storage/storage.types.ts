@@ -17,6 +17,8 @@ export interface PutOptions {
   /** Abort the write (and leave nothing behind) past this many bytes. */
   maxBytes?: number;
   contentType?: string;
+  /** The bytes' SHA-256 when known beforehand: kept with the object where the store has metadata (S3). Not checked. */
+  sha256?: string;
 }
 
 export interface PutResult {
