@@ -13,7 +13,9 @@ interface KoaContext {
   status: number;
   body: unknown;
 }
+type StoreMethod = (...args: unknown[]) => Promise<unknown>;
 interface S3rverApp {
+  store: Record<string, StoreMethod>;
   middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[];
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
@@ -25,6 +27,18 @@ const uploadsDir = (directory: string, bucket: string) => path.join(directory, b
 const directory = process.argv[2]!;
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
 const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true });
+// s3rver's delete removes the folders it empties, and a write into the same folder at that moment
+// fails with ENOENT in a stream nobody listens to, which ends the process: writes and deletes take
+// turns here (real S3 servers have no folders to race on).
+let turn: Promise<unknown> = Promise.resolve();
+for (const name of ['putObject', 'deleteObject']) {
+  const original = server.store[name]!.bind(server.store);
+  server.store[name] = (...args: unknown[]) => {
+    const run = turn.then(() => original(...args));
+    turn = run.catch(() => undefined);
+    return run;
+  };
+}
 // s3rver answers AbortMultipartUpload with 405: implemented here over its own upload folders.
 server.middleware.unshift(async (ctx, next) => {
   const id = ctx.query.uploadId;
