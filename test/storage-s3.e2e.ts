@@ -115,7 +115,7 @@ describe('STORAGE_DRIVER=s3', () => {
     async () => {
       const file = path.join(GEOTIFF_DIR, 'cogeo.tif');
       const bytes = await fs.readFile(file);
-      const res = await upload(api, user, file, 'cogeo.tif', { visibility: 'anyone' });
+      const res = await upload(api, user, file, 'cogeo.tif', { visibility: 'anyone', allow_duplicate: 'true' });
       assert.equal(res.status, 202, await res.clone().text());
       const id = (await json(res)).id as string;
       const d = await waitIngested(api, user, id, 90_000);
