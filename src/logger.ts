@@ -19,7 +19,17 @@ export function loggerOptions(config: AppConfig, role: ProcessRole): Params {
         return id;
       },
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'req.query.token'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'res.headers["set-cookie"]',
+          'req.query.token',
+          // Settings logged by mistake (a config object in an error) keep their secrets.
+          'S3_ACCESS_KEY_ID',
+          'S3_SECRET_ACCESS_KEY',
+          '*.S3_ACCESS_KEY_ID',
+          '*.S3_SECRET_ACCESS_KEY',
+        ],
         censor: '[redacted]',
       },
       serializers: {

@@ -29,6 +29,17 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /SECRET_KEY=unset/);
     assert.throws(() => loadConfig({ BLUR_PROVIDER: 'http' }), /BLUR_URL=unset/);
   });
+
+  it('names the S3 settings STORAGE_DRIVER=s3 lacks, never showing a secret', () => {
+    assert.throws(() => loadConfig({ STORAGE_DRIVER: 's3' }), /S3_BUCKET=unset: required when STORAGE_DRIVER=s3/);
+    assert.throws(
+      () => loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_SECRET_ACCESS_KEY: 'very-secret' }),
+      (e: Error) => /S3_ACCESS_KEY_ID=unset/.test(e.message) && !e.message.includes('very-secret'),
+    );
+    assert.throws(() => loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'Not_A_Bucket' }), /S3_BUCKET="Not_A_Bucket"/);
+    assert.throws(() => loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_PREFIX: '../x' }), /S3_PREFIX="..\/x"/);
+    assert.equal(loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'bucket', S3_PREFIX: 'a/b' }).S3_FORCE_PATH_STYLE, true);
+  });
 });
 
 describe('.env.example', () => {
@@ -38,11 +49,23 @@ describe('.env.example', () => {
     const listed = new Map(
       text
         .split('\n')
-        .filter((l) => /^[A-Z_]+=/.test(l))
+        .filter((l) => /^[A-Z][A-Z0-9_]*=/.test(l))
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
     );
     const defaults = loadConfig({});
-    const optional = ['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL', 'METRICS_TOKEN', 'CONTENT_LICENSE_URL'];
+    const optional = [
+      'SECRET_KEY',
+      'OIDC_ISSUER',
+      'OIDC_CLIENT_SECRET',
+      'BLUR_URL',
+      'METRICS_TOKEN',
+      'CONTENT_LICENSE_URL',
+      'S3_ENDPOINT',
+      'S3_BUCKET',
+      'S3_PREFIX',
+      'S3_ACCESS_KEY_ID',
+      'S3_SECRET_ACCESS_KEY',
+    ];
     for (const [key, value] of Object.entries(defaults)) {
       assert.ok(listed.has(key), `${key} is missing from .env.example`);
       const shown = Array.isArray(value) ? value.join(',') : String(value);

@@ -78,9 +78,43 @@ export class AppConfig {
   @MinLength(1)
   DATA_DIR = './data';
 
-  /** Only `local` for now; the storage interface is shaped for an S3 driver. */
-  @IsIn(['local'])
-  STORAGE_DRIVER = 'local' as const;
+  /** `local`: files under DATA_DIR; `s3`: objects in an S3-compatible bucket (the S3_* settings). */
+  @IsIn(['local', 's3'])
+  STORAGE_DRIVER: 'local' | 's3' = 'local';
+
+  /** S3 endpoint (MinIO, Ceph RGW, Garage…); unset = AWS for S3_REGION. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  S3_ENDPOINT?: string;
+
+  @IsString()
+  @MinLength(1)
+  S3_REGION = 'us-east-1';
+
+  /** Required with STORAGE_DRIVER=s3; the bucket must exist. */
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a bucket name (3-63 lowercase letters, digits, "." and "-")' })
+  S3_BUCKET?: string;
+
+  /** Key prefix of every object (`sightline/`), so that several instances can share a bucket. */
+  @IsOptional()
+  @Matches(/^(?!(.*\/)?\.{1,2}(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, {
+    message: 'S3_PREFIX must be "/"-separated segments of letters, digits, ".", "_" and "-" (no "." or ".." segment)',
+  })
+  S3_PREFIX?: string;
+
+  @IsOptional()
+  @IsString()
+  S3_ACCESS_KEY_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  S3_SECRET_ACCESS_KEY?: string;
+
+  /** Path-style URLs (`endpoint/bucket/key`), as MinIO, Ceph RGW and Garage expect; false = virtual-hosted style. */
+  @Transform(toBool)
+  @IsBoolean()
+  S3_FORCE_PATH_STYLE = true;
 
   /** Largest JSON body accepted, in bytes. */
   @Transform(toInt)
@@ -340,7 +374,19 @@ function describe(errors: ValidationError[], raw: Record<string, string>): strin
 
 /** Builds and validates the configuration; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['SECRET_KEY', 'OIDC_ISSUER', 'OIDC_CLIENT_SECRET', 'BLUR_URL', 'METRICS_TOKEN', 'CONTENT_LICENSE_URL']);
+  const known = Object.keys(new AppConfig()).concat([
+    'SECRET_KEY',
+    'OIDC_ISSUER',
+    'OIDC_CLIENT_SECRET',
+    'BLUR_URL',
+    'METRICS_TOKEN',
+    'CONTENT_LICENSE_URL',
+    'S3_ENDPOINT',
+    'S3_BUCKET',
+    'S3_PREFIX',
+    'S3_ACCESS_KEY_ID',
+    'S3_SECRET_ACCESS_KEY',
+  ]);
   const raw: Record<string, string> = {};
   for (const key of known) {
     const value = env[key];
@@ -353,6 +399,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (config.BLUR_PROVIDER === 'http' && !config.BLUR_URL) {
     problems.push('BLUR_URL=unset: required when BLUR_PROVIDER=http');
+  }
+  if (config.STORAGE_DRIVER === 's3') {
+    if (!config.S3_BUCKET) problems.push('S3_BUCKET=unset: required when STORAGE_DRIVER=s3');
+    if (!config.S3_ACCESS_KEY_ID !== !config.S3_SECRET_ACCESS_KEY) {
+      problems.push(`${config.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID'}=unset: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together`);
+    }
   }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);

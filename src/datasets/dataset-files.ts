@@ -4,11 +4,13 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { AppConfig } from '../config/app-config.js';
 import { StorageService } from '../storage/storage.service.js';
 import type { ByteRange } from '../storage/storage.types.js';
 import type { Dataset } from './dataset.entity.js';
+import type { RangedFile, RasterSource, RasterUrl } from './raster/geotiff-raster.js';
 
 export interface FileFacts {
   size: number;
@@ -110,11 +112,35 @@ export class DatasetFiles {
     return (await fs.lstat(dataset.filePath).catch(() => null)) ? 'inaccessible' : 'missing';
   }
 
-  /** A local file path to read the dataset's file from, or null when the file is gone (or no longer allowed). */
-  async localPath(dataset: Pick<Dataset, 'source' | 'storageKey' | 'filePath'>): Promise<string | null> {
+  /**
+   * Where to read the dataset's raster from: a local path, or (an object store) byte ranges of the
+   * stored object, so that a tile reads the blocks it needs and never the whole file. null when the
+   * file is gone (or no longer allowed).
+   */
+  async rasterSource(dataset: Pick<Dataset, 'source' | 'storageKey' | 'filePath'>): Promise<RasterSource | null> {
     if (dataset.source === 'path') return dataset.filePath ? this.checkedPath(dataset.filePath) : null;
-    if (!dataset.storageKey || !(await this.storage.stat(dataset.storageKey))) return null;
-    return this.storage.localPath(dataset.storageKey);
+    return dataset.storageKey ? this.storedRaster(dataset.storageKey) : null;
+  }
+
+  /** The same, for a reader in another thread: a local path, or a URL of the object valid for `seconds`. */
+  async threadRasterSource(dataset: Pick<Dataset, 'source' | 'storageKey' | 'filePath'>, seconds: number): Promise<string | RasterUrl | null> {
+    if (dataset.source === 'path') return dataset.filePath ? this.checkedPath(dataset.filePath) : null;
+    const object = dataset.storageKey ? await this.storage.stat(dataset.storageKey) : null;
+    if (!object) return null;
+    const local = this.storage.localPath(object.key);
+    if (local) return local;
+    const url = await this.storage.presignedUrl(object.key, seconds);
+    if (!url) throw new Error('The storage driver has neither local files nor presigned URLs');
+    return { url, size: object.size };
+  }
+
+  /** A stored object as a raster source: its local path, or ranged reads. null when it is gone. */
+  async storedRaster(key: string): Promise<string | RangedFile | null> {
+    const object = await this.storage.stat(key);
+    if (!object) return null;
+    const local = this.storage.localPath(key);
+    if (local) return local;
+    return { size: object.size, read: async (start, end) => buffer(await this.storage.get(key, { start, end })) };
   }
 
   async stat(dataset: Pick<Dataset, 'source' | 'storageKey' | 'filePath'>): Promise<FileFacts | null> {

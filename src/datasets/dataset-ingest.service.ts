@@ -77,7 +77,8 @@ export class DatasetIngestService implements JobReconciler {
     // Renders of an older revision are stale now.
     await this.storage.deletePrefix(`datasets/${dataset.id}/cache/`);
     try {
-      const local = await this.files.localPath(dataset);
+      // A URL of an object outlives the read's time budget.
+      const local = await this.files.threadRasterSource(dataset, this.config.DATASET_INGEST_TIMEOUT_SECONDS + 300);
       const facts = local ? await this.files.stat(dataset) : null;
       if (!local || !facts) return this.broken(dataset, 'The file is missing (moved, deleted, or no longer under DATASET_ROOTS)');
       let { sha256, size } = dataset;

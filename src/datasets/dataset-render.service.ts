@@ -49,7 +49,7 @@ export class DatasetRenderService {
     return this.rasters
       .use(
         `${dataset.id}:${dataset.revision}`,
-        () => this.files.localPath(dataset),
+        () => this.files.rasterSource(dataset),
         (file) => work(file, dataset.raster!),
       )
       .then((result) => {

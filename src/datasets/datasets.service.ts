@@ -32,7 +32,7 @@ import { geotiffMediaType } from './dataset-stac.js';
 import { type DatasetFilters, DatasetsRepository } from './datasets.repository.js';
 import { OpenRasters } from './open-rasters.js';
 import { stacBbox } from './raster/footprint.js';
-import { probeRaster } from './raster/geotiff-raster.js';
+import { probeRaster, type RangedFile } from './raster/geotiff-raster.js';
 import { RasterProblem } from './raster/raster-info.js';
 
 /** What the upload storage engine stored for a request. */
@@ -89,9 +89,9 @@ export class DatasetsService implements CatalogSource {
   /** Registers a file the upload engine has stored; removes it again when the registration is refused. */
   async registerUpload(user: AuthUser, upload: StoredDatasetUpload, dto: UploadDatasetDto): Promise<DatasetDto> {
     try {
-      const local = this.storage.localPath(upload.storageKey);
-      if (!local) throw new Error('Datasets need a storage driver with local files');
-      await this.probe(local);
+      const stored = await this.files.storedRaster(upload.storageKey);
+      if (!stored) throw new Error(`The uploaded file ${upload.storageKey} is missing from storage`);
+      await this.probe(stored);
       const dataset = await this.create(user, dto, {
         id: upload.datasetId,
         source: 'upload',
@@ -146,7 +146,7 @@ export class DatasetsService implements CatalogSource {
   }
 
   /** The cheap header checks; a RasterProblem becomes the HTTP answer it names. */
-  private async probe(local: string): Promise<void> {
+  private async probe(local: string | RangedFile): Promise<void> {
     try {
       await probeRaster(local);
     } catch (error) {

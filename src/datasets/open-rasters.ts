@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { BlockCache } from './raster/block-cache.js';
-import { RasterFile } from './raster/geotiff-raster.js';
+import { RasterFile, type RasterSource } from './raster/geotiff-raster.js';
 
 interface Entry {
   file: Promise<RasterFile>;
@@ -15,7 +15,7 @@ const IDLE_MS = 120_000;
 const BLOCK_CACHE_BYTES = 128 * 1024 * 1024;
 
 /**
- * Keeps recently used GeoTIFFs open (header parsed, file descriptor held) so that a burst of
+ * Keeps recently used GeoTIFFs open (header parsed, file descriptor held or object ranges read) so that a burst of
  * tile or sample requests does not re-read the header each time. Entries are keyed by dataset
  * and revision; a file is closed when evicted and no request uses it any more.
  */
@@ -28,12 +28,12 @@ export class OpenRasters implements OnApplicationShutdown {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
-  async use<T>(key: string, locate: () => Promise<string | null>, work: (file: RasterFile) => Promise<T>): Promise<T | null> {
+  async use<T>(key: string, locate: () => Promise<RasterSource | null>, work: (file: RasterFile) => Promise<T>): Promise<T | null> {
     let entry = this.entries.get(key);
     if (!entry) {
-      const path = await locate();
-      if (!path) return null;
-      entry = { file: RasterFile.open(path, undefined, this.blocks), users: 0, lastUsed: Date.now(), evicted: false };
+      const source = await locate();
+      if (!source) return null;
+      entry = { file: RasterFile.open(source, undefined, this.blocks), users: 0, lastUsed: Date.now(), evicted: false };
       this.entries.set(key, entry);
       entry.file.catch(() => this.entries.delete(key));
       this.evictOverflow();

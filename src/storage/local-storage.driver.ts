@@ -135,6 +135,20 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
+  async deletePrefix(prefix: string): Promise<number> {
+    let n = 0;
+    for await (const object of this.list(prefix)) {
+      await this.delete(object.key);
+      n++;
+    }
+    return n;
+  }
+
+  async presignedUrl(key: string): Promise<null> {
+    assertValidKey(key);
+    return null;
+  }
+
   async *list(prefix: string): AsyncIterable<StoredObject> {
     assertValidPrefix(prefix);
     // Walk from the deepest folder the prefix names, then filter by the full prefix.

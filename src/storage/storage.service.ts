@@ -46,13 +46,13 @@ export class StorageService {
   }
 
   /** Deletes every object under `prefix`; returns how many. */
-  async deletePrefix(prefix: string): Promise<number> {
-    let n = 0;
-    for await (const object of this.driver.list(prefix)) {
-      await this.driver.delete(object.key);
-      n++;
-    }
-    return n;
+  deletePrefix(prefix: string): Promise<number> {
+    return this.driver.deletePrefix(prefix);
+  }
+
+  /** A short-lived URL that reads the object without credentials; null when the driver has none (local files). */
+  presignedUrl(key: string, expiresInSeconds: number): Promise<string | null> {
+    return this.driver.presignedUrl(key, expiresInSeconds);
   }
 
   /** Removes scratch files older than `maxAgeSeconds` (partial writes, abandoned uploads). */

@@ -17,6 +17,8 @@ export interface PutOptions {
   /** Abort the write (and leave nothing behind) past this many bytes. */
   maxBytes?: number;
   contentType?: string;
+  /** The bytes' SHA-256 when known beforehand: kept with the object where the store has metadata (S3). Not checked. */
+  sha256?: string;
 }
 
 export interface PutResult {
@@ -45,6 +47,13 @@ export interface StorageDriver {
   move(from: string, to: string): Promise<void>;
   /** Every object whose key starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<StoredObject>;
+  /** Deletes every object whose key starts with `prefix`; returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /**
+   * A URL anyone may read the object from for `expiresInSeconds`, when the store can sign one
+   * (an object store); null otherwise.
+   */
+  presignedUrl(key: string, expiresInSeconds: number): Promise<string | null>;
   /**
    * A path on the local file system for the object, when the driver keeps one there
    * (lets decoders seek instead of streaming). Drivers without local files return null.

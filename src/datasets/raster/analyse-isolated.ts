@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { RasterUrl } from './geotiff-raster.js';
 import { type RasterInfo, RasterProblem } from './raster-info.js';
 
 export interface AnalysisBudget {
@@ -14,9 +15,10 @@ type Reply = { ok: true; info: RasterInfo } | { ok: false; problem: { status: Ra
  * analyseRaster in a worker thread of its own, within a time and memory budget: the worker's
  * event loop stays free (health, SIGTERM, other queues) however long the file takes to read,
  * and a file that would loop or exhaust memory ends as a RasterProblem naming the budget.
- * Aborting `signal` stops the thread.
+ * Aborting `signal` stops the thread. `path` is a local file or a URL (a presigned object URL):
+ * what crosses to the thread is data, never a storage client.
  */
-export function analyseRasterIsolated(path: string, fileSize: number, budget: AnalysisBudget, signal?: AbortSignal): Promise<RasterInfo> {
+export function analyseRasterIsolated(path: string | RasterUrl, fileSize: number, budget: AnalysisBudget, signal?: AbortSignal): Promise<RasterInfo> {
   signal?.throwIfAborted();
   return new Promise<RasterInfo>((resolve, reject) => {
     const worker = new Worker(new URL('./analyse.worker.js', import.meta.url), {

@@ -2,10 +2,10 @@
 // A file that makes the reader loop, block or eat memory takes down this thread, not the worker
 // process and its other jobs.
 import { parentPort, workerData } from 'node:worker_threads';
-import { analyseRaster } from './geotiff-raster.js';
+import { analyseRaster, type RasterUrl } from './geotiff-raster.js';
 import { RasterProblem } from './raster-info.js';
 
-const { path, fileSize } = workerData as { path: string; fileSize: number };
+const { path, fileSize } = workerData as { path: string | RasterUrl; fileSize: number };
 analyseRaster(path, fileSize).then(
   (info) => parentPort!.postMessage({ ok: true, info }),
   (error: unknown) =>

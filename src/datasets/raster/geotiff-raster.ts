@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
-import { addDecoder, BaseDecoder, fromFile, type GeoTIFF, type GeoTIFFImage, type TypedArray } from 'geotiff';
+import {
+  addDecoder,
+  BaseClient,
+  BaseDecoder,
+  BaseResponse,
+  type BlockedSourceOptions,
+  fromCustomClient,
+  fromFile,
+  fromUrl,
+  type GeoTIFF,
+  type GeoTIFFImage,
+  type RemoteSourceOptions,
+  type TypedArray,
+} from 'geotiff';
 import { type Affine, invertAffine, nativeBounds, pixelSize } from './affine.js';
 import { type AcquisitionTime, acquisitionTime } from './acquisition-time.js';
 import { crsFromGeoKeys, crsTransformer } from './crs.js';
@@ -21,20 +34,85 @@ addDecoder([8, 32946], async () => NativeDeflateDecoder, undefined, false);
 
 type BlockReader = GeoTIFFImage['getTileOrStrip'];
 
-/** An open GeoTIFF file; close it when done (it holds a file descriptor). */
+/** A file read by byte ranges (an object in a bucket). */
+export interface RangedFile {
+  size: number;
+  /** Bytes `start` to `end`, inclusive. */
+  read(start: number, end: number): Promise<Uint8Array>;
+}
+
+/** A URL answering Range requests (a presigned object URL): unlike a RangedFile, it can be sent to a worker thread. */
+export interface RasterUrl {
+  url: string;
+  size: number;
+}
+
+/** Where a raster's bytes are: a local path, a file read by byte ranges, or a URL. */
+export type RasterSource = string | RangedFile | RasterUrl;
+
+/**
+ * Remote reads go through geotiff's block cache: headers and IFDs are read in 64 KiB blocks
+ * (a few requests, not one per tag), tiles as the ranges they span.
+ */
+// The remote sources take the block options too (their typings leave them out).
+const REMOTE_BLOCKS: RemoteSourceOptions = { blockSize: 64 * 1024, cacheSize: 64 } satisfies BlockedSourceOptions as RemoteSourceOptions;
+
+class RangeResponse extends BaseResponse {
+  constructor(
+    private readonly data: Uint8Array,
+    private readonly contentRange: string,
+  ) {
+    super();
+  }
+  override get ok(): boolean {
+    return true;
+  }
+  override get status(): number {
+    return 206;
+  }
+  override getHeader(name: string): string | undefined {
+    return name.toLowerCase() === 'content-range' ? this.contentRange : undefined;
+  }
+  override async getData(): Promise<ArrayBuffer> {
+    return this.data.buffer.slice(this.data.byteOffset, this.data.byteOffset + this.data.byteLength) as ArrayBuffer;
+  }
+}
+
+/** Answers geotiff's HTTP-like range requests from a RangedFile. */
+class RangedFileClient extends BaseClient {
+  constructor(private readonly file: RangedFile) {
+    super('ranged:');
+  }
+  override async request(options: RequestInit = {}): Promise<BaseResponse> {
+    const header = new Headers(options.headers).get('range') ?? '';
+    const m = /^bytes=(\d+)-(\d+)$/.exec(header);
+    if (!m) throw new Error(`Unexpected range request: ${header || 'none'}`);
+    const start = Number(m[1]);
+    const end = Math.min(Number(m[2]), this.file.size - 1);
+    const data = start <= end ? await this.file.read(start, end) : new Uint8Array(0);
+    return new RangeResponse(data, `bytes ${start}-${start + data.length - 1}/${this.file.size}`);
+  }
+}
+
+function openTiff(source: RasterSource, signal?: AbortSignal): Promise<GeoTIFF> {
+  if (typeof source === 'string') return fromFile(source, signal);
+  if ('url' in source) return fromUrl(source.url, REMOTE_BLOCKS, signal);
+  return fromCustomClient(new RangedFileClient(source), REMOTE_BLOCKS, signal);
+}
+
+/** An open GeoTIFF file; close it when done (it may hold a file descriptor). */
 export class RasterFile {
   private readonly images = new Map<number, Promise<GeoTIFFImage>>();
   private readonly id = randomUUID();
 
   private constructor(
     readonly tiff: GeoTIFF,
-    readonly path: string,
     private readonly blocks?: BlockCache,
   ) {}
 
   /** `blocks`: share decoded blocks through this cache (long-lived files serving requests). */
-  static async open(path: string, signal?: AbortSignal, blocks?: BlockCache): Promise<RasterFile> {
-    return new RasterFile(await fromFile(path, signal), path, blocks);
+  static async open(source: RasterSource, signal?: AbortSignal, blocks?: BlockCache): Promise<RasterFile> {
+    return new RasterFile(await openTiff(source, signal), blocks);
   }
 
   image(ifd: number): Promise<GeoTIFFImage> {
@@ -88,22 +166,26 @@ function firstIfdOffset(head: Uint8Array): number | null {
   return big ? Number(view.getBigUint64(8, little)) : view.getUint32(4, little);
 }
 
+/** The first 16 bytes of the file and its size. */
+async function readHead(source: string | RangedFile): Promise<{ head: Uint8Array; size: number }> {
+  if (typeof source !== 'string') return { head: source.size > 0 ? await source.read(0, Math.min(16, source.size) - 1) : new Uint8Array(0), size: source.size };
+  const handle = await open(source, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.alloc(16);
+    const { bytesRead } = await handle.read(buffer, 0, 16, 0);
+    return { head: buffer.subarray(0, bytesRead), size };
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * The checks a registration request makes before accepting a file: a non-empty TIFF whose
  * first image has at least one band and more than one pixel. Cheap: the header only.
  */
-export async function probeRaster(path: string): Promise<{ width: number; height: number; bands: number }> {
-  const handle = await open(path, 'r');
-  let head: Uint8Array;
-  let size: number;
-  try {
-    size = (await handle.stat()).size;
-    const buffer = Buffer.alloc(16);
-    const { bytesRead } = await handle.read(buffer, 0, 16, 0);
-    head = buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
+export async function probeRaster(source: string | RangedFile): Promise<{ width: number; height: number; bands: number }> {
+  const { head, size } = await readHead(source);
   if (size === 0) throw new RasterProblem(400, 'The file is empty', 'empty_file');
   if (!isTiffSignature(head)) {
     const known = SIGNATURES.find(([, sig]) => sig.every((b, i) => head[i] === b));
@@ -119,7 +201,7 @@ export async function probeRaster(path: string): Promise<{ width: number; height
   }
   let file: RasterFile | undefined;
   try {
-    file = await RasterFile.open(path);
+    file = await RasterFile.open(source);
     const image = await file.image(0);
     const width = image.getWidth();
     const height = image.getHeight();
@@ -513,10 +595,10 @@ function round(v: number, digits = 6): number {
  * table sanity), bands, CRS and geotransform, the WGS 84 footprint, statistics and a decode
  * check. Throws RasterProblem for a file that cannot be served.
  */
-export async function analyseRaster(path: string, fileSize: number, signal?: AbortSignal): Promise<RasterInfo> {
+export async function analyseRaster(source: string | RasterUrl, fileSize: number, signal?: AbortSignal): Promise<RasterInfo> {
   let file: RasterFile;
   try {
-    file = await RasterFile.open(path, signal);
+    file = await RasterFile.open(source, signal);
   } catch (error) {
     throw new RasterProblem(422, `The TIFF header cannot be read: ${(error as Error).message}`, 'invalid_tiff');
   }
