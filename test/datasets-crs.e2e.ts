@@ -262,4 +262,35 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
     assert.ok(want.some((v) => v === null) && want.some((v) => v !== null), 'the points cover nodata and data');
     assert.deepEqual(got, want);
   });
+
+  it('decodes WEBP-compressed GeoTIFFs to GDAL’s values, and names a compression it does not decode', async (t) => {
+    if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
+    const source = path.join(GEOTIFF_DIR, 'hard', 'g20_webp.tif');
+    const res = await upload(api, user, source, 'webp.tif', { allow_duplicate: 'true' });
+    assert.equal(res.status, 202, await res.clone().text());
+    const dataset = await waitIngested(api, user, (await json(res)).id);
+    assert.equal(dataset.status, 'ready', JSON.stringify(dataset.error));
+    const pixels: [number, number][] = [];
+    for (let row = 5; row < dataset.height; row += Math.floor(dataset.height / 6))
+      for (let col = 5; col < dataset.width; col += Math.floor(dataset.width / 6)) pixels.push([col + 0.5, row + 0.5]);
+    const input = pixels.map(([c, r]) => `${c} ${r}`).join('\n') + '\n';
+    const lonLat = await gdal('gdaltransform', ['-t_srs', 'OGC:CRS84', source], input);
+    const expected = await Promise.all(
+      pixels.map(async ([c, r]) => (await run('gdallocationinfo', ['-valonly', source, String(Math.floor(c)), String(Math.floor(r))])).stdout.trim().split('\n').map(Number)),
+    );
+    const sampled = await json(await postJson(api, user, `/api/datasets/${dataset.id}/sample`, { points: lonLat.map(([x, y]) => ({ lon: x, lat: y })) }));
+    // The file's nodata is 0 in each band: Sightline samples it as null, GDAL prints it.
+    assert.deepEqual(
+      sampled.samples.map((s: { values: number[] }) => s.values.slice(0, 3)),
+      expected.map((v) => v.slice(0, 3).map((x) => (x === 0 ? null : x))),
+    );
+
+    // LZMA: GDAL writes it, Sightline does not decode it, and says so.
+    const lzma = path.join(scratch, 'lzma.tif');
+    await run('gdal_translate', ['-q', '-co', 'COMPRESS=LZMA', source, lzma]);
+    const refused = await upload(api, user, lzma, 'lzma.tif', { allow_duplicate: 'true' });
+    const body = await json(refused);
+    const message = refused.status === 202 ? JSON.stringify((await waitIngested(api, user, body.id)).error) : body.message;
+    assert.match(String(message), /LZMA \(TIFF compression 34925\), which is not supported/);
+  });
 });

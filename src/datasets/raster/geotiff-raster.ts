@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
+import sharp from 'sharp';
 import {
   addDecoder,
   BaseClient,
@@ -31,6 +32,50 @@ class NativeDeflateDecoder extends BaseDecoder {
   }
 }
 addDecoder([8, 32946], async () => NativeDeflateDecoder, undefined, false);
+
+/**
+ * WEBP blocks (compression 50001, as GDAL writes them: 8-bit RGB or RGBA, chunky), decoded by
+ * libvips: geotiff.js's own WEBP decoder needs a browser (createImageBitmap).
+ */
+class WebpDecoder extends BaseDecoder {
+  override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBufferLike> {
+    const samples = (this.parameters as { samplesPerPixel?: number }).samplesPerPixel;
+    let image = sharp(new Uint8Array(buffer));
+    if (samples === 4) image = image.ensureAlpha();
+    else if (samples === 3) image = image.removeAlpha();
+    const data = await image.raw().toBuffer();
+    return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+  }
+}
+addDecoder(
+  50001,
+  async () => WebpDecoder,
+  async (fd) => {
+    const tiled = !fd.hasTag('StripOffsets');
+    return {
+      tileWidth: Number(tiled ? await fd.loadValue('TileWidth') : await fd.loadValue('ImageWidth')),
+      tileHeight: Number(tiled ? await fd.loadValue('TileLength') : (await fd.loadValue('RowsPerStrip')) || (await fd.loadValue('ImageLength'))),
+      planarConfiguration: Number(await fd.loadValue('PlanarConfiguration')),
+      bitsPerSample: (await fd.loadValue('BitsPerSample')) as unknown as number,
+      predictor: Number(await fd.loadValue('Predictor')) || 1,
+      samplesPerPixel: Number(await fd.loadValue('SamplesPerPixel')) || 4,
+    };
+  },
+  false,
+);
+
+/** TIFF compressions decoded here: none, LZW, old and new JPEG, Deflate, PackBits, LERC, ZSTD, WEBP. */
+const DECODED_COMPRESSIONS = new Set([1, 5, 6, 7, 8, 32946, 32773, 34887, 50000, 50001]);
+const COMPRESSION_NAMES: Record<number, string> = {
+  2: 'CCITT RLE',
+  3: 'CCITT Group 3 fax',
+  4: 'CCITT Group 4 fax',
+  34712: 'JPEG 2000',
+  34925: 'LZMA',
+  34933: 'PNG',
+  34934: 'JPEG XR',
+  50002: 'JPEG XL',
+};
 
 type BlockReader = GeoTIFFImage['getTileOrStrip'];
 
@@ -670,6 +715,14 @@ async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSig
   if (bands.some((b) => ['other', 'cint16', 'cint32', 'cfloat32', 'cfloat64', 'int64', 'uint64', 'float16'].includes(b.dataType))) {
     throw new RasterProblem(422, `Unsupported sample type (${bands.map((b) => b.dataType).join(', ')})`, 'unsupported');
   }
+  const compression = Number((await tag(fd, 'Compression')) ?? 1);
+  if (!DECODED_COMPRESSIONS.has(compression)) {
+    throw new RasterProblem(
+      422,
+      `The file is compressed with ${COMPRESSION_NAMES[compression] ?? `an unknown method`} (TIFF compression ${compression}), which is not supported: rewrite it with DEFLATE, LZW, ZSTD or WEBP (e.g. gdal_translate -co COMPRESS=DEFLATE)`,
+      'unsupported',
+    );
+  }
   const palette = photometric === 3 ? (numbers(await tag(fd, 'ColorMap')) ?? null) : null;
   if (photometric === 3 && !palette) throw new RasterProblem(422, 'A palette image without a colour map', 'damaged');
 
@@ -714,7 +767,7 @@ async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSig
     bandCount: main.spp,
     bands,
     photometric,
-    compression: Number((await tag(fd, 'Compression')) ?? 1),
+    compression,
     tiled: tiledByIfd.get(0) === true,
     blockWidth: image.getTileWidth(),
     blockHeight: image.getTileHeight(),
