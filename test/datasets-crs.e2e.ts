@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { GEOTIFF_DIR, postJson, upload, waitIngested } from './datasets-support.js';
+import { GEOTIFF_DIR, inspectPng, postJson, upload, waitIngested } from './datasets-support.js';
 import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
 import { json } from './support/net.js';
@@ -185,6 +185,7 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
     ['g34_27700_osgb.tif', 'OSGB36, which needs a datum shift'],
     ['g31_3995_arctic_pole.tif', 'polar stereographic with the pole inside'],
     ['g04_32760_antimeridian.tif', 'UTM 60S across the antimeridian'],
+    ['g24_3857_beyond180.tif', 'Web Mercator with pixels east of 180°'],
   ] as const) {
     it(`${file}, ${what}: within 1 m of GDAL`, async (t) => {
       if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
@@ -217,6 +218,17 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
         sampled.samples.map((s: { col: number; row: number }) => [s.col, s.row]),
         pixels.map(([col, row]) => [Math.floor(col), Math.floor(row)]),
       );
+      if (file === 'g24_3857_beyond180.tif') {
+        // The map tile just east of the antimeridian shows the pixels there.
+        const [lon, lat] = inLonLat[4]!;
+        const z = 8;
+        const tx = Math.floor(((lon! + 180) / 360) * 2 ** z);
+        const ty = Math.floor(((1 - Math.log(Math.tan((lat! * Math.PI) / 180) + 1 / Math.cos((lat! * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z);
+        assert.ok(lon! < 0, `a point east of 180° (${lon})`);
+        const tile = await api.fetch(`/api/datasets/${dataset.id}/tiles/${z}/${tx}/${ty}.png`, { headers: user.headers });
+        assert.equal(tile.status, 200);
+        assert.ok((await inspectPng(await tile.arrayBuffer())).visible > 0, 'the tile east of 180° is not blank');
+      }
       if (file === 'g04_32760_antimeridian.tif') {
         // The STAC item's bbox crosses the antimeridian the RFC 7946 way, where GDAL's corners say.
         const corners = (JSON.parse(stdout) as { wgs84Extent: { coordinates: number[][][] } }).wgs84Extent.coordinates[0]!.map((p) => p[0]!);

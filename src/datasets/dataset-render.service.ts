@@ -8,7 +8,7 @@ import { DatasetFiles } from './dataset-files.js';
 import { type DatasetWithItem, DatasetsService, isPublicDataset } from './datasets.service.js';
 import { OpenRasters } from './open-rasters.js';
 import { applyAffine, invertAffine } from './raster/affine.js';
-import { crsTransformer } from './raster/crs.js';
+import { crsTransformer, periodicWidth, wrapX } from './raster/crs.js';
 import type { RasterFile } from './raster/geotiff-raster.js';
 import { encodePng } from '../media/png.js';
 import type { RasterInfo } from './raster/raster-info.js';
@@ -119,9 +119,11 @@ export class DatasetRenderService {
     const transformer = crsTransformer(info.crs);
     const inverse = invertAffine(info.transform);
     const west = info.nativeBounds?.[0] ?? -180;
+    const period = periodicWidth(info.crs);
     const located = points.map(({ lon, lat }) => {
-      let [x, y] = transformer.fromLonLat(lon, lat);
-      if (info.crs!.geographic && Number.isFinite(x)) x = west + ((((x - west) % 360) + 360) % 360);
+      const [x0, y] = transformer.fromLonLat(lon, lat);
+      // A raster may extend past ±180° (0…360 grids, antimeridian crossers, Web Mercator beyond 180°).
+      const x = wrapX(x0, west, period);
       const [c, r] = Number.isFinite(x) && Number.isFinite(y) ? applyAffine(inverse, x, y) : [NaN, NaN];
       const col = Math.floor(c);
       const row = Math.floor(r);

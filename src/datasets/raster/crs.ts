@@ -157,6 +157,23 @@ export function lonLatToMercator(lon: number, lat: number): [number, number] {
   return [lon * D2R * R, Math.log(Math.tan(Math.PI / 4 + (clamped * D2R) / 2)) * R];
 }
 
+/**
+ * How far apart (in CRS units) x repeats around the globe, for CRSs whose rasters may extend past
+ * ±180° (0…360 grids, Web Mercator past the antimeridian): 360 for longitude/latitude, the
+ * equator's length for Web Mercator; null for others.
+ */
+export function periodicWidth(crs: CrsInfo): number | null {
+  if (crs.geographic && crs.unitScale[0] === 1) return 360;
+  if (isWebMercator(crs) && crs.unitScale[0] === 1) return 2 * Math.PI * R;
+  return null;
+}
+
+/** x moved by whole periods into [west, west + period) (see periodicWidth); unchanged when not periodic. */
+export function wrapX(x: number, west: number, period: number | null): number {
+  if (period === null || !Number.isFinite(x)) return x;
+  return west + ((((x - west) % period) + period) % period);
+}
+
 /** A transformer for a CRS; exact formulas for WGS 84 and Web Mercator, proj4 otherwise. */
 export function crsTransformer(crs: CrsInfo): CrsTransformer {
   const [sx, sy] = crs.unitScale;

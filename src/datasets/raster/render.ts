@@ -1,6 +1,6 @@
 import type { TypedArray } from 'geotiff';
 import { applyAffine, invertAffine } from './affine.js';
-import { crsTransformer, mercatorToLonLat } from './crs.js';
+import { crsTransformer, mercatorToLonLat, periodicWidth, wrapX } from './crs.js';
 import { type Bbox, bboxesIntersect } from './footprint.js';
 import { nodataNumber, RasterFile, readMask, readWindow, type Window } from './geotiff-raster.js';
 import type { RasterInfo } from './raster-info.js';
@@ -51,14 +51,14 @@ export function tileSourceGrid(info: RasterInfo, z: number, x: number, y: number
   const inverse = invertAffine(info.transform);
   const [minx, , , maxy] = tileBounds(z, x, y);
   const res = (2 * EARTH_HALF) / 2 ** z / size;
-  const geographic = info.crs.geographic;
+  const period = periodicWidth(info.crs);
   const west = info.nativeBounds?.[0] ?? -180;
 
   const exact = (i: number, j: number): [number, number] => {
     const [lon, lat] = mercatorToLonLat(minx + (i + 0.5) * res, maxy - (j + 0.5) * res);
     let [nx, ny] = transformer.fromLonLat(lon, lat);
-    // A geographic raster may use longitudes beyond ±180 (0…360 grids, antimeridian crossers).
-    if (geographic && Number.isFinite(nx)) nx = west + ((((nx - west) % 360) + 360) % 360);
+    // A raster may extend past ±180° (0…360 grids, antimeridian crossers, Web Mercator beyond 180°).
+    nx = wrapX(nx, west, period);
     if (!Number.isFinite(nx) || !Number.isFinite(ny)) return [NaN, NaN];
     return applyAffine(inverse, nx, ny);
   };
