@@ -411,7 +411,12 @@ export class SampleDto {
   @ApiProperty({ nullable: true, type: Number, description: 'Pixel column (0-based) at full resolution' }) col: number | null;
   @ApiProperty({ nullable: true, type: Number, description: 'Pixel row (0-based)' }) row: number | null;
   @ApiProperty({ nullable: true, type: [Number], description: 'The point in the raster CRS [x, y]' }) coordinates: number[] | null;
-  @ApiProperty({ nullable: true, type: 'array', items: { type: 'number', nullable: true }, description: 'One value per band; null for nodata, masked and transparent (alpha 0) pixels: the value under a transparent pixel is not data' })
+  @ApiProperty({
+    nullable: true,
+    type: 'array',
+    items: { type: 'number', nullable: true },
+    description: 'One value per band; null for nodata, masked and transparent (alpha 0) pixels: the value under a transparent pixel is not data',
+  })
   values: (number | null)[] | null;
 }
 
