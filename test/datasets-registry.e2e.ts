@@ -415,7 +415,7 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
     const body = await json(res);
     assert.equal(res.status, 202, JSON.stringify(body));
     assert.equal(body.source, 'path');
-    assert.equal(body.sha256, null, 'hashed by the job');
+    assert.match(body.sha256, /^[0-9a-f]{64}$/, 'hashed while the registration is answered');
     const d = await waitIngested(api, admin, body.id);
     assert.equal(d.status, 'ready', d.error);
     assert.equal(
@@ -488,12 +488,10 @@ describe('datasets: registry of GeoTIFFs', { skip }, () => {
       assert.ok((await inspectPng(await tile.arrayBuffer())).visible > 0);
     }
 
-    // The same content under another path → broken as a duplicate.
+    // The same content under another path → 409 at once, like an upload, naming the existing dataset.
     const sameContent = await postJson(api, admin, '/api/datasets/from-path', { path: path.join(GEOTIFF_DIR, 'RGB.byte.tif') });
-    assert.equal(sameContent.status, 202);
-    const dup = await waitIngested(api, admin, (await json(sameContent)).id);
-    assert.equal(dup.status, 'broken');
-    assert.match(dup.error, new RegExp(`same content.*${ids['RGB.byte.tif']}`));
+    assert.equal(sameContent.status, 409);
+    assert.equal((await json(sameContent)).details.existing_id, ids['RGB.byte.tif']);
 
     // Escapes.
     await fs.writeFile(path.join(outside, 'secret.tif'), 'II*\0 not for you');

@@ -109,7 +109,10 @@ export class DatasetsService implements CatalogSource {
     }
   }
 
-  /** Registers a file under DATASET_ROOTS where it is. The hash is computed by ingest. */
+  /**
+   * Registers a file under DATASET_ROOTS where it is. Its SHA-256 is computed now (a read of the
+   * file), so that content registered already is a 409 at once, as for an upload.
+   */
   async registerPath(user: Registrant, dto: RegisterPathDto): Promise<DatasetWithItem> {
     const real = await this.files.resolveForRegistration(dto.path);
     return this.registerResolvedPath(user, real, dto);
@@ -127,15 +130,16 @@ export class DatasetsService implements CatalogSource {
       }
     }
     const facts = await this.files.stat({ source: 'path', storageKey: null, filePath: real });
-    if (!facts) throw new BadRequestException('The file disappeared while it was being registered');
+    const hashed = facts ? await this.files.hash({ source: 'path', storageKey: null, filePath: real }) : null;
+    if (!facts || !hashed) throw new BadRequestException('The file disappeared while it was being registered');
     return this.create(user, dto, {
       id: randomUUID(),
       source: 'path',
       storageKey: null,
       filePath: real,
       fileName: path.basename(real),
-      size: facts.size,
-      sha256: null,
+      size: hashed.size,
+      sha256: hashed.sha256,
       fileModifiedAt: facts.modifiedAt,
     });
   }
