@@ -28,12 +28,14 @@ describe('STORAGE_DRIVER=s3', () => {
   let worker: ChildHandle;
   let user: TestUser;
   let dataDir: string;
+  let env: Record<string, string>;
+  const pictures: { id: string; collectionId: string; sd: Buffer }[] = [];
 
   before(async () => {
     s3 = await startS3();
     // An empty DATA_DIR of their own: nothing may land there.
     dataDir = await fs.mkdtemp(path.join(process.env.DATA_DIR!, 's3-run-'));
-    const env = { ...s3.env(PREFIX), DATA_DIR: dataDir };
+    env = { ...s3.env(PREFIX), DATA_DIR: dataDir };
     api = await startApi({ env });
     worker = await startWorker(env);
     user = await createUser(api, 'surveyor');
@@ -93,6 +95,7 @@ describe('STORAGE_DRIVER=s3', () => {
       assert.equal(part.status, 206);
       assert.equal(part.headers.get('content-range'), `bytes 0-0/${body.length}`);
       assert.deepEqual(Buffer.from(await part.arrayBuffer()), body.subarray(0, 1));
+      pictures.push({ id, collectionId, sd: body });
       const tail = await api.fetch(`/api/pictures/${id}/sd.jpg`, { headers: { ...user.headers, range: 'bytes=-100' } });
       assert.equal(tail.status, 206);
       assert.deepEqual(Buffer.from(await tail.arrayBuffer()), body.subarray(body.length - 100));
@@ -107,6 +110,36 @@ describe('STORAGE_DRIVER=s3', () => {
       }
     }
     assert.deepEqual(await fs.readdir(dataDir), [], 'nothing written to DATA_DIR');
+  });
+
+  it('with S3_PRESIGNED_REDIRECTS, sends public picture files straight from the bucket and keeps serving restricted ones', async () => {
+    const redirecting = await startApi({ env: { ...env, S3_PRESIGNED_REDIRECTS: 'true', S3_PRESIGNED_TTL_SECONDS: '60' } });
+    try {
+      const [first] = pictures;
+      assert.ok(first, 'the pictures test ran first');
+      const res = await redirecting.fetch(`/api/pictures/${first.id}/sd.jpg`, { redirect: 'manual' });
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+      const location = res.headers.get('location')!;
+      assert.ok(location.startsWith(s3.endpoint), location);
+      assert.match(location, /X-Amz-Expires=60/);
+      const direct = await fetch(location);
+      assert.equal(direct.status, 200);
+      assert.deepEqual(Buffer.from(await direct.arrayBuffer()), first.sd, 'the same bytes as served through the API');
+
+      // A collection only signed-in users may see: its files go through the API, never to a shareable URL.
+      const patch = await redirecting.fetch(`/api/collections/${first.collectionId}`, {
+        method: 'PATCH',
+        headers: { ...user.headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ visibility: 'logged-only' }),
+      });
+      assert.equal(patch.status, 200);
+      const restricted = await redirecting.fetch(`/api/pictures/${first.id}/sd.jpg`, { headers: user.headers, redirect: 'manual' });
+      assert.equal(restricted.status, 200);
+      assert.deepEqual(Buffer.from(await restricted.arrayBuffer()), first.sd);
+    } finally {
+      await redirecting.close();
+    }
   });
 
   it(

@@ -15,6 +15,11 @@ export interface ServedFile {
   /** Extra headers (Vary…). */
   headers?: Record<string, string>;
   open(range?: ByteRange): Promise<Readable>;
+  /**
+   * Where the bytes can be fetched directly (a presigned bucket URL), when that is how this file
+   * is to be served: the answer is then a 302 there, never cached (the URL expires).
+   */
+  redirect?: () => Promise<string | null>;
 }
 
 export type ServeDecision = { status: 304 } | { status: 200 } | { status: 206; range: ByteRange } | { status: 416 };
@@ -94,8 +99,14 @@ export function decide(h: ConditionalHeaders, file: Pick<ServedFile, 'etag' | 'm
   return { status: 206, range };
 }
 
-/** Answers a GET or HEAD for a stored file: 200, 206, 304 or 416, streaming the bytes. */
+/** Answers a GET or HEAD for a stored file: 200, 206, 304 or 416, streaming the bytes (or 302 to where they are). */
 export async function sendStoredFile(req: Request, res: Response, file: ServedFile): Promise<void> {
+  const location = file.redirect ? await file.redirect() : null;
+  if (location) {
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(302, location);
+    return;
+  }
   const decision = decide(
     {
       ifNoneMatch: req.get('if-none-match'),

@@ -116,6 +116,21 @@ export class AppConfig {
   @IsBoolean()
   S3_FORCE_PATH_STYLE = true;
 
+  /**
+   * With S3 storage, picture files everyone may see are answered with a redirect (302) to a
+   * short-lived presigned URL of the bucket, which serves the bytes (ETag, ranges, 304) itself.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  S3_PRESIGNED_REDIRECTS = false;
+
+  /** How long those presigned URLs are valid, in seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(7 * 24 * 3600)
+  S3_PRESIGNED_TTL_SECONDS = 300;
+
   /** Largest JSON body accepted, in bytes. */
   @Transform(toInt)
   @IsInt()

@@ -60,6 +60,8 @@ export class PictureFilesService {
       // Restricted pictures are revalidated on every use, so a visibility change or a logout takes effect at once.
       cacheControl: isPublic ? `public, max-age=${this.config.PICTURE_CACHE_MAX_AGE_SECONDS}` : 'private, no-cache',
       headers: isPublic ? undefined : { Vary: 'Authorization, Cookie' },
+      // Files everyone may see may come straight from the bucket (S3_PRESIGNED_REDIRECTS).
+      redirect: isPublic && this.config.S3_PRESIGNED_REDIRECTS ? () => this.storage.presignedUrl(key, this.config.S3_PRESIGNED_TTL_SECONDS) : undefined,
       open: async (range) => {
         try {
           return await this.storage.get(key, range);
