@@ -1,40 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { GEOTIFF_DIR, inspectPng, postJson, upload, waitIngested } from './datasets-support.js';
 import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
+import { gdalNumbers as gdal, hasGdal, NO_GDAL, run } from './support/gdal.js';
 import { json } from './support/net.js';
 import { type ChildHandle, startWorker } from './support/processes.js';
-
-const run = promisify(execFile);
-
-async function hasGdal(): Promise<boolean> {
-  try {
-    await run('gdalwarp', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Runs a GDAL utility with lines on its standard input; its output lines split into numbers. */
-async function gdal(tool: string, args: string[], input?: string): Promise<number[][]> {
-  const child = execFile(tool, args);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  if (input !== undefined) child.stdin!.end(input);
-  await new Promise<void>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${tool} ${args.join(' ')} exited ${code}`)))));
-  return out
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.trim().split(/\s+/).map(Number));
-}
 
 /**
  * Where GDAL (the oracle) and Sightline put the same places, CRS by CRS: GDAL warps a small WGS 84
@@ -101,7 +75,7 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
 
   for (const c of CASES) {
     it(`EPSG:${c.epsg} ${c.what}: within ${c.toleranceM ?? 1} m of GDAL`, async (t) => {
-      if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
+      if (!gdalAvailable) return t.skip(NO_GDAL);
       const [lon, lat] = c.at;
       const source = path.join(scratch, `src-${c.epsg}.tif`);
       const target = path.join(scratch, `epsg-${c.epsg}.tif`);
@@ -188,7 +162,7 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
     ['g24_3857_beyond180.tif', 'Web Mercator with pixels east of 180°'],
   ] as const) {
     it(`${file}, ${what}: within 1 m of GDAL`, async (t) => {
-      if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
+      if (!gdalAvailable) return t.skip(NO_GDAL);
       const source = path.join(GEOTIFF_DIR, 'hard', file);
       const { stdout } = await run('gdalinfo', ['-json', source]);
       const [width, height] = (JSON.parse(stdout) as { size: [number, number] }).size;
@@ -242,7 +216,7 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
   }
 
   it('matches float32 nodata written as -3.4e+38 as GDAL does: statistics and samples', async (t) => {
-    if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
+    if (!gdalAvailable) return t.skip(NO_GDAL);
     const source = path.join(GEOTIFF_DIR, 'hard', 'float_raster_with_nodata.tif');
     const { stdout } = await run('gdalinfo', ['-stats', '-json', source]);
     // gdalinfo -stats writes an .aux.xml beside the file only when it may; the numbers come from its answer.
@@ -276,7 +250,7 @@ describe('datasets: places on Earth against GDAL, CRS by CRS', () => {
   });
 
   it('decodes WEBP-compressed GeoTIFFs to GDAL’s values, and names a compression it does not decode', async (t) => {
-    if (!gdalAvailable) return t.skip('GDAL (gdal-bin) is not installed: scripts/test.sh installs it as root');
+    if (!gdalAvailable) return t.skip(NO_GDAL);
     const source = path.join(GEOTIFF_DIR, 'hard', 'g20_webp.tif');
     const res = await upload(api, user, source, 'webp.tif', { allow_duplicate: 'true' });
     assert.equal(res.status, 202, await res.clone().text());

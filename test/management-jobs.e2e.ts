@@ -144,7 +144,9 @@ describe('management jobs', () => {
     const created = await create('system.ping', { args: { message: 'later' }, autostart: false });
     assert.equal(created.status, 'created');
     assert.equal(created.queued_at, null);
-    await new Promise((r) => setTimeout(r, 300));
+    // A job created after it, and started, runs to its end: the worker has been past the first one.
+    const later = await create('system.ping', { args: { message: 'after' } });
+    await waitJob(later.id, 'to succeed', (j) => FINISHED.includes(j.status));
     assert.equal((await json(await get(`/api/management/jobs/${created.id}`))).status, 'created', 'nothing runs it before start');
 
     const started = await post(`/api/management/jobs/${created.id}/start`);

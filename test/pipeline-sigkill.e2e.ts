@@ -8,6 +8,7 @@ import { pictureKey } from '../src/pictures/picture-storage.js';
 import { startApi, TestApi } from './support/app.js';
 import { createUser, TestUser } from './support/auth.js';
 import { testPool } from './support/db.js';
+import { waitFor } from './support/net.js';
 import { json } from './support/net.js';
 import { ChildHandle, startWorker } from './support/processes.js';
 import { createUploadSet, uploadPicture, waitUntilReady } from './upload-support.js';
@@ -55,12 +56,7 @@ describe('SIGKILL of the worker in the middle of a 50-picture set', () => {
 
     const first = await startWorker({ WORKER_CONCURRENCY_PICTURES: '1' });
     workers.push(first);
-    let snapshot = await counts();
-    const deadline = Date.now() + 60_000;
-    while (snapshot.ready < 5 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-      snapshot = await counts();
-    }
+    await waitFor('the first worker to finish five pictures', async () => (await counts()).ready >= 5, 60_000, 5);
     await first.kill('SIGKILL');
     const atKill = await counts();
     assert.ok(atKill.ready >= 5, 'the first worker did some of the work');

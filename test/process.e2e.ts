@@ -14,7 +14,15 @@ describe('the API process', () => {
       assert.equal(ok, true);
       // A request in flight when the signal arrives still gets its answer: its headers are sent,
       // the signal comes, and only then does the rest of its body arrive.
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/no-such-route', headers: { 'content-type': 'application/json', 'content-length': '11' } });
+      // `Expect: 100-continue`: the server answers "continue" once it has read the request's headers.
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/no-such-route',
+        headers: { 'content-type': 'application/json', 'content-length': '11', expect: '100-continue' },
+      });
+      const received = new Promise<void>((resolve) => req.once('continue', () => resolve()));
       const answer = new Promise<number>((resolve, reject) => {
         req.on('response', (res) => {
           res.resume();
@@ -22,9 +30,9 @@ describe('the API process', () => {
         });
         req.on('error', reject);
       });
+      req.flushHeaders();
+      await received;
       req.write('{"a":');
-      await new Promise<void>((resolve) => req.on('socket', (socket) => (socket.connecting ? socket.once('connect', () => resolve()) : resolve())));
-      await new Promise((r) => setTimeout(r, 200));
       const stopped = api.stop(20_000);
       await api.waitForOutput(/api: SIGTERM received/);
       req.end('"b"}  ');

@@ -4,13 +4,11 @@
  * thumbnails, and items GDAL's STACIT driver opens (before 3.10 it wants `proj:epsg`).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Visibility } from '../src/auth/visibility.js';
@@ -18,23 +16,13 @@ import { GEOTIFF_DIR, inspectPng, tileOf, upload, waitIngested } from './dataset
 import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
 import { pointsNorth, randomSpot, seedSequence } from './support/collections-seed.js';
+import { hasGdal, NO_GDAL, run } from './support/gdal.js';
 import { json } from './support/net.js';
 import { type ChildHandle, startWorker } from './support/processes.js';
 import { stacValidator } from './support/stac-validate.js';
 
-const run = promisify(execFile);
 const RGB = path.join(GEOTIFF_DIR, 'RGB.byte.tif');
 const skip = existsSync(RGB) ? false : `${GEOTIFF_DIR} is absent (../shared is not checked out beside the project)`;
-
-async function hasGdal(): Promise<boolean> {
-  try {
-    await run('gdalinfo', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const NO_GDAL = 'gdalinfo and gdal_translate are not installed (Debian: apt-get install gdal-bin; npm test installs it when run as root)';
 
 /** A GET over node:http, which (unlike fetch) leaves the body as sent: the raw Content-Encoding shows. */
 function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './app-config.js';
+import { ConfigError, loadConfig, OPTIONAL_SETTINGS } from './app-config.js';
 
 describe('loadConfig', () => {
   it('gives every default on an empty environment', () => {
@@ -53,19 +53,7 @@ describe('.env.example', () => {
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
     );
     const defaults = loadConfig({});
-    const optional = [
-      'SECRET_KEY',
-      'OIDC_ISSUER',
-      'OIDC_CLIENT_SECRET',
-      'BLUR_URL',
-      'METRICS_TOKEN',
-      'CONTENT_LICENSE_URL',
-      'S3_ENDPOINT',
-      'S3_BUCKET',
-      'S3_PREFIX',
-      'S3_ACCESS_KEY_ID',
-      'S3_SECRET_ACCESS_KEY',
-    ];
+    const optional: readonly string[] = OPTIONAL_SETTINGS;
     for (const [key, value] of Object.entries(defaults)) {
       assert.ok(listed.has(key), `${key} is missing from .env.example`);
       const shown = Array.isArray(value) ? value.join(',') : String(value);

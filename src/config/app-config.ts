@@ -387,21 +387,24 @@ function describe(errors: ValidationError[], raw: Record<string, string>): strin
   });
 }
 
+/** Settings without a default (unset unless given); the others are the fields AppConfig initialises. */
+export const OPTIONAL_SETTINGS = [
+  'SECRET_KEY',
+  'OIDC_ISSUER',
+  'OIDC_CLIENT_SECRET',
+  'BLUR_URL',
+  'METRICS_TOKEN',
+  'CONTENT_LICENSE_URL',
+  'S3_ENDPOINT',
+  'S3_BUCKET',
+  'S3_PREFIX',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+] as const;
+
 /** Builds and validates the configuration; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat([
-    'SECRET_KEY',
-    'OIDC_ISSUER',
-    'OIDC_CLIENT_SECRET',
-    'BLUR_URL',
-    'METRICS_TOKEN',
-    'CONTENT_LICENSE_URL',
-    'S3_ENDPOINT',
-    'S3_BUCKET',
-    'S3_PREFIX',
-    'S3_ACCESS_KEY_ID',
-    'S3_SECRET_ACCESS_KEY',
-  ]);
+  const known = [...Object.keys(new AppConfig()), ...OPTIONAL_SETTINGS];
   const raw: Record<string, string> = {};
   for (const key of known) {
     const value = env[key];
