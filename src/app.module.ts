@@ -10,6 +10,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
+import { HarvestersModule } from './harvesters/harvesters.module.js';
 import { HealthModule } from './health/health.module.js';
 import { loggerOptions } from './logger.js';
 import { ManagementJobsModule } from './management-jobs/management-jobs.module.js';
@@ -21,7 +22,17 @@ import { StorageModule } from './storage/storage.module.js';
 import { UploadSetsModule } from './upload-sets/upload-sets.module.js';
 
 /** The domain modules; every process loads all of them (the worker needs their job handlers). */
-export const DOMAIN_MODULES: Type[] = [AuthModule, CatalogModule, CollectionsModule, MapModule, StacModule, UploadSetsModule, ManagementJobsModule, DatasetsModule];
+export const DOMAIN_MODULES: Type[] = [
+  AuthModule,
+  CatalogModule,
+  CollectionsModule,
+  MapModule,
+  StacModule,
+  UploadSetsModule,
+  ManagementJobsModule,
+  DatasetsModule,
+  HarvestersModule,
+];
 
 @Module({})
 export class AppModule {

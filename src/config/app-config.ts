@@ -229,6 +229,66 @@ export class AppConfig {
   @Max(20)
   MANAGEMENT_MAX_ATTEMPTS = 3;
 
+  /**
+   * A running harvest session whose heartbeat is older than this ended with its worker: it is
+   * marked `timed_out` and its harvester is free again.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(86400)
+  HARVEST_STALL_SECONDS = 30;
+
+  /** A harvest request (headers and body) that takes longer than this fails (and may be retried). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  HARVEST_HTTP_TIMEOUT_SECONDS = 30;
+
+  /** Largest remote response read, decompressed, in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  HARVEST_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+  /** Requests in flight to one remote host at a time, over all harvesters of this process. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  HARVEST_HOST_CONCURRENCY = 4;
+
+  /** Requests per second to one remote host (a token bucket; bursts up to the same number). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  HARVEST_HOST_REQUESTS_PER_SECOND = 20;
+
+  /** Retries of a request that failed on the network, timed out or got 429 / 5xx. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  HARVEST_HTTP_RETRIES = 3;
+
+  /** Longest `Retry-After` honoured, in seconds; a remote asking more fails the request. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  HARVEST_RETRY_AFTER_MAX_SECONDS = 120;
+
+  /**
+   * Networks and host names harvesters may not reach (comma-separated CIDRs or names); checked on
+   * every redirect and on the addresses a name resolves to. Link-local and cloud metadata
+   * addresses by default; add private ranges where harvesters must only reach the internet.
+   */
+  @Transform(toList)
+  @IsString({ each: true })
+  HARVEST_DENY_NETWORKS: string[] = ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128', '100.100.100.200/32', 'metadata.google.internal', 'metadata.goog'];
+
   /** Signs API tokens (HS256) and session ids. Required in production. */
   @IsOptional()
   @IsString()
