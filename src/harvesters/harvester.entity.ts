@@ -5,8 +5,8 @@ import { Visibility } from '../auth/visibility.js';
 export const DELETION_POLICIES = ['delete', 'hide', 'keep'] as const;
 export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 
-/** Remote assets are linked to (hrefs stay remote), or GeoTIFF / COG assets are copied into datasets. */
-export const ASSET_MODES = ['link', 'copy'] as const;
+/** Remote assets are linked to: their hrefs stay remote. */
+export const ASSET_MODES = ['link'] as const;
 export type AssetMode = (typeof ASSET_MODES)[number];
 
 export type Availability = 'unknown' | 'available' | 'unavailable';
@@ -18,6 +18,11 @@ export interface HarvesterSchedule {
   harvest_every_minutes?: number | null;
   /** ± percent of the period added at random, so harvesters of one host do not fire together. */
   jitter_percent?: number;
+  /**
+   * After incremental harvests, list every remote id at most this often (hours; 0 = every run) to
+   * find records deleted remotely. Default 24.
+   */
+  list_ids_every_hours?: number;
 }
 
 /** A remote catalog Sightline harvests: its type, address, settings and schedule. */

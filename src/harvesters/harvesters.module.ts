@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { AuthModule } from '../auth/auth.module.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module.js';
 import { HarvestSessionLog, HarvestSessionRecord } from './harvest-session-record.entity.js';
@@ -8,17 +9,37 @@ import { HarvestableResource } from './harvestable-resource.entity.js';
 import { HarvestedRecord, HarvestValidator } from './harvested-record.entity.js';
 import { Harvester } from './harvester.entity.js';
 import { HarvesterTypes } from './harvester-types.service.js';
+import { HarvestRunner } from './harvest-runner.service.js';
+import { HarvestSessionsRepository } from './harvest-sessions.repository.js';
+import { HarvesterState } from './harvester-state.service.js';
+import { HarvestersController, HarvestingSessionsController } from './harvesters.controller.js';
+import { HarvestersProcessor } from './harvesters.processor.js';
+import { HarvestersRepository } from './harvesters.repository.js';
+import { HarvestersService } from './harvesters.service.js';
 import { RemoteHttp } from './remote-http.js';
+import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
 
 /** Harvesters: remote catalogs (STAC APIs, static STAC catalogs, GeoNode, CSW) brought into the catalog. */
 @Module({
   imports: [
     DiscoveryModule,
+    AuthModule,
     CatalogModule,
     TypeOrmModule.forFeature([Harvester, HarvestableResource, HarvestedRecord, HarvestValidator, HarvestSession, HarvestSessionRecord, HarvestSessionLog]),
   ],
-  controllers: [],
-  providers: [RemoteHttp, HarvesterTypes],
-  exports: [],
+  controllers: [HarvestersController, HarvestingSessionsController],
+  providers: [
+    RemoteHttp,
+    HarvesterTypes,
+    HarvestersRepository,
+    HarvestSessionsRepository,
+    HarvesterState,
+    HarvestersService,
+    HarvestRunner,
+    HarvestersProcessor,
+    // Harvester types
+    StacApiHarvesterType,
+  ],
+  exports: [HarvestersService],
 })
 export class HarvestersModule {}

@@ -5,6 +5,7 @@ export enum QueueName {
   Datasets = 'datasets',
   Management = 'management',
   Maintenance = 'maintenance',
+  Harvest = 'harvest',
 }
 
 /** Every job of the system; each has exactly one handler (checked when the worker starts). */
@@ -19,6 +20,7 @@ export enum JobName {
   UploadSetDispatch = 'upload-set.dispatch',
   UploadSetFinalize = 'upload-set.finalize',
   UploadSetDelete = 'upload-set.delete',
+  HarvestRun = 'harvest.run',
 }
 
 /** The payload of each job. */
@@ -42,6 +44,8 @@ export interface JobPayloads {
   [JobName.UploadSetFinalize]: { uploadSetId: string; round: number };
   /** Removes a deleted upload set's pictures, files and sequences, then the set. */
   [JobName.UploadSetDelete]: { uploadSetId: string };
+  /** One harvesting session (check, discover, harvest or clear); the session row holds what to do. */
+  [JobName.HarvestRun]: { sessionId: string };
 }
 
 export interface JobDefinition<N extends JobName> {
@@ -85,6 +89,8 @@ export const JOBS: { [N in JobName]: JobDefinition<N> } = {
   },
   [JobName.UploadSetFinalize]: { queue: QueueName.Dispatch, id: (p) => safeJobId('finalize', p.uploadSetId, p.round) },
   [JobName.UploadSetDelete]: { queue: QueueName.Dispatch, id: (p) => safeJobId('upload-set-delete', p.uploadSetId) },
+  // The session's outcome is recorded on its row; a worker that dies leaves it to the heartbeat sweep, never to a retry.
+  [JobName.HarvestRun]: { queue: QueueName.Harvest, id: (p) => safeJobId('harvest', p.sessionId), attempts: 1 },
 };
 
 export interface JobSchedule<N extends JobName = JobName> {
