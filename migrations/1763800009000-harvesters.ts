@@ -76,7 +76,7 @@ export class Harvesters1763800009000 implements MigrationInterface {
                 "status" character varying(20) NOT NULL DEFAULT 'queued',
                 "dry_run" boolean NOT NULL DEFAULT false,
                 "options" jsonb NOT NULL DEFAULT '{}',
-                "counters" jsonb NOT NULL DEFAULT '{"total":0,"done":0,"created":0,"updated":0,"unchanged":0,"deleted":0,"failed":0,"skipped":0}',
+                "counters" jsonb NOT NULL DEFAULT '{}',
                 "result" jsonb,
                 "error" text,
                 "runner" text,

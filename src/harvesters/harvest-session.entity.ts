@@ -59,7 +59,7 @@ export class HarvestSession {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   options: Record<string, unknown>;
 
-  @Column({ type: 'jsonb', default: () => `'${JSON.stringify(EMPTY_COUNTERS)}'` })
+  @Column({ type: 'jsonb', default: () => "'{}'" })
   counters: SessionCounters;
 
   /** Action-specific outcome (availability, discovered resources, a dry run's plan…). */

@@ -2,7 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { HarvestSessionLog, HarvestSessionRecord, type RecordAction } from './harvest-session-record.entity.js';
-import { ACTIVE_SESSION_STATUSES, HarvestSession, type SessionCounters, type SessionStatus, type SessionTrigger, type SessionType } from './harvest-session.entity.js';
+import {
+  ACTIVE_SESSION_STATUSES,
+  EMPTY_COUNTERS,
+  HarvestSession,
+  type SessionCounters,
+  type SessionStatus,
+  type SessionTrigger,
+  type SessionType,
+} from './harvest-session.entity.js';
 
 /** A record's outcome, as the engine reports it. */
 export interface RecordOutcome {
@@ -58,7 +66,7 @@ export class HarvestSessionsRepository {
     options: Record<string, unknown>;
   }): Promise<HarvestSession> {
     try {
-      return await this.sessions.save(this.sessions.create({ ...input, status: 'queued' }));
+      return await this.sessions.save(this.sessions.create({ ...input, status: 'queued', counters: { ...EMPTY_COUNTERS } }));
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
       const active = await this.active(input.harvesterId);

@@ -57,7 +57,7 @@ const ResourceId = () => new ParseUUIDPipe({ exceptionFactory: () => new NotFoun
 
 const ACTION_DESCRIPTION =
   'Answers 202 with the queued session; `Location` is its URL. While another session of the harvester is queued, running ' +
-  'or cancelling, 409 names it (`session_id`). A session whose worker died is ended `timed_out` first, so it never blocks.';
+  'or cancelling, 409 names it (`details.session_id`). A session whose worker died is ended `timed_out` first, so it never blocks.';
 
 /** Harvesters and their harvestable resources (admin only). */
 @ApiTags('harvesters')

@@ -203,7 +203,7 @@ export class HarvestersService implements CatalogSource {
   async remove(id: string): Promise<void> {
     const harvester = await this.get(id);
     const active = await this.activeSession(harvester.id);
-    if (active) throw new ConflictException({ message: `The harvester is busy with ${active.type} session ${active.id}; cancel it first`, session_id: active.id });
+    if (active) throw new ConflictException({ message: `The harvester is busy with ${active.type} session ${active.id}; cancel it first`, details: { session_id: active.id } });
     await this.repository.harvesters.delete({ id });
   }
 
@@ -242,8 +242,7 @@ export class HarvestersService implements CatalogSource {
       if (error instanceof SessionConflict) {
         throw new ConflictException({
           message: `The harvester is busy with ${error.active.type} session ${error.active.id} (${error.active.status})`,
-          session_id: error.active.id,
-          session_url: `/api/harvesting-sessions/${error.active.id}`,
+          details: { session_id: error.active.id, session_url: `/api/harvesting-sessions/${error.active.id}` },
         });
       }
       throw error;
