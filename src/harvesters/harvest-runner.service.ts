@@ -329,7 +329,10 @@ export class HarvestRunner implements BeforeApplicationShutdown {
       run.counters.total++;
       const listed = next.value;
       if ('failure' in listed) {
-        this.record(run, { resourceId: resource.id, remoteId: listed.failure.remoteId || '(no id)', action: 'failed', error: listed.failure.error, stage: listed.failure.stage });
+        const remoteId = listed.failure.remoteId || '(no id)';
+        // Still listed remotely, though unreadable now: not missing, so its local copy stays.
+        if (listed.failure.remoteId && !run.session.dryRun) await this.repository.markSeen(resource.id, [remoteId], run.session.id);
+        this.record(run, { resourceId: resource.id, remoteId, action: 'failed', error: listed.failure.error, stage: listed.failure.stage });
         continue;
       }
       if ('unchanged' in listed) {

@@ -165,7 +165,7 @@ export function itemFields(record: RemoteRecord, provenance: Provenance) {
   return {
     geometry,
     datetime,
-    properties: {
+    properties: <Record<string, unknown>>{
       ...properties,
       'harvest:harvester_id': provenance.harvesterId,
       'harvest:session_id': provenance.sessionId,
