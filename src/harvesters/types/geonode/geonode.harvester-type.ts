@@ -89,7 +89,6 @@ export class GeoNodeHarvesterType implements HarvesterType {
   readonly description =
     "A GeoNode's datasets, maps and documents through its API v2: GeoNode 4 (/api/v2/resources) and GeoNode 3 (/api/v2/layers, /api/v2/maps), with footprints, dates, keywords, thumbnails and download and OGC service links.";
   readonly configSchema: Record<string, unknown> = {
-    $schema: 'https://json-schema.org/draft/2020-12/schema',
     type: 'object',
     additionalProperties: false,
     properties: {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { Ajv } from 'ajv';
 import { after, before, describe, it } from 'node:test';
 import { sharedPath } from '../../../../test/support/env.js';
 import { drain, harvestContext, remoteHttp } from '../../../../test/support/harvest-context.js';
@@ -327,5 +328,17 @@ describe('GeoNode 4 (answers constructed from the documented API v2; no GeoNode 
     assert.ok('failure' in failed);
     assert.equal(failed.failure.remoteId, '00000000-0000-4000-8000-000000000003');
     assert.match(failed.failure.error, /ll_bbox_polygon/);
+  });
+});
+
+describe('GeoNode configuration schema', () => {
+  it('compiles in strict mode, fills defaults and refuses values out of range', () => {
+    const validate = new Ajv({ strict: true, useDefaults: true }).compile(type.configSchema);
+    const config: Record<string, unknown> = {};
+    assert.equal(validate(config), true);
+    assert.deepEqual(config, { api_version: 'auto', page_size: 50 });
+    assert.equal(validate({ api_version: '4', resource_types: ['datasets'], keyword: 'ortho' }), true);
+    assert.equal(validate({ page_size: 500 }), false);
+    assert.equal(validate({ unknown: 1 }), false);
   });
 });
