@@ -19,6 +19,7 @@ import { HarvestersService } from './harvesters.service.js';
 import { RemoteHttp } from './remote-http.js';
 import { GeoNodeHarvesterType } from './types/geonode/geonode.harvester-type.js';
 import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
+import { StaticStacHarvesterType } from './types/static-stac/static-stac.harvester-type.js';
 
 /** Harvesters: remote catalogs (STAC APIs, static STAC catalogs, GeoNode, CSW) brought into the catalog. */
 @Module({
@@ -41,6 +42,7 @@ import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
     // Harvester types
     StacApiHarvesterType,
     GeoNodeHarvesterType,
+    StaticStacHarvesterType,
   ],
   exports: [HarvestersService],
 })
