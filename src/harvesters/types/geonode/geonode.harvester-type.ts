@@ -119,8 +119,13 @@ export class GeoNodeHarvesterType implements HarvesterType {
 
   async check(ctx: HarvestContext): Promise<{ available: boolean; message: string }> {
     try {
+      const config = geonodeConfig(ctx.harvester.config);
       const version = await this.version(ctx);
-      return { available: true, message: `GeoNode ${version} answers at ${geonodeBase(ctx.harvester.url)}api/v2/` };
+      const base = geonodeBase(ctx.harvester.url);
+      // The first kind's list answers as a GeoNode list: the API is usable, not only its root.
+      const kind = KINDS.find((k) => k.id === DEFAULT_KINDS[version][0] && k.version === version)!;
+      const total = await this.count(ctx, base, kind, config);
+      return { available: true, message: `GeoNode ${version} at ${base}: ${total ?? 'an unknown number of'} ${kind.id}` };
     } catch (error) {
       rethrowAbort(ctx, error);
       return { available: false, message: (error as Error).message };
@@ -138,17 +143,13 @@ export class GeoNodeHarvesterType implements HarvesterType {
         await ctx.log(`${id} is not a kind of resource of GeoNode ${version}: left out`, 'warn');
         continue;
       }
-      const url = this.listUrl(base, kind, config, 1, 1);
       let total: number | null;
       try {
-        const page = await ctx.http.json(url, { signal: ctx.signal });
-        const data = page.data;
-        if (!isObject(data) || !Array.isArray(data[kind.listKey])) throw new RemoteError(`${url} is not a GeoNode list of ${kind.listKey}`, url, page.status);
-        total = typeof data.total === 'number' ? data.total : null;
+        total = await this.count(ctx, base, kind, config);
       } catch (error) {
         // A route this GeoNode does not have (documents on a trimmed install): the kind is absent.
         if (error instanceof RemoteError && error.status === 404) {
-          await ctx.log(`${url} answers 404: no ${kind.id} on this GeoNode`, 'warn');
+          await ctx.log(`${error.url} answers 404: no ${kind.id} on this GeoNode`, 'warn');
           continue;
         }
         throw error;
@@ -217,6 +218,15 @@ export class GeoNodeHarvesterType implements HarvesterType {
     return { exhaustive: true };
   }
 
+  /** GeoNode's `total` of a kind (one resource asked); throws when the list does not answer as one. */
+  private async count(ctx: HarvestContext, base: string, kind: ResourceKind, config: GeoNodeConfig): Promise<number | null> {
+    const url = this.listUrl(base, kind, config, 1, 1);
+    const page = await ctx.http.json(url, { signal: ctx.signal });
+    const data = page.data;
+    if (!isObject(data) || !Array.isArray(data[kind.listKey])) throw new RemoteError(`${page.url} is not a GeoNode list of ${kind.listKey}`, page.url, page.status);
+    return typeof data.total === 'number' ? data.total : null;
+  }
+
   /** A list route's address with paging and the configured filters. */
   private listUrl(base: string, kind: ResourceKind, config: GeoNodeConfig, page?: number, pageSize = config.page_size): string {
     const url = new URL(`api/v2/${kind.listPath}`, base);
@@ -225,6 +235,8 @@ export class GeoNodeHarvesterType implements HarvesterType {
       url.searchParams.set('page_size', String(pageSize));
     }
     if (kind.listPath === 'resources/') url.searchParams.set('filter{resource_type}', kind.resourceType);
+    // GeoNode 4 may leave the links (downloads, OGC services) out of list pages unless asked.
+    if (kind.version === 4 && page !== undefined) url.searchParams.set('include[]', 'links');
     if (config.keyword) url.searchParams.set('filter{keywords.name}', config.keyword);
     if (config.category) url.searchParams.set('filter{category.identifier}', config.category);
     return url.toString();

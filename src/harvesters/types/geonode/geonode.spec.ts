@@ -45,6 +45,7 @@ describe('GeoNode 3 (recorded API v2 answers of master.demo.geonode.org)', () =>
 
   it('discovers one resource per kind, titled with the remote count', async () => {
     const { context } = harvestContext(`${server.url}/`, { api_version: '3' });
+    assert.deepEqual(await type.check(context), { available: true, message: `GeoNode 3 at ${server.url}/: 121 layers` });
     const found = await collect(type.discover(context));
     assert.deepEqual(
       found.map((r) => [r.remoteId, r.title, r.type]),
@@ -279,7 +280,7 @@ describe('GeoNode 4 (answers constructed from the documented API v2; no GeoNode 
 
   it('recognises GeoNode 4 by its API root and discovers its kinds', async () => {
     const { context } = harvestContext(`${base}/api/v2/`, { resource_types: ['datasets', 'maps', 'layers'] });
-    assert.deepEqual(await type.check(context), { available: true, message: `GeoNode 4 answers at ${base}/api/v2/` });
+    assert.deepEqual(await type.check(context), { available: true, message: `GeoNode 4 at ${base}/: 3 datasets` });
     const found = await collect(type.discover(context));
     assert.deepEqual(
       found.map((r) => [r.remoteId, r.title]),
@@ -296,6 +297,10 @@ describe('GeoNode 4 (answers constructed from the documented API v2; no GeoNode 
     const { listed, end } = await drain(type.harvest(context, { remoteId: 'datasets', title: 'Datasets', type: 'dataset' }, { since: null, full: false }));
     assert.equal(end.exhaustive, true);
     assert.equal(listed.length, 3, logs.join('\n'));
+    assert.ok(
+      server.requests.some((r) => r.url.startsWith('/api/v2/resources/?page=1&page_size=2&filter%7Bresource_type%7D=dataset&include%5B%5D=links')),
+      'list pages ask for the links',
+    );
     const [one, two] = records(listed);
     assert.equal(one.remoteId, '00000000-0000-4000-8000-000000000001');
     assert.equal(one.remoteUrl, `${base}/api/v2/resources/1`);

@@ -8,7 +8,7 @@ export interface IndexFile {
   kind: 'catalog' | 'collection';
   id: string;
   title: string | null;
-  /** The file's JSON without its links (a collection's description). */
+  /** The file's JSON with only its descriptive links (a collection's description). */
   doc: Record<string, unknown>;
   /** Absolute addresses of its `child` and `item` links, in order. */
   children: string[];
@@ -17,6 +17,8 @@ export interface IndexFile {
 
 /** What a catalog or collection file's validators keep (`data`): enough to walk it after a 304. */
 type IndexData = Omit<IndexFile, 'url'>;
+
+const STRUCTURAL_RELS = new Set(['self', 'root', 'parent', 'collection', 'items', 'search']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -35,12 +37,17 @@ export function indexFile(data: unknown, url: string): IndexFile {
   if (!Array.isArray(data.links)) throw new RemoteError(`${url} is a STAC ${kind} without links`, url);
   const children: string[] = [];
   const items: string[] = [];
+  // Links other than the structure (license, about, describedby…) describe the collection: kept, absolute.
+  const kept: Record<string, unknown>[] = [];
   for (const link of data.links) {
-    if (!isObject(link) || (link.rel !== 'child' && link.rel !== 'item')) continue;
+    if (!isObject(link) || typeof link.rel !== 'string') continue;
     const href = absoluteHref(link.href, url);
-    if (href) (link.rel === 'child' ? children : items).push(withoutFragment(href));
+    if (!href) continue;
+    if (link.rel === 'child' || link.rel === 'item') (link.rel === 'child' ? children : items).push(withoutFragment(href));
+    else if (!STRUCTURAL_RELS.has(link.rel)) kept.push({ ...link, href });
   }
-  const { links: _links, ...doc } = data;
+  const { links: _links, ...rest } = data;
+  const doc = kept.length ? { ...rest, links: kept } : rest;
   return { url, kind, id: data.id, title: typeof data.title === 'string' ? data.title : null, doc, children, items };
 }
 

@@ -51,7 +51,8 @@ describe('static STAC catalog: ../shared/fixtures/stac served over HTTP with ETa
     );
     // collection-with-schemas.json reuses the id sentinel-2: one resource per remote id.
     assert.ok(logs.some((l) => /collection sentinel-2 at .*collection-with-schemas\.json has the id of the collection at/.test(l)));
-    assert.equal(resources[0].description?.links, undefined);
+    // Only descriptive links are kept with the description, made absolute.
+    assert.deepEqual(resources[0].description?.links, [{ rel: 'license', href: 'https://remotedata.io/license.html', title: 'Remote Data License Terms' }]);
     const collection = type.collection(resources[0]);
     assert.equal(collection.title, 'Collection of Extension Items');
     assert.equal(collection.license, 'PDDL-1.0');
@@ -72,6 +73,7 @@ describe('static STAC catalog: ../shared/fixtures/stac served over HTTP with ETa
     assert.equal(collection.datetimeStart?.toISOString(), '2009-05-20T02:40:01.042Z');
     assert.equal(collection.datetimeEnd?.toISOString(), '2018-11-03T23:59:55.112Z');
     assert.deepEqual(collection.properties?.stac_extensions, []);
+    assert.deepEqual(collection.properties?.links, [{ rel: 'license', href: 'https://remotedata.io/license.html', title: 'Remote Data License Terms' }]);
     const sentinel = type.collection(resources[1]);
     assert.ok(sentinel.summaries && 'eo:bands' in sentinel.summaries);
     assert.ok(sentinel.properties && 'assets' in sentinel.properties, 'fields without a place of their own are kept as properties');
