@@ -34,7 +34,7 @@ function decodeEntities(text: string): string {
 
 /**
  * Plain text of a remote HTML fragment (GeoNode abstracts): scripts and styles dropped, tags
- * removed, block ends as line breaks, entities decoded, blank runs collapsed. Not a sanitizer:
+ * removed, block ends and list items as line breaks, entities decoded, blank runs collapsed. Not a sanitizer:
  * the result is text, never rendered as HTML.
  */
 export function htmlToText(html: string): string {
@@ -43,12 +43,12 @@ export function htmlToText(html: string): string {
     .replace(/<!--[\s\S]*?-->/g, '')
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<\/(p|div|li|h[1-6]|tr|ul|ol|table|blockquote)\s*>/gi, '\n')
-    .replace(/<li\b[^>]*>/gi, '- ')
+    .replace(/<li\b[^>]*>/gi, '\n- ')
     .replace(/<[^>]*>/g, '');
   return decodeEntities(text)
     .replace(/\u00a0/g, ' ')
     .replace(/[ \t\f\v\r]+/g, ' ')
     .replace(/ *\n */g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
+    .replace(/\n+/g, '\n')
     .trim();
 }

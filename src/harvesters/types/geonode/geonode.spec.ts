@@ -161,6 +161,50 @@ describe('GeoNode 3 (recorded API v2 answers of master.demo.geonode.org)', () =>
     }
   });
 
+  it('a cancelled harvest stops at once while a page hangs', async () => {
+    const hanging = new RemoteServer();
+    await hanging.start();
+    try {
+      hanging.hang('GET /api/v2/layers/');
+      const controller = new AbortController();
+      const { context } = harvestContext(`${hanging.url}/`, { api_version: '3' }, { signal: controller.signal });
+      const started = Date.now();
+      setTimeout(() => controller.abort(new Error('cancelled')), 200);
+      await assert.rejects(drain(type.harvest(context, { remoteId: 'layers', title: 'Layers', type: 'layer' }, { since: null, full: false })), /cancelled/);
+      assert.ok(Date.now() - started < 2000);
+    } finally {
+      await hanging.stop();
+    }
+  });
+
+  it('converts a Web Mercator bbox_polygon to lon/lat, exactly', () => {
+    const listed = geonodeRecord(
+      {
+        uuid: 'u',
+        date: '2020-01-01T00:00:00Z',
+        srid: 'EPSG:3857',
+        bbox_polygon: {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [0, 0],
+              [111319.49079327357, 0],
+              [111319.49079327357, 111325.14286638486],
+              [0, 111325.14286638486],
+              [0, 0],
+            ],
+          ],
+        },
+      },
+      { base: 'http://h/', pageUrl: 'http://h/api/v2/layers/', apiVersion: 3, endpoint: 'layers' },
+      'x',
+    );
+    assert.ok('record' in listed);
+    const corner = (listed.record.geometry as { coordinates: number[][][] }).coordinates[0][2];
+    assert.ok(Math.abs(corner[0] - 1) < 1e-9 && Math.abs(corner[1] - 1) < 1e-9, String(corner));
+    assert.equal(listed.record.remoteUrl, null, 'no pk, no link: no address to give');
+  });
+
   it('says the remote is unavailable when it is no GeoNode', async () => {
     const other = new RemoteServer();
     await other.start();

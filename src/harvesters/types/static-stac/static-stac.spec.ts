@@ -247,6 +247,22 @@ describe('static STAC catalogs built for the test: loops, depth limit, invalid a
     assert.ok(logs.some((l) => l.includes(`${server.url}/a/b/catalog.json is deeper than max_depth 1`)));
   });
 
+  it('a cancelled harvest stops at once while the remote hangs', async () => {
+    server.route('GET /hanging.json', {
+      body: catalog('hanging', [
+        { rel: 'item', href: './i1.json' },
+        { rel: 'item', href: './never.json' },
+      ]),
+    });
+    server.hang('GET /never.json');
+    const controller = new AbortController();
+    const { context } = harvestContext(`${server.url}/hanging.json`, {}, { signal: controller.signal });
+    const started = Date.now();
+    setTimeout(() => controller.abort(new Error('cancelled')), 200);
+    await assert.rejects(harvest(context, { remoteId: 'catalog-items:hanging', title: 'x', type: 'stac-catalog-items', remoteUrl: `${server.url}/hanging.json` }), /cancelled/);
+    assert.ok(Date.now() - started < 2000);
+  });
+
   it('an item file that cannot be read is a failure and the listing is not exhaustive', async () => {
     const { context } = harvestContext(`${server.url}/broken.json`);
     const { listed, end } = await harvest(context, { remoteId: 'catalog-items:broken', title: 'x', type: 'stac-catalog-items', remoteUrl: `${server.url}/broken.json` });
