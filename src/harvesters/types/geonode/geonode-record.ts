@@ -171,7 +171,8 @@ function assetsAndLinks(resource: GeoNodeResource, source: GeoNodeSource) {
     assets[name] = Object.fromEntries(Object.entries(asset).filter(([, v]) => v !== undefined));
   };
   const thumbnail = absoluteHref(resource.thumbnail_url, source.pageUrl);
-  if (thumbnail) addAsset('thumbnail', { href: thumbnail, type: imageType(thumbnail), title: 'Thumbnail', roles: ['thumbnail'] });
+  // GeoNode answers its placeholder image for resources without a thumbnail.
+  if (thumbnail && !/missing_thumb/.test(thumbnail)) addAsset('thumbnail', { href: thumbnail, type: imageType(thumbnail), title: 'Thumbnail', roles: ['thumbnail'] });
 
   for (const raw of Array.isArray(resource.links) ? resource.links : []) {
     if (!raw || typeof raw !== 'object') continue;

@@ -9,6 +9,7 @@ import {
   type LocalCollection,
   type RemoteResource,
 } from '../../harvester-type.js';
+import { RemoteError } from '../../remote-http.js';
 import { bboxGeometry } from '../common/geometry-check.js';
 import { stacItemRecord } from './stac-item-record.js';
 import { readIndex, walkIndex, type IndexFile, type WalkState } from './static-stac-walk.js';
@@ -228,7 +229,12 @@ export class StaticStacHarvesterType implements HarvesterType {
       return { url, listed };
     } catch (error) {
       if (ctx.signal.aborted) throw error;
-      return { url, fetchFailed: true, listed: { failure: { remoteId: stored?.remoteId ?? url, error: (error as Error).message, stage: 'fetch' } } };
+      const remoteId = stored?.remoteId ?? url;
+      // A file that answered, but not with JSON (an HTML page, garbage), was read: it is a bad record.
+      if (error instanceof RemoteError && error.status !== undefined && error.status >= 200 && error.status < 300) {
+        return { url, listed: { failure: { remoteId, error: error.message, stage: 'parse' } } };
+      }
+      return { url, fetchFailed: true, listed: { failure: { remoteId, error: (error as Error).message, stage: 'fetch' } } };
     }
   }
 }

@@ -205,8 +205,10 @@ describe('static STAC catalogs built for the test: loops, depth limit, invalid a
       body: catalog('broken', [
         { rel: 'item', href: './i1.json' },
         { rel: 'item', href: './gone.json' },
+        { rel: 'item', href: './page.html' },
       ]),
     });
+    server.route('GET /page.html', { body: '<!doctype html><p>Not found, but 200</p>', headers: { 'content-type': 'text/html' } });
   });
   after(() => server.stop());
 
@@ -263,16 +265,18 @@ describe('static STAC catalogs built for the test: loops, depth limit, invalid a
     assert.ok(Date.now() - started < 2000);
   });
 
-  it('an item file that cannot be read is a failure and the listing is not exhaustive', async () => {
+  it('an item file that cannot be read or is no JSON is a failure; a missing one makes the listing not exhaustive', async () => {
     const { context } = harvestContext(`${server.url}/broken.json`);
     const { listed, end } = await harvest(context, { remoteId: 'catalog-items:broken', title: 'x', type: 'stac-catalog-items', remoteUrl: `${server.url}/broken.json` });
     assert.equal(end.exhaustive, false);
     assert.equal(records(listed).length, 1);
-    const failure = listed.find((l) => 'failure' in l);
-    assert.ok(failure && 'failure' in failure);
-    assert.equal(failure.failure.stage, 'fetch');
-    assert.equal(failure.failure.remoteId, `${server.url}/gone.json`);
-    assert.match(failure.failure.error, /HTTP 404/);
+    const [gone, page] = listed.flatMap((l) => ('failure' in l ? [l.failure] : []));
+    assert.equal(gone.stage, 'fetch');
+    assert.equal(gone.remoteId, `${server.url}/gone.json`);
+    assert.match(gone.error, /HTTP 404/);
+    // An HTML page where an item should be is a bad record, not a crash.
+    assert.equal(page.stage, 'parse');
+    assert.match(page.error, /expected JSON .* got text\/html/);
   });
 });
 
