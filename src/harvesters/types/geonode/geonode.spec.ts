@@ -8,7 +8,7 @@ import { drain, harvestContext, remoteHttp } from '../../../../test/support/harv
 import { RemoteServer, type ReceivedRequest } from '../../../../test/support/remote-server.js';
 import type { Listed, RemoteRecord, RemoteResource } from '../../harvester-type.js';
 import { geonodeRecord } from './geonode-record.js';
-import { GeoNodeHarvesterType } from './geonode.harvester-type.js';
+import { GeoNodeHarvesterType } from './geonode.type.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(sharedPath('fixtures', 'harvest', 'geonode', name), 'utf8')) as Record<string, unknown>;
 const records = (listed: Listed[]) => listed.filter((l): l is { record: RemoteRecord } => 'record' in l).map((l) => l.record);

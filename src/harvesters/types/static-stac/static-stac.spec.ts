@@ -7,7 +7,7 @@ import { sharedPath } from '../../../../test/support/env.js';
 import { drain, harvestContext } from '../../../../test/support/harvest-context.js';
 import { RemoteServer } from '../../../../test/support/remote-server.js';
 import type { HarvestContext, Listed, RemoteRecord, RemoteResource } from '../../harvester-type.js';
-import { StaticStacHarvesterType } from './static-stac.harvester-type.js';
+import { StaticStacHarvesterType } from './static-stac.type.js';
 
 const FIXTURES = sharedPath('fixtures', 'stac');
 const type = new StaticStacHarvesterType();
