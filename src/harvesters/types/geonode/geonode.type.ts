@@ -42,6 +42,9 @@ const KINDS: ResourceKind[] = [
   { id: 'documents', version: 3, resourceType: 'document', title: 'Documents', listPath: 'documents/', listKey: 'documents', detailPath: 'documents' },
 ];
 
+/** Pages followed at most per listing (a remote whose next links never end stops here, incomplete). */
+const MAX_PAGES = 100_000;
+
 const DEFAULT_KINDS: Record<ApiVersion, string[]> = { 4: ['datasets', 'maps'], 3: ['layers', 'maps'] };
 
 export interface GeoNodeConfig {
@@ -191,6 +194,7 @@ export class GeoNodeHarvesterType implements HarvesterType {
     let url: string | null = this.listUrl(base, kind, config, 1);
     for (let number = 1; url; number++) {
       if (pages.has(url)) throw new Error(`page ${number} of ${kind.id} links back to ${url}, already read: the listing cannot be completed`);
+      if (number > MAX_PAGES) throw new Error(`${kind.id} has more than ${MAX_PAGES} pages: the listing stops, incomplete`);
       pages.add(url);
       // A page that fails throws: the listing is incomplete, and nothing may be counted missing.
       const page: RemoteJson = await ctx.http.json(url, { signal: ctx.signal });
