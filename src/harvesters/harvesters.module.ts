@@ -17,7 +17,9 @@ import { HarvestersProcessor } from './harvesters.processor.js';
 import { HarvestersRepository } from './harvesters.repository.js';
 import { HarvestersService } from './harvesters.service.js';
 import { RemoteHttp } from './remote-http.js';
+import { GeoNodeHarvesterType } from './types/geonode/geonode.type.js';
 import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
+import { StaticStacHarvesterType } from './types/static-stac/static-stac.type.js';
 
 /** Harvesters: remote catalogs (STAC APIs, static STAC catalogs, GeoNode, CSW) brought into the catalog. */
 @Module({
@@ -39,6 +41,8 @@ import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
     HarvestersProcessor,
     // Harvester types
     StacApiHarvesterType,
+    GeoNodeHarvesterType,
+    StaticStacHarvesterType,
   ],
   exports: [HarvestersService],
 })
