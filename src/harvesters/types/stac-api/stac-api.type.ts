@@ -122,7 +122,9 @@ export class StacApiHarvesterType implements HarvesterType {
   }
 
   private async capabilities(ctx: HarvestContext, landing: Landing): Promise<Capabilities> {
-    const searchLink = linkOf(landing.links, 'search');
+    // Landing pages may also link an OpenSearch description as `search`: take the STAC one.
+    const searchLinks = landing.links.filter((l) => l && l.rel === 'search' && typeof l.href === 'string' && !/opensearch/i.test(`${l.type ?? ''} ${l.href}`));
+    const searchLink = searchLinks.find((l) => String(l.method ?? '').toUpperCase() === 'POST') ?? searchLinks.find((l) => !l.type || /json/.test(l.type));
     const search = conforms(landing, '/item-search') || searchLink ? this.resolve(searchLink?.href ?? 'search', landing.url.endsWith('/') ? landing.url : `${landing.url}/`) : null;
     const filter = conforms(landing, 'item-search#filter');
     const sort = conforms(landing, 'item-search#sort');
@@ -282,6 +284,10 @@ export class StacApiHarvesterType implements HarvesterType {
     if (!isObject(raw)) return { failure: { remoteId: '(no id)', error: 'a listed feature is not a JSON object', stage: 'parse' } };
     if (typeof raw.id !== 'string' || !raw.id) return { failure: { remoteId: '(no id)', error: 'a listed feature has no string id', stage: 'parse' } };
     if (!isObject(raw.properties)) return { failure: { remoteId: raw.id, error: 'the feature has no properties object', stage: 'parse' } };
+    // A remote that ignores the `collections` parameter must not mix other collections' items in.
+    if (typeof raw.collection === 'string' && raw.collection !== resource.remoteId) {
+      return { failure: { remoteId: raw.id, error: `listed for collection ${resource.remoteId} but belongs to ${raw.collection}`, stage: 'parse' } };
+    }
     const links = Array.isArray(raw.links) ? (raw.links as StacLink[]).filter((l) => isObject(l) && typeof l.rel === 'string' && typeof l.href === 'string') : [];
     const self = linkOf(links, 'self');
     const remoteUrl = self
