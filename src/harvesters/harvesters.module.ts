@@ -17,6 +17,7 @@ import { HarvestersProcessor } from './harvesters.processor.js';
 import { HarvestersRepository } from './harvesters.repository.js';
 import { HarvestersService } from './harvesters.service.js';
 import { RemoteHttp } from './remote-http.js';
+import { CswHarvesterType } from './types/csw/csw.harvester-type.js';
 import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
 
 /** Harvesters: remote catalogs (STAC APIs, static STAC catalogs, GeoNode, CSW) brought into the catalog. */
@@ -39,6 +40,7 @@ import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
     HarvestersProcessor,
     // Harvester types
     StacApiHarvesterType,
+    CswHarvesterType,
   ],
   exports: [HarvestersService],
 })
