@@ -3,6 +3,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module.js';
+import { CswSearchController } from './csw-search.controller.js';
+import { CswSearchService } from './csw-search.service.js';
 import { HarvestSessionLog, HarvestSessionRecord } from './harvest-session-record.entity.js';
 import { HarvestSession } from './harvest-session.entity.js';
 import { HarvestableResource } from './harvestable-resource.entity.js';
@@ -28,7 +30,7 @@ import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
     CatalogModule,
     TypeOrmModule.forFeature([Harvester, HarvestableResource, HarvestedRecord, HarvestValidator, HarvestSession, HarvestSessionRecord, HarvestSessionLog]),
   ],
-  controllers: [HarvestersController, HarvestingSessionsController],
+  controllers: [HarvestersController, HarvestingSessionsController, CswSearchController],
   providers: [
     RemoteHttp,
     HarvesterTypes,
@@ -41,6 +43,7 @@ import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
     // Harvester types
     StacApiHarvesterType,
     CswHarvesterType,
+    CswSearchService,
   ],
   exports: [HarvestersService],
 })
