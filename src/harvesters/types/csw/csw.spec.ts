@@ -1,3 +1,5 @@
+import { Ajv } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -5,11 +7,14 @@ import { sharedPath } from '../../../../test/support/env.js';
 import { drain, harvestContext, remoteHttp } from '../../../../test/support/harvest-context.js';
 import { RemoteServer, type ReceivedRequest } from '../../../../test/support/remote-server.js';
 import type { Listed, RemoteRecord, RemoteRecordFailure } from '../../harvester-type.js';
+import { itemFields } from '../../record-mapping.js';
 import { getCapabilities, getRecordById, getRecords } from './csw-client.js';
 import { buildFilter } from './csw-filter.js';
 import { latitudeFirst, summarizeRecord, toRemoteRecord, toRfc3339 } from './csw-records.js';
 import { child, children, parseXml, readCswXml, type XmlElement } from './csw-xml.js';
-import { CswHarvesterType } from './csw.harvester-type.js';
+import { CSW_CONFIG_SCHEMA, CswHarvesterType } from './csw.harvester-type.js';
+
+const addFormats = ((addFormatsPlugin as unknown as { default?: unknown }).default ?? addFormatsPlugin) as (ajv: Ajv) => Ajv;
 
 const fixture = (name: string) => sharedPath('fixtures', 'harvest', 'csw', name);
 const text = (name: string) => readFileSync(fixture(name), 'utf8');
@@ -544,5 +549,59 @@ describe('CSW harvester type on recorded pycsw and GeoNetwork answers', () => {
     const literals = child(filter, 'And')!.children.map((c) => child(c, 'Literal')?.text);
     assert.deepEqual(literals, ['%a<b>&"c"%', '%100\\%\\_x%']);
     assert.deepEqual(applied, ['dc:subject like "%a<b>&\\"c\\"%"', 'dc:subject like "%100\\\\%\\\\_x%"']);
+  });
+
+  it('publishes a configuration schema that accepts the documented fields and refuses others', () => {
+    const validate = addFormats(new Ajv({ allErrors: true, useDefaults: true, strict: true })).compile(CSW_CONFIG_SCHEMA);
+    const config: Record<string, unknown> = {
+      output_schema: 'iso19139',
+      type_names: 'gmd:MD_Metadata',
+      constraint: { keywords: ['ocean'], anytext: 'ice', bbox: { minx: -10, miny: 50, maxx: 30, maxy: 72 }, start_datetime: '2020-01-01T00:00:00Z' },
+      subjects: ['Orthoimagery'],
+    };
+    assert.ok(validate(config), JSON.stringify(validate.errors));
+    assert.equal(config.page_size, 50, 'page_size defaults to 50');
+    for (const bad of [
+      { output_schema: 'fgdc' },
+      { page_size: 101 },
+      { page_size: 0 },
+      { constraint: { bbox: { minx: 0, miny: -91, maxx: 1, maxy: 1 } } },
+      { constraint: { start_datetime: 'yesterday' } },
+      { type_names: 'x y; z' },
+      { nope: 1 },
+    ]) {
+      assert.equal(validate(bad), false, JSON.stringify(bad));
+    }
+  });
+
+  it('gives records the engine stores as they are (every fixture record that maps)', () => {
+    const provenance = { harvesterId: 'h', sessionId: 's', remoteId: 'r', remoteUrl: null, remoteUpdated: null, contentHash: 'x' };
+    let stored = 0;
+    for (const name of [
+      '02-GetRecords-csw-Record-full-page1.xml',
+      '03-GetRecords-csw-Record-full-lastpage.xml',
+      '04-GetRecords-kvp-sortby-title.xml',
+      '06-GetRecords-gmd-full-page1.xml',
+      '09-GetRecords-gmd-full-inspire-geoportal.xml',
+      '07-GetRecordById-csw-Record-full.xml',
+      '08-GetRecordById-gmd-full.xml',
+      '10-GetRecordById-gmd-dov.xml',
+    ]) {
+      const root = parseXml(text(name));
+      const elements = root.name === 'GetRecordsResponse' ? child(root, 'SearchResults')!.children : root.children;
+      for (const element of elements) {
+        let record: RemoteRecord;
+        try {
+          record = toRemoteRecord(summarizeRecord(element), 'http://remote/csw');
+        } catch {
+          continue;
+        }
+        const fields = itemFields(record, { ...provenance, remoteId: record.remoteId, remoteUrl: record.remoteUrl });
+        assert.ok(fields.datetime || (fields.properties as Record<string, unknown>).start_datetime, record.remoteId);
+        assert.equal(fields.links.at(-1)?.rel, 'via');
+        stored++;
+      }
+    }
+    assert.equal(stored, 15);
   });
 });
