@@ -36,6 +36,8 @@ export interface GetRecordsQuery {
   startPosition: number;
   maxRecords: number;
   constraints?: CswConstraints;
+  /** `full` (default), or `brief` when identifiers are enough. */
+  elementSet?: 'brief' | 'summary' | 'full';
 }
 
 /** One page of a GetRecords answer. */
@@ -120,7 +122,7 @@ export function getRecordsXml(query: GetRecordsQuery): { xml: string; applied: s
     ` service="CSW" version="2.0.2" resultType="results" startPosition="${query.startPosition}" maxRecords="${query.maxRecords}"` +
     ` outputFormat="application/xml" outputSchema="${OUTPUT_SCHEMA_URI[query.outputSchema]}">\n` +
     `  <csw:Query typeNames="${typeNames.replace(/[^\w:., -]/g, '')}">\n` +
-    `    <csw:ElementSetName>full</csw:ElementSetName>${constraint}\n` +
+    `    <csw:ElementSetName>${query.elementSet ?? 'full'}</csw:ElementSetName>${constraint}\n` +
     '  </csw:Query>\n' +
     '</csw:GetRecords>\n';
   return { xml, applied: filter.applied };

@@ -178,13 +178,19 @@ export class CswHarvesterType implements HarvesterType {
     };
   }
 
-  async *harvest(ctx: HarvestContext, resource: RemoteResource, options: HarvestOptions): AsyncGenerator<Listed, ListingEnd> {
-    const endpoint = ctx.harvester.url;
-    const config = readCswConfig(ctx.harvester.config);
+  /** The configured constraints, plus the subject of a subject's resource. */
+  private constraints(config: CswConfig, resource: RemoteResource): CswConstraints {
     const constraints: CswConstraints = { ...config.constraint, keywords: [...(config.constraint.keywords ?? [])] };
     if (resource.remoteId.startsWith(SUBJECT_PREFIX)) constraints.keywords!.push(resource.remoteId.slice(SUBJECT_PREFIX.length));
     else if (resource.remoteId !== ALL_RECORDS)
       throw new Error(`unknown CSW resource ${JSON.stringify(resource.remoteId)} (expected ${ALL_RECORDS} or ${SUBJECT_PREFIX}<subject>)`);
+    return constraints;
+  }
+
+  async *harvest(ctx: HarvestContext, resource: RemoteResource, options: HarvestOptions): AsyncGenerator<Listed, ListingEnd> {
+    const endpoint = ctx.harvester.url;
+    const config = readCswConfig(ctx.harvester.config);
+    const constraints = this.constraints(config, resource);
 
     const capabilities = await getCapabilities(ctx.http, endpoint, ctx.signal);
     const schema = chooseSchema(config, capabilities);
@@ -233,5 +239,31 @@ export class CswHarvesterType implements HarvesterType {
     const complete = listed >= matched;
     if (!complete) await ctx.log(`the CSW listed ${listed} of the ${matched} records it matched: the listing is incomplete`, 'warn');
     return { exhaustive: !incremental && complete, watermark };
+  }
+
+  /** Every identifier of the resource from brief records: deletions are found after incremental runs. */
+  async *listIds(ctx: HarvestContext, resource: RemoteResource): AsyncGenerator<string, { complete: boolean }> {
+    const endpoint = ctx.harvester.url;
+    const config = readCswConfig(ctx.harvester.config);
+    const constraints = this.constraints(config, resource);
+    const capabilities = await getCapabilities(ctx.http, endpoint, ctx.signal);
+    const schema = chooseSchema(config, capabilities);
+    const typeNames = config.type_names ?? DEFAULT_TYPE_NAMES[schema];
+    let listed = 0;
+    let matched: number;
+    for (let start = 1; ;) {
+      const page = await getRecords(ctx.http, endpoint, { outputSchema: schema, typeNames, startPosition: start, maxRecords: 100, constraints, elementSet: 'brief' }, ctx.signal);
+      matched = page.matched;
+      for (const element of page.records) {
+        listed++;
+        const id = summarizeRecord(element).identifier;
+        if (id) yield id;
+      }
+      const next = page.nextRecord;
+      if (next === 0 || next > page.matched || page.records.length === 0) break;
+      if (next <= start) throw new RemoteError(`the CSW at ${endpoint} answered nextRecord ${next} for a page starting at ${start}: the listing does not advance`, endpoint);
+      start = next;
+    }
+    return { complete: listed >= matched };
   }
 }

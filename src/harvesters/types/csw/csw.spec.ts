@@ -344,6 +344,21 @@ describe('CSW harvester type on recorded pycsw and GeoNetwork answers', () => {
     assert.deepEqual(summary.bbox, [-179.13, 18.92, 179.79, 71.4]);
   });
 
+  it('lists every identifier from brief records, for deletions after incremental runs', async () => {
+    const page1 = text('02-GetRecords-csw-Record-full-page1.xml').replace('nextRecord="6"', 'nextRecord="10"');
+    const server = cswServer({ page: (start) => (start === 1 ? page1 : start === 10 ? text('03-GetRecords-csw-Record-full-lastpage.xml') : null) });
+    const url = await start(server);
+    const listing = type.listIds(harvestContext(url, {}, { http }).context, { remoteId: 'records', title: 'all', type: 'csw-records' });
+    const ids: string[] = [];
+    let next = await listing.next();
+    for (; !next.done; next = await listing.next()) ids.push(next.value);
+    assert.equal(ids.length, 8);
+    assert.equal(ids[0], 'urn:uuid:19887a8a-f6b0-4a63-ae56-7fba0e17801f');
+    assert.deepEqual(next.value, { complete: false }, '8 of 12 matched records');
+    const sent = getRecordsParams(server.requests.find((r) => r.method === 'POST')!.body);
+    assert.deepEqual([sent.elementSet, sent.maxRecords, sent.startPosition], ['brief', '100', '1']);
+  });
+
   it('a page that fails ends the harvest with an error (nothing may be deleted)', async () => {
     const url = await start(cswServer({ page: (start) => (start === 1 ? text('02-GetRecords-csw-Record-full-page1.xml') : null) }));
     const listing = type.harvest(harvestContext(url, { page_size: 5 }, { http }).context, { remoteId: 'records', title: 'all', type: 'csw-records' }, { since: null, full: true });
