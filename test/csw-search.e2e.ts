@@ -183,6 +183,17 @@ describe('CSW search route (POST /api/csw/search)', () => {
     assert.equal(remote.requests.length, before, 'nothing was sent for a refused body');
   });
 
+  it('publishes the csw harvester type with its configuration schema', async () => {
+    const res = await api.fetch('/api/harvester-types', { headers: admin.headers });
+    assert.equal(res.status, 200);
+    const { types } = await json(res);
+    const csw = types.find((t: { id: string }) => t.id === 'csw');
+    assert.ok(csw, JSON.stringify(types.map((t: { id: string }) => t.id)));
+    assert.equal(csw.title, 'OGC CSW 2.0.2 catalogue');
+    assert.deepEqual(Object.keys(csw.config_schema.properties), ['output_schema', 'page_size', 'type_names', 'constraint', 'subjects']);
+    assert.deepEqual(csw.config_schema.properties.page_size, { type: 'integer', minimum: 1, maximum: 100, default: 50, description: 'maxRecords of each GetRecords page' });
+  });
+
   it('is for admins only', async () => {
     assert.equal((await search({ endpoint }, user)).status, 403);
     assert.equal((await search({ endpoint }, null)).status, 401);
