@@ -3,6 +3,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module.js';
+import { CswSearchController } from './csw-search.controller.js';
+import { CswSearchService } from './csw-search.service.js';
 import { HarvestSessionLog, HarvestSessionRecord } from './harvest-session-record.entity.js';
 import { HarvestSession } from './harvest-session.entity.js';
 import { HarvestableResource } from './harvestable-resource.entity.js';
@@ -17,6 +19,7 @@ import { HarvestersProcessor } from './harvesters.processor.js';
 import { HarvestersRepository } from './harvesters.repository.js';
 import { HarvestersService } from './harvesters.service.js';
 import { RemoteHttp } from './remote-http.js';
+import { CswHarvesterType } from './types/csw/csw.harvester-type.js';
 import { GeoNodeHarvesterType } from './types/geonode/geonode.type.js';
 import { StacApiHarvesterType } from './types/stac-api/stac-api.type.js';
 import { StaticStacHarvesterType } from './types/static-stac/static-stac.type.js';
@@ -29,7 +32,7 @@ import { StaticStacHarvesterType } from './types/static-stac/static-stac.type.js
     CatalogModule,
     TypeOrmModule.forFeature([Harvester, HarvestableResource, HarvestedRecord, HarvestValidator, HarvestSession, HarvestSessionRecord, HarvestSessionLog]),
   ],
-  controllers: [HarvestersController, HarvestingSessionsController],
+  controllers: [HarvestersController, HarvestingSessionsController, CswSearchController],
   providers: [
     RemoteHttp,
     HarvesterTypes,
@@ -43,6 +46,8 @@ import { StaticStacHarvesterType } from './types/static-stac/static-stac.type.js
     StacApiHarvesterType,
     GeoNodeHarvesterType,
     StaticStacHarvesterType,
+    CswHarvesterType,
+    CswSearchService,
   ],
   exports: [HarvestersService],
 })
