@@ -179,7 +179,7 @@ describe('map: vector tiles and style', () => {
     assert.equal(style.sources.sightline.type, 'vector');
     assert.deepEqual(
       style.layers.map((l: { 'source-layer': string }) => l['source-layer']),
-      ['grid', 'sequences', 'pictures'],
+      ['grid', 'footprints', 'sequences', 'pictures'],
     );
     for (const layer of style.layers) assert.equal(layer.source, 'sightline');
   });

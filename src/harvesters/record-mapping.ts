@@ -159,9 +159,10 @@ export function itemFields(record: RemoteRecord, provenance: Provenance) {
   const geometry = record.geometry === null || record.geometry === undefined ? null : checkGeometry(record.geometry);
   const { datetime: rawDatetime, ...properties } = record.properties ?? {};
   const datetime = parseDatetime(rawDatetime, 'datetime');
-  const start = parseDatetime(properties.start_datetime, 'start_datetime');
+  // Checked, kept as they are. A record with no time at all (metadata records often have none) is
+  // kept too: STAC shows its local publication time as its datetime, as for any item without one.
+  parseDatetime(properties.start_datetime, 'start_datetime');
   parseDatetime(properties.end_datetime, 'end_datetime');
-  if (!datetime && !start) throw new MappingError('the record has neither datetime nor start_datetime');
   return {
     geometry,
     datetime,

@@ -5,13 +5,13 @@ export const PICTURES_MIN_ZOOM = 14;
 /** Tiles above this zoom are overzoomed by the client from this one (it holds every picture already). */
 export const SOURCE_MAX_ZOOM = 15;
 
-/** A MapLibre style (version 8) drawing the three layers of the tiles; to be used over a base map. */
+/** A MapLibre style (version 8) drawing the layers of the tiles; to be used over a base map. */
 export function mapStyle(publicUrl: string): Record<string, unknown> {
   const base = publicUrl.replace(/\/$/, '');
   return {
     version: 8,
     name: 'Sightline pictures',
-    metadata: { 'sightline:layers': ['grid', 'sequences', 'pictures'] },
+    metadata: { 'sightline:layers': ['grid', 'sequences', 'footprints', 'pictures'] },
     sources: {
       sightline: {
         type: 'vector',
@@ -33,6 +33,14 @@ export function mapStyle(publicUrl: string): Record<string, unknown> {
           'fill-opacity': 0.6,
           'fill-outline-color': '#ffffff',
         },
+      },
+      {
+        id: 'sightline-footprints',
+        type: 'line',
+        source: 'sightline',
+        'source-layer': 'footprints',
+        minzoom: SEQUENCES_MIN_ZOOM,
+        paint: { 'line-color': '#5e3c99', 'line-width': 1.5, 'line-opacity': 0.8 },
       },
       {
         id: 'sightline-sequences',

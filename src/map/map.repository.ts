@@ -96,6 +96,29 @@ export class MapRepository {
   }
 
   /**
+   * The `footprints` layer: ready items other than pictures (datasets, harvested records) the
+   * caller may see, with id, kind, collection id, title and date.
+   */
+  async footprintsTile(z: number, x: number, y: number, user: AuthUser | undefined, manager: EntityManager = this.db.manager): Promise<Buffer> {
+    const vis = itemVisibilitySql('i', 'c', user, 4);
+    const [row] = await manager.query(
+      `SELECT coalesce(ST_AsMVT(t, 'footprints', ${EXTENT}, 'geom'), ''::bytea) AS mvt FROM (
+         SELECT i.id::text AS id, i.kind, i.collection_id::text AS collection_id,
+                left(coalesce(i.properties->>'title', ''), 200) AS title,
+                to_char(i.datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS datetime,
+                ST_AsMVTGeom(ST_Transform(i.geom, 3857), ST_TileEnvelope($1, $2, $3), ${EXTENT}, ${BUFFER}, true) AS geom
+         FROM item i JOIN collection c ON c.id = i.collection_id
+         WHERE i.kind <> 'picture' AND i.status = 'ready' AND c.status <> 'deleting'
+           AND i.geom && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => ${BUFFER / EXTENT}), 4326)
+           AND ${vis.sql}
+         LIMIT 20000
+       ) t WHERE geom IS NOT NULL`,
+      [z, x, y, ...vis.params],
+    );
+    return row.mvt as Buffer;
+  }
+
+  /**
    * Recounts up to `batch` dirty cells in one transaction (claiming their marks); returns how
    * many cells were recounted, or null when another refresh holds the grid.
    */

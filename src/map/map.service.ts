@@ -39,7 +39,7 @@ export class MapService {
     }
     // A tile is the concatenation of its layers' messages.
     const body = await this.repository.withoutJit(async (m) => {
-      const parts = [await this.repository.sequencesTile(z, x, y, user, m)];
+      const parts = [await this.repository.sequencesTile(z, x, y, user, m), await this.repository.footprintsTile(z, x, y, user, m)];
       if (z >= PICTURES_MIN_ZOOM) parts.push(await this.repository.picturesTile(z, x, y, user, m));
       return Buffer.concat(parts);
     });

@@ -461,11 +461,12 @@ export function toRemoteRecord(summary: CswRecordSummary, endpoint: string, sche
   } else {
     // Dublin Core: dc:date, else dct:modified; ISO: the metadata's dateStamp.
     const datetime = summary.schema === 'dc' ? (toRfc3339(summary.date) ?? modified) : (modified ?? toRfc3339(summary.date));
-    if (!datetime) {
+    if (!datetime && (summary.date || summary.modified)) {
       const what = summary.schema === 'dc' ? 'dc:date or dct:modified' : 'temporal extent or gmd:dateStamp';
       throw new CswMappingError(`the record has no readable date (${what}${summary.date || summary.modified ? `: ${JSON.stringify(summary.date ?? summary.modified)}` : ''})`);
     }
-    properties.datetime = datetime;
+    // No date at all (common in metadata catalogues): kept without one.
+    properties.datetime = datetime ?? null;
   }
 
   // A box in another CRS is left out; a box that says impossible things makes the record fail.
