@@ -27,7 +27,7 @@ describe('health, version and metrics', () => {
     assert.equal(body.details.redis.status, 'up');
     assert.equal(body.details.storage.status, 'up');
     const queues = body.details.redis.queues.map((q: { queue: string }) => q.queue).sort();
-    assert.deepEqual(queues, ['datasets', 'dispatch', 'maintenance', 'management', 'pictures']);
+    assert.deepEqual(queues, ['datasets', 'dispatch', 'harvest', 'maintenance', 'management', 'pictures']);
   });
 
   it('GET /api/health/ready lists the workers that beat, and the ones that stopped (without failing: the API serves on)', async () => {
@@ -40,7 +40,7 @@ describe('health, version and metrics', () => {
         const w = await ready();
         return w.workers.find((x: { id: string }) => x.id.endsWith(`:${pid}`)) ?? undefined;
       });
-      assert.deepEqual(seen.queues.sort(), ['datasets', 'dispatch', 'maintenance', 'management', 'pictures']);
+      assert.deepEqual(seen.queues.sort(), ['datasets', 'dispatch', 'harvest', 'maintenance', 'management', 'pictures']);
       // One that went silent a minute ago (killed, or its event loop blocked) is named.
       await jobs.heartbeat('gone-host:4242', { at: Date.now() - 60_000, host: 'gone-host', pid: 4242, queues: ['datasets'], running: 1 });
       const res = await api.fetch('/api/health/ready');

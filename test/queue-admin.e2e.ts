@@ -19,7 +19,7 @@ describe('GET /api/admin/queues', () => {
     const res = await api.fetch('/api/admin/queues', { headers: admin.headers });
     assert.equal(res.status, 200);
     const body = await json(res);
-    assert.deepEqual(body.queues.map((q: { queue: string }) => q.queue).sort(), ['datasets', 'dispatch', 'maintenance', 'management', 'pictures']);
+    assert.deepEqual(body.queues.map((q: { queue: string }) => q.queue).sort(), ['datasets', 'dispatch', 'harvest', 'maintenance', 'management', 'pictures']);
     for (const q of body.queues) {
       assert.equal(typeof q.waiting, 'number');
       assert.ok(Array.isArray(q.recent_failures));
