@@ -8,6 +8,7 @@ import { createUser, type TestUser } from './support/auth.js';
 import { testPool } from './support/db.js';
 import { sharedPath } from './support/env.js';
 import { harvestClient } from './support/harvest.js';
+import { waitFor } from './support/net.js';
 import { decodeMvt, tileOf } from './support/mvt.js';
 import { startWorker, type ChildHandle } from './support/processes.js';
 import { RemoteServer } from './support/remote-server.js';
@@ -42,6 +43,21 @@ describe('harvesting static catalogs, GeoNode and CSW into the catalog', () => {
     remote.route('/csw', (request, res) => {
       const capabilities = request.method === 'GET' && /getcapabilities/i.test(request.url);
       res.writeHead(200, { 'content-type': 'application/xml' }).end(csw(capabilities ? '01-GetCapabilities.xml' : '03-GetRecords-csw-Record-full-lastpage.xml'));
+    });
+    // A CSW record linking a GeoTIFF (constructed: no recorded record links a file served here).
+    remote.route('GET /files/float32.tif', { file: sharedPath('fixtures/geotiff/float32.tif'), headers: { 'content-type': 'image/tiff' } });
+    remote.route('/csw-tiff', (_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/xml' }).end(
+        `<?xml version="1.0" encoding="UTF-8"?>
+<csw:GetRecordByIdResponse xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dct="http://purl.org/dc/terms/">
+  <csw:Record>
+    <dc:identifier>tiff-record</dc:identifier>
+    <dc:title>A float raster</dc:title>
+    <dct:references scheme="WWW:DOWNLOAD-1.0-http--download">${remote.url}/files/float32.tif</dct:references>
+    <dct:references scheme="WWW:LINK-1.0-http--link">${remote.url}/about.html</dct:references>
+  </csw:Record>
+</csw:GetRecordByIdResponse>`,
+      );
     });
     api = await startApi();
     worker = await startWorker();
@@ -143,5 +159,34 @@ describe('harvesting static catalogs, GeoNode and CSW into the catalog', () => {
     await assertValid(features);
     const again = await client.run(id, 'harvest');
     assert.equal(again.counters.unchanged, 3);
+  });
+
+  it('registers the GeoTIFFs a CSW record links to as datasets (a management job), once', async () => {
+    const runJob = async () => {
+      const created = await client.call('POST', '/api/management/commands/csw.register-geotiffs/jobs', {
+        args: { endpoint: `${remote.url}/csw-tiff`, identifiers: ['tiff-record'] },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      return waitFor(
+        'the registration job to end',
+        async () => {
+          const job = (await client.call('GET', `/api/management/jobs/${created.body.id}`)).body;
+          return ['succeeded', 'failed', 'cancelled'].includes(job.status) ? job : null;
+        },
+        60_000,
+      );
+    };
+    const job = await runJob();
+    assert.equal(job.status, 'succeeded', JSON.stringify(job));
+    assert.equal(job.result.registered, 1, JSON.stringify(job.result));
+    const datasetId = job.result.results[0].dataset_id as string;
+    const dataset = await waitFor('the dataset to be read', async () => {
+      const body = (await client.call('GET', `/api/datasets/${datasetId}`)).body;
+      return body.status !== 'pending' ? body : null;
+    });
+    assert.equal(dataset.status, 'ready', JSON.stringify(dataset));
+    const again = await runJob();
+    assert.equal(again.result.already, 1, 'the same content is not copied twice');
+    assert.equal(again.result.results[0].existing_id, datasetId);
   });
 });

@@ -1,6 +1,7 @@
 import { BadRequestException, ConflictException, ForbiddenException, HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { EntityManager } from 'typeorm';
 import type { AuthUser } from '../auth/auth.types.js';
 import { UsersService } from '../auth/users.service.js';
@@ -46,6 +47,9 @@ export interface StoredDatasetUpload {
 
 /** Who registers: a user, or the system (a maintenance run without a user). */
 export type Registrant = AuthUser | null;
+
+/** What a registration by another domain may say of the dataset (the fields of an upload's form). */
+export type DatasetDescription = Pick<UploadDatasetDto, 'title' | 'description' | 'collection' | 'visibility' | 'license'>;
 
 export type DatasetWithItem = Dataset & { item: Item };
 
@@ -107,6 +111,17 @@ export class DatasetsService implements CatalogSource {
       await this.storage.delete(upload.storageKey).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Registers a file read from a stream (a remote GeoTIFF a harvester found): stored as an upload
+   * would be (hashed, stopped past DATASET_MAX_BYTES), then registered, or removed again when refused.
+   */
+  async registerStream(user: AuthUser, body: Readable, fileName: string, dto: DatasetDescription): Promise<DatasetDto> {
+    const datasetId = randomUUID();
+    const storageKey = `datasets/${datasetId}/data.tif`;
+    const stored = await this.storage.put(storageKey, body, { maxBytes: this.config.DATASET_MAX_BYTES, contentType: 'image/tiff' });
+    return this.registerUpload(user, { datasetId, storageKey, originalName: fileName, size: stored.size, sha256: stored.sha256 }, dto as UploadDatasetDto);
   }
 
   /**

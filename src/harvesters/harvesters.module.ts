@@ -3,6 +3,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CatalogModule } from '../catalog/catalog.module.js';
+import { DatasetsModule } from '../datasets/datasets.module.js';
+import { CswRegisterService } from './csw-register.service.js';
 import { CswSearchController } from './csw-search.controller.js';
 import { CswSearchService } from './csw-search.service.js';
 import { HarvestSessionLog, HarvestSessionRecord } from './harvest-session-record.entity.js';
@@ -30,6 +32,7 @@ import { StaticStacHarvesterType } from './types/static-stac/static-stac.type.js
     DiscoveryModule,
     AuthModule,
     CatalogModule,
+    DatasetsModule,
     TypeOrmModule.forFeature([Harvester, HarvestableResource, HarvestedRecord, HarvestValidator, HarvestSession, HarvestSessionRecord, HarvestSessionLog]),
   ],
   controllers: [HarvestersController, HarvestingSessionsController, CswSearchController],
@@ -48,6 +51,7 @@ import { StaticStacHarvesterType } from './types/static-stac/static-stac.type.js
     StaticStacHarvesterType,
     CswHarvesterType,
     CswSearchService,
+    CswRegisterService,
   ],
   exports: [HarvestersService],
 })

@@ -205,6 +205,54 @@ export class RemoteHttp {
     }
   }
 
+  /**
+   * Opens a remote file as a stream (redirects followed and checked, per-host limits, no retries
+   * once the body flows): for files too large to hold in memory. The caller limits the size (a
+   * storage write with maxBytes) and must consume or destroy the stream.
+   */
+  async download(start: string, signal?: AbortSignal): Promise<{ url: string; stream: IncomingMessage; contentType: string | null; length: number | null }> {
+    let url = start;
+    for (let hop = 0; ; hop++) {
+      const target = this.checkUrl(url);
+      const release = await this.acquire(target.host, signal);
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const client = target.protocol === 'https:' ? https : http;
+        const req = client.request(target, { method: 'GET', headers: { 'user-agent': this.userAgent }, lookup: this.lookup as never, agent: false, signal }, resolve);
+        const timer = setTimeout(
+          () => req.destroy(new RemoteError(`no answer from ${url} within ${this.config.HARVEST_HTTP_TIMEOUT_SECONDS} s`, url, undefined, true)),
+          this.config.HARVEST_HTTP_TIMEOUT_SECONDS * 1000,
+        );
+        req.on('response', () => clearTimeout(timer));
+        req.on('error', (error: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          reject(
+            error instanceof RemoteError
+              ? error
+              : error.code === 'EDENIED'
+                ? new RemoteError(error.message, url)
+                : signal?.aborted
+                  ? error
+                  : new RemoteError(`could not reach ${url}: ${error.code ?? error.message}`, url, undefined, true),
+          );
+        });
+        req.end();
+      }).finally(release);
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location) {
+        res.resume();
+        if (hop >= MAX_REDIRECTS) throw new RemoteError(`more than ${MAX_REDIRECTS} redirects from ${start}`, start, status);
+        url = new URL(res.headers.location, url).toString();
+        continue;
+      }
+      if (status < 200 || status >= 300) {
+        res.resume();
+        throw new RemoteError(`HTTP ${status} from ${url}`, url, status, status === 429 || status >= 500);
+      }
+      const length = Number(res.headers['content-length']);
+      return { url, stream: res, contentType: res.headers['content-type'] ?? null, length: Number.isFinite(length) ? length : null };
+    }
+  }
+
   private async follow(start: string, request: RemoteRequest): Promise<RemoteResponse> {
     let url = start;
     let method = request.method ?? 'GET';
