@@ -59,6 +59,29 @@ describe('harvesting static catalogs, GeoNode and CSW into the catalog', () => {
 </csw:GetRecordByIdResponse>`,
       );
     });
+    // A minimal STAC API whose one item has a GeoTIFF asset (constructed), for the asset mode copy.
+    remote.route('GET /copy', {
+      body: { links: [{ rel: 'search', href: `${remote.url}/copy/search`, method: 'POST' }], conformsTo: ['https://api.stacspec.org/v1.0.0/item-search'] },
+    });
+    remote.route('GET /copy/collections', { body: { collections: [{ id: 'rasters', title: 'Rasters', links: [] }], links: [] } });
+    remote.route('POST /copy/search', {
+      body: {
+        type: 'FeatureCollection',
+        features: [
+          {
+            type: 'Feature',
+            stac_version: '1.0.0',
+            id: 'float-raster',
+            collection: 'rasters',
+            geometry: { type: 'Point', coordinates: [5, 45] },
+            properties: { datetime: '2024-01-01T00:00:00Z', title: 'Float raster' },
+            assets: { data: { href: `${remote.url}/files/float32.tif`, type: 'image/tiff; application=geotiff', roles: ['data'] } },
+            links: [],
+          },
+        ],
+        links: [],
+      },
+    });
     api = await startApi();
     worker = await startWorker();
     admin = await createUser(api, 'types-admin', 'admin');
@@ -188,5 +211,26 @@ describe('harvesting static catalogs, GeoNode and CSW into the catalog', () => {
     const again = await runJob();
     assert.equal(again.result.already, 1, 'the same content is not copied twice');
     assert.equal(again.result.results[0].existing_id, datasetId);
+  });
+
+  it('asset mode copy: the GeoTIFF assets of harvested items become datasets, linked from the item', async () => {
+    const id = await harvester('Copying remote', 'stac-api', `${remote.url}/copy`);
+    assert.equal((await client.call('PATCH', `/api/harvesters/${id}`, { asset_mode: 'copy' })).status, 200);
+    const run = await client.run(id, 'harvest');
+    assert.equal(run.status, 'succeeded', JSON.stringify(run));
+    const [item] = await harvestedItems(id);
+    assert.equal(item.assets.data.href, `${remote.url}/files/float32.tif`, 'the asset itself stays the remote file');
+    const copy = item.links.find((l: { rel: string; href: string }) => l.rel === 'alternate' && /\/api\/datasets\//.test(l.href));
+    assert.ok(copy, JSON.stringify(item.links));
+    const datasetId = copy.href.split('/').pop();
+    const dataset = await waitFor('the copy to be read', async () => {
+      const body = (await client.call('GET', `/api/datasets/${datasetId}`)).body;
+      return body.status !== 'pending' ? body : null;
+    });
+    assert.equal(dataset.status, 'ready', JSON.stringify(dataset));
+    const again = await client.run(id, 'harvest', { full: true });
+    assert.equal(again.counters.unchanged, 1);
+    const copies = (await db.query(`SELECT count(*)::int AS n FROM dataset WHERE sha256 = (SELECT sha256 FROM dataset WHERE id = $1)`, [datasetId])).rows[0].n;
+    assert.equal(copies, 1, 'copied once');
   });
 });

@@ -65,7 +65,11 @@ export class CswRegisterService implements OnModuleInit {
             description: 'Record identifiers (as /api/csw/search gives them)',
           },
           output_schema: { type: 'string', enum: ['dc', 'iso19139'], default: 'dc' },
-          collection: { type: 'string', format: 'uuid', description: 'A dataset collection to add them to (default: a new one per registration)' },
+          collection: {
+            type: 'string',
+            format: 'uuid',
+            description: 'A dataset collection (id, or a name: created when missing) to add them to; default: the user’s Datasets collection',
+          },
           visibility: { type: 'string', enum: VISIBILITIES },
           max_files_per_record: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
         },

@@ -3,9 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { DataSource } from 'typeorm';
+import type { AuthUser } from '../auth/auth.types.js';
+import { UsersService } from '../auth/users.service.js';
 import { Visibility } from '../auth/visibility.js';
 import { CatalogService, type ItemDraft } from '../catalog/catalog.service.js';
 import { AppConfig } from '../config/app-config.js';
+import { DatasetsService } from '../datasets/datasets.service.js';
+import { HttpException } from '@nestjs/common';
 import { HarvestSessionsRepository, type RecordOutcome } from './harvest-sessions.repository.js';
 import { EMPTY_COUNTERS, type HarvestSession, type SessionCounters, type SessionStatus } from './harvest-session.entity.js';
 import type { HarvestableResource } from './harvestable-resource.entity.js';
@@ -87,6 +91,8 @@ export class HarvestRunner implements BeforeApplicationShutdown {
     private readonly state: HarvesterState,
     private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly datasets: DatasetsService,
+    private readonly users: UsersService,
   ) {}
 
   private closing = false;
@@ -477,6 +483,12 @@ export class HarvestRunner implements BeforeApplicationShutdown {
     try {
       const outcomes = await this.db.transaction((manager) => this.store(run, resource, collectionId!, prepared, manager));
       for (const outcome of outcomes) this.record(run, outcome);
+      if (run.harvester.assetMode === 'copy') {
+        const byId = new Map(batch.map((r) => [r.remoteId, r]));
+        for (const outcome of outcomes) {
+          if ((outcome.action === 'created' || outcome.action === 'updated') && outcome.itemId) await this.copyAssets(run, resource, byId.get(outcome.remoteId)!, outcome.itemId);
+        }
+      }
     } catch (error) {
       if (prepared.length === 1) {
         const { record, hash } = prepared[0];
@@ -486,6 +498,51 @@ export class HarvestRunner implements BeforeApplicationShutdown {
       }
       for (const one of prepared) await this.storeBatch(run, resource, collectionId, [one.record]);
     }
+  }
+
+  /**
+   * Asset mode `copy`: the record's GeoTIFF assets become datasets of the harvester's owner (in a
+   * dataset collection named after the harvester and resource), linked from the item as
+   * `alternate`. Content registered already is linked, not copied again.
+   */
+  private async copyAssets(run: Run, resource: HarvestableResource, record: RemoteRecord, itemId: string): Promise<void> {
+    const tiffs = Object.entries(record.assets ?? {}).filter(([, a]) => /image\/tiff/i.test(String(a.type ?? '')) && /^https?:\/\//.test(String(a.href)));
+    if (!tiffs.length) return;
+    const owner = run.harvester.ownerId ? await this.users.findById(run.harvester.ownerId) : null;
+    if (!owner) {
+      run.problems.push('asset_mode copy needs the harvester to have an owner');
+      return;
+    }
+    const user: AuthUser = { id: owner.id, name: owner.name, role: owner.role, via: 'api-token' };
+    const links: { rel: string; href: string; type: string; title: string }[] = [];
+    for (const [key, asset] of tiffs) {
+      run.ctx.signal.throwIfAborted();
+      const href = new URL(String(asset.href), record.remoteUrl ?? undefined).toString();
+      let datasetId: string;
+      try {
+        const download = await this.http.download(href, run.ctx.signal);
+        const name = decodeURIComponent(new URL(download.url).pathname.split('/').pop() || 'data.tif');
+        const dataset = await this.datasets.registerStream(user, download.stream, name, {
+          title: `${typeof record.properties.title === 'string' ? record.properties.title : record.remoteId} (${key})`.slice(0, 500),
+          collection: `${run.harvester.name}: ${resource.title}`.slice(0, 200),
+          visibility: run.harvester.visibility,
+        });
+        datasetId = dataset.id;
+      } catch (error) {
+        run.ctx.signal.throwIfAborted();
+        const existing = error instanceof HttpException ? (error.getResponse() as { details?: { existing_id?: string } }).details?.existing_id : undefined;
+        if (!existing) {
+          run.problems.push(`asset ${key} of ${record.remoteId} not copied: ${errorText(error)}`);
+          await run.ctx.log(`asset ${key} of ${record.remoteId} not copied: ${errorText(error)}`, 'warn');
+          continue;
+        }
+        datasetId = existing;
+      }
+      links.push({ rel: 'alternate', href: `datasets/${datasetId}`, type: 'application/json', title: `Asset ${key}, copied into this catalog as a dataset` });
+    }
+    if (!links.length) return;
+    const item = await this.catalog.findItem(itemId);
+    if (item) await this.catalog.updateItem(itemId, { links: [...item.links.filter((l) => !(l.rel === 'alternate' && l.href.startsWith('datasets/'))), ...links] });
   }
 
   private plan(run: Run, key: keyof Plan, remoteId: string): void {

@@ -129,7 +129,12 @@ export class UpdateHarvesterDto {
   @Max(100)
   mass_delete_max_percent?: number;
 
-  @ApiPropertyOptional({ enum: ASSET_MODES, default: 'link', description: 'Assets stay remote links' })
+  @ApiPropertyOptional({
+    enum: ASSET_MODES,
+    default: 'link',
+    description:
+      'link: assets stay remote links; copy: GeoTIFF / COG assets are also copied into datasets of the owner (up to DATASET_MAX_BYTES each), linked from the item as `alternate`',
+  })
   @IsOptional()
   @IsIn(ASSET_MODES)
   asset_mode?: AssetMode;

@@ -5,8 +5,11 @@ import { Visibility } from '../auth/visibility.js';
 export const DELETION_POLICIES = ['delete', 'hide', 'keep'] as const;
 export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 
-/** Remote assets are linked to: their hrefs stay remote. */
-export const ASSET_MODES = ['link'] as const;
+/**
+ * Remote assets are linked to (their hrefs stay remote), or GeoTIFF / COG assets are also copied
+ * into Sightline's datasets (up to DATASET_MAX_BYTES each).
+ */
+export const ASSET_MODES = ['link', 'copy'] as const;
 export type AssetMode = (typeof ASSET_MODES)[number];
 
 export type Availability = 'unknown' | 'available' | 'unavailable';
