@@ -15,6 +15,8 @@ export class RemoteError extends Error {
     readonly status?: number,
     /** Worth trying again later (network trouble, 429, 5xx). */
     readonly transient = false,
+    /** The start of the body of a non-2xx answer (up to 64 KiB), for types that read error documents. */
+    readonly body?: Buffer,
   ) {
     super(message);
     this.name = 'RemoteError';
@@ -272,7 +274,13 @@ export class RemoteHttp {
       }
       if (response.status === 304 || (response.status >= 200 && response.status < 300)) return response;
       const transient = response.status === 429 || response.status === 408 || response.status >= 500;
-      const error = new RemoteError(`HTTP ${response.status} from ${url}${response.body.length ? `: ${bodyExcerpt(response.body, 160)}` : ''}`, url, response.status, transient);
+      const error = new RemoteError(
+        `HTTP ${response.status} from ${url}${response.body.length ? `: ${bodyExcerpt(response.body, 160)}` : ''}`,
+        url,
+        response.status,
+        transient,
+        response.body.subarray(0, 64 * 1024),
+      );
       if (response.status === 429 || response.status === 503) Object.assign(error, { retryAfter: retryAfterMs(response.headers['retry-after']) });
       throw error;
     }

@@ -1,6 +1,6 @@
 import { RemoteError, type RemoteHttp } from '../../remote-http.js';
 import { buildFilter, type CswConstraints } from './csw-filter.js';
-import { child, children, descendants, readCswXml, type XmlElement } from './csw-xml.js';
+import { child, children, descendants, exceptionOf, readCswXml, type XmlElement } from './csw-xml.js';
 
 /** The record schemas Sightline reads: Dublin Core (csw:Record) and ISO 19139 (gmd:MD_Metadata). */
 export type CswOutputSchema = 'dc' | 'iso19139';
@@ -81,7 +81,9 @@ function values(parent: XmlElement | undefined, element: string, name: string): 
 
 /** Reads GetCapabilities; a non-CSW answer is a RemoteError saying what came. */
 export async function getCapabilities(http: RemoteHttp, endpoint: string, signal?: AbortSignal): Promise<CswCapabilities> {
-  const response = await http.request(capabilitiesUrl(endpoint), { headers: { accept: XML_ACCEPT }, signal });
+  const response = await http.request(capabilitiesUrl(endpoint), { headers: { accept: XML_ACCEPT }, signal }).catch((error: unknown) => {
+    throw exceptionOf(error);
+  });
   const root = readCswXml(response, ['Capabilities']);
   const identification = child(root, 'ServiceIdentification');
   const serviceType = child(identification, 'ServiceType')?.text;
@@ -138,7 +140,11 @@ function count(value: string | undefined, what: string, url: string): number {
 /** One GetRecords page (POST). A failed or unreadable page is a RemoteError. */
 export async function getRecords(http: RemoteHttp, endpoint: string, query: GetRecordsQuery, signal?: AbortSignal): Promise<CswPage> {
   const { xml, applied } = getRecordsXml(query);
-  const response = await http.request(endpoint, { method: 'POST', body: xml, headers: { 'content-type': 'application/xml; charset=utf-8', accept: XML_ACCEPT }, signal });
+  const response = await http
+    .request(endpoint, { method: 'POST', body: xml, headers: { 'content-type': 'application/xml; charset=utf-8', accept: XML_ACCEPT }, signal })
+    .catch((error: unknown) => {
+      throw exceptionOf(error);
+    });
   const root = readCswXml(response, ['GetRecordsResponse']);
   const results = child(root, 'SearchResults');
   if (!results) throw new RemoteError(`the GetRecords answer of ${response.url} has no csw:SearchResults`, response.url, response.status);
@@ -154,7 +160,9 @@ export async function getRecords(http: RemoteHttp, endpoint: string, query: GetR
 
 /** The one record of a GetRecordById answer, or null when the server has none by that id. */
 export async function getRecordById(http: RemoteHttp, endpoint: string, id: string, schema: CswOutputSchema, signal?: AbortSignal): Promise<XmlElement | null> {
-  const response = await http.request(recordByIdUrl(endpoint, id, schema), { headers: { accept: XML_ACCEPT }, signal });
+  const response = await http.request(recordByIdUrl(endpoint, id, schema), { headers: { accept: XML_ACCEPT }, signal }).catch((error: unknown) => {
+    throw exceptionOf(error);
+  });
   const root = readCswXml(response, ['GetRecordByIdResponse']);
   return root.children[0] ?? null;
 }

@@ -117,7 +117,7 @@ export function descendant(element: XmlElement | undefined | null, name: string)
 export class CswExceptionError extends RemoteError {}
 
 /** The text of an ows:ExceptionReport: each exception's code, locator and text. */
-function exceptionMessage(report: XmlElement): string {
+export function exceptionMessage(report: XmlElement): string {
   const parts = descendants(report, 'Exception').map((e) => {
     const texts = children(e, 'ExceptionText')
       .map((t) => t.text)
@@ -150,6 +150,22 @@ export function readCswXml(response: Pick<RemoteResponse, 'body' | 'headers' | '
     throw new RemoteError(`expected CSW XML from ${response.url}, got ${type} (${what}) starting ${bodyExcerpt(response.body)}`, response.url, response.status);
   }
   return root;
+}
+
+/**
+ * An error answer (HTTP 4xx / 5xx) that is an OWS exception report becomes an error saying the
+ * exception's text; anything else is left as it was.
+ */
+export function exceptionOf(error: unknown): unknown {
+  if (!(error instanceof RemoteError) || !error.body?.length) return error;
+  let root: XmlElement;
+  try {
+    root = parseXml(error.body.toString('utf8'));
+  } catch {
+    return error;
+  }
+  if (root.name !== 'ExceptionReport' && root.name !== 'ServiceExceptionReport') return error;
+  return new CswExceptionError(`the CSW at ${error.url} answered HTTP ${error.status} with an exception: ${exceptionMessage(root)}`, error.url, error.status);
 }
 
 /** Escapes a text for an XML text node or attribute value. */

@@ -242,6 +242,11 @@ describe('CSW harvester type on recorded pycsw and GeoNetwork answers', () => {
         headers: XML,
         body: '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows"><ows:Exception exceptionCode="NoApplicableCode"><ows:ExceptionText>Database down</ows:ExceptionText></ows:Exception></ows:ExceptionReport>',
       })
+      .route('/exception-400', {
+        status: 400,
+        headers: XML,
+        body: '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows"><ows:Exception exceptionCode="InvalidParameterValue" locator="typeNames"><ows:ExceptionText>Unknown type</ows:ExceptionText></ows:Exception></ows:ExceptionReport>',
+      })
       .route('/wms', {
         headers: XML,
         body: '<Capabilities xmlns:ows="http://www.opengis.net/ows/1.1"><ows:ServiceIdentification><ows:ServiceType>WMTS</ows:ServiceType></ows:ServiceIdentification></Capabilities>',
@@ -251,6 +256,7 @@ describe('CSW harvester type on recorded pycsw and GeoNetwork answers', () => {
     assert.match(await check('/html'), new RegExp(`^expected CSW XML from ${base}/html\\?service=CSW&version=2\\.0\\.2&request=GetCapabilities, got text/html`));
     assert.match(await check('/garbage'), /expected CSW XML from .*, got text\/plain starting "hello"/);
     assert.match(await check('/exception'), /answered an exception: NoApplicableCode: Database down/);
+    assert.match(await check('/exception-400'), /answered HTTP 400 with an exception: InvalidParameterValue.*Unknown type/);
     assert.match(await check('/wms'), /describes a WMTS service, not a CSW/);
     const closed = new RemoteServer();
     const closedUrl = await closed.start();
