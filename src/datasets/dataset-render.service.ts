@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { AuthUser } from '../auth/auth.types.js';
 import { StorageService } from '../storage/storage.service.js';
+import { StorageNotFoundError } from '../storage/storage.types.js';
 import type { SampleDto, SamplesDto } from './dataset.dto.js';
 import { DatasetFiles } from './dataset-files.js';
 import { type DatasetWithItem, DatasetsService, isPublicDataset } from './datasets.service.js';
@@ -58,16 +59,18 @@ export class DatasetRenderService {
       });
   }
 
-  /** A cached render, or renders it, answers, and stores it for next time. */
+  /**
+   * A cached render, or renders it, answers, and stores it for next time. The cached file is read
+   * straight away (one request to an object store, not a HEAD then a GET); missing, it is rendered.
+   */
   private async cached(dataset: DatasetWithItem, name: string, render: () => Promise<Buffer>): Promise<RenderedPng> {
     const key = this.cacheKey(dataset, name);
     const isPublic = isPublicDataset(dataset);
-    if (await this.storage.stat(key)) {
-      try {
-        return { png: await buffer(await this.storage.get(key)), public: isPublic };
-      } catch {
-        // Removed meanwhile: render again.
-      }
+    try {
+      return { png: await buffer(await this.storage.get(key)), public: isPublic };
+    } catch (error) {
+      // Not rendered yet (or removed meanwhile): render it. Other failures are worth a line.
+      if (!(error instanceof StorageNotFoundError)) this.logger.warn({ key, err: (error as Error).message }, 'could not read a cached render');
     }
     const png = await render();
     await this.storage.put(key, Readable.from([png])).catch((error: Error) => this.logger.warn({ key, err: error.message }, 'could not cache a render'));
