@@ -240,6 +240,10 @@ function orderSql(sort: ResolvedSort[], exprs: string[], backwards: boolean): st
   return sort.map((s, i) => `${exprs[i]} ${(s.direction === 'asc') !== backwards ? 'ASC' : 'DESC'}`).join(', ');
 }
 
+/** How long a planner's estimate is reused, and how many are kept. */
+const ESTIMATE_TTL_MS = 60_000;
+const ESTIMATES_KEPT = 2_000;
+
 /** A search that runs longer than this is cancelled (503) rather than holding a connection. */
 const STATEMENT_TIMEOUT_MS = 30_000;
 
@@ -434,10 +438,29 @@ export class CatalogSearchService implements OnModuleDestroy {
     return { rows, hasMore, count };
   }
 
-  /** The planner's estimate of the rows a query returns. */
+  /** Recent estimates by query and values: they change only when the table is analysed again. */
+  private readonly estimates = new Map<string, { at: number; rows: number }>();
+
+  /**
+   * The planner's estimate of the rows a query returns. The same search asked again within
+   * ESTIMATE_TTL_MS (a map panning back, a year's count refreshed) reuses it: one round trip to
+   * the database instead of two.
+   */
   private async estimate(sql: string, params: SqlParams): Promise<number> {
+    const key = `${sql}\u0000${JSON.stringify(params.values)}`;
+    const now = Date.now();
+    const hit = this.estimates.get(key);
+    if (hit && now - hit.at < ESTIMATE_TTL_MS) return hit.rows;
     const plan = await this.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, params.values);
-    return Math.round(plan[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    const rows = Math.round(plan[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    this.estimates.delete(key);
+    this.estimates.set(key, { at: now, rows });
+    // Oldest first out.
+    for (const old of this.estimates.keys()) {
+      if (this.estimates.size <= ESTIMATES_KEPT) break;
+      this.estimates.delete(old);
+    }
+    return rows;
   }
 
   private tableSizes?: { at: number; rows: Map<string, number> };
