@@ -193,6 +193,8 @@ async function main(): Promise<void> {
   let api: ChildProcess | undefined;
   let worker: ChildProcess | undefined;
   const adminClient = new pg.Client({ connectionString: admin.toString() });
+  // An idle connection ended by the server (another user's cleanup) must not end the run.
+  adminClient.on('error', (error) => say(`  (admin connection lost: ${error.message})`));
   await adminClient.connect();
   try {
     say(`ingest bench: ${COUNT} pictures of ${WIDTH}×${HEIGHT} px, ${UPLOADS} concurrent uploads, worker concurrency ${WORKER_CONCURRENCY}, ${os.cpus().length} CPUs`);
@@ -302,6 +304,7 @@ async function main(): Promise<void> {
     if (setRes.status !== 201) throw new Error(`upload set: ${setRes.status} ${await setRes.text()}`);
     const setId = ((await setRes.json()) as { id: string }).id;
     const db = new pg.Client({ connectionString: env.DATABASE_URL });
+    db.on('error', (error) => say(`  (database connection lost: ${error.message})`));
     await db.connect();
 
     const apiCpu0 = await cpuSeconds(api.pid!);
@@ -325,7 +328,7 @@ async function main(): Promise<void> {
     while (ready < COUNT) {
       await new Promise((r) => setTimeout(r, 50));
       const { rows } = await db.query(
-        `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE upload_set_id = $1`,
+        `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE source_kind = 'upload-set' AND source_id = $1`,
         [setId],
       );
       ready = rows[0].ready;
@@ -343,8 +346,7 @@ async function main(): Promise<void> {
     await stop(worker);
 
     // Upload memory: many large pictures arriving at once (the worker is stopped: only the API's
-    // side is measured). Each file is a real JPEG padded to the size after its end marker, with
-    // bytes of its own so that none is a duplicate of another.
+    // side is measured): see bigUploads.
     const big = await bigUploads(baseApi, headers, imageDir, api.pid!);
     await stop(api);
     await measureRaw('after');
@@ -372,8 +374,12 @@ async function main(): Promise<void> {
   } finally {
     await stop(worker);
     await stop(api);
-    await adminClient.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await adminClient.end();
+    await adminClient.end().catch(() => undefined);
+    // A connection of its own: the first may have been ended meanwhile.
+    const dropper = new pg.Client({ connectionString: admin.toString() });
+    await dropper.connect();
+    await dropper.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    await dropper.end();
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     let cursor = '0';
     do {
@@ -396,12 +402,16 @@ async function bigUploads(
 ): Promise<{ seconds: number; accepted: number; before: number; peak: number; after: number }> {
   const jpeg = await syntheticJpeg({ width: WIDTH, height: HEIGHT, lon: 6, lat: 45, time: new Date(Date.UTC(2024, 7, 1, 9)), seed: 7 });
   const size = BIG_MB * 1024 * 1024;
-  if (jpeg.length > size - 16) throw new Error(`the base picture (${mb(jpeg.length)}) is larger than --big-mb`);
-  const padding = randomBytes(size - jpeg.length - 16);
+  if (jpeg.length > size) throw new Error(`the base picture (${mb(jpeg.length)}) is larger than --big-mb`);
+  // The padding goes at the end of the image data, before its end-of-image marker, as the scan
+  // data of a larger picture would (no 0xFF byte: nothing in it reads as a marker); its last bytes
+  // make each file unique. The metadata stays where it was, small.
+  const noMarkers = (n: number) => randomBytes(n).map((b) => (b === 0xff ? 0xfe : b));
+  const padding = noMarkers(size - jpeg.length - 32);
   const files: string[] = [];
   for (let i = 0; i < BIG_UPLOADS; i++) {
     const file = path.join(imageDir, `BIG_${String(i + 1).padStart(3, '0')}.jpg`);
-    await writeFile(file, Buffer.concat([jpeg, padding, randomBytes(16)]));
+    await writeFile(file, Buffer.concat([jpeg.subarray(0, jpeg.length - 2), padding, noMarkers(32), jpeg.subarray(jpeg.length - 2)]));
     files.push(file);
   }
   const setRes = await fetch(`${baseApi}/upload_sets`, {
@@ -421,16 +431,19 @@ async function bigUploads(
     }
   })();
   const t0 = performance.now();
+  const refusals = new Map<number, string>();
   const { openAsBlob } = await import('node:fs');
   const statuses = await Promise.all(
     files.map(async (file) => {
       const form = new FormData();
       form.append('file', await openAsBlob(file, { type: 'image/jpeg' }), path.basename(file));
       const res = await fetch(`${baseApi}/upload_sets/${setId}/files`, { method: 'POST', headers, body: form });
-      await res.arrayBuffer();
+      const body = await res.text();
+      if (res.status !== 202) refusals.set(res.status, body.slice(0, 300));
       return res.status;
     }),
   );
+  for (const [status, body] of refusals) say(`  big uploads: HTTP ${status} ${body}`);
   const seconds = (performance.now() - t0) / 1000;
   sampling = false;
   await sampler;
