@@ -73,7 +73,8 @@ export class DatasetRenderService {
       if (!(error instanceof StorageNotFoundError)) this.logger.warn({ key, err: (error as Error).message }, 'could not read a cached render');
     }
     const png = await render();
-    await this.storage.put(key, Readable.from([png])).catch((error: Error) => this.logger.warn({ key, err: error.message }, 'could not cache a render'));
+    // Stored after answering: the caller need not wait for the write (a PUT, on an object store).
+    void this.storage.put(key, Readable.from([png])).catch((error: Error) => this.logger.warn({ key, err: error.message }, 'could not cache a render'));
     return { png, public: isPublic };
   }
 
