@@ -1,19 +1,21 @@
-// `npm run bench:datasets`: writes a tiled, overviewed 10000×10000 RGB GeoTIFF, starts the real
-// API and worker (child processes) on a throwaway database, then measures over HTTP: upload and
-// ingest, registration from a path and its ingest (hashing included), thumbnails, XYZ tile
-// latency cold (rendered) and warm (cached), and point sampling (single points and 1000-point
-// batches). Prints the figures; cleans up after itself.
+// `npm run bench:datasets`: writes a tiled, overviewed 10000×10000 RGB GeoTIFF, then for each
+// storage driver (local folder, and S3 through an s3rver started for the run) starts the real API
+// and worker (child processes) on a throwaway database and measures over HTTP: upload and ingest,
+// registration from a path and its ingest (hashing included), thumbnails, XYZ tile latency cold
+// (rendered; on S3 that includes the range reads) and warm (cached) at concurrency 1 and 8, and
+// point sampling (single points and 1000-point batches). Prints the figures; cleans up after itself.
 //
 //   --size=10000      raster width and height in pixels
 //   --tiles=60        distinct tiles per zoom scenario
 //   --samples=200     single-point sample requests
+//   --drivers=local,s3  storage drivers to measure
 //   --keep            keep the generated file (its path is printed)
 //
 //   DATABASE_URL / REDIS_URL   where PostgreSQL and Redis are (defaults as for the app)
 import 'reflect-metadata';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, openAsBlob, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openAsBlob, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +25,7 @@ import pg from 'pg';
 import proj4 from 'proj4';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { startS3, type TestS3 } from '../../test/support/s3.js';
 import { writeTiff } from './datasets-tiff-writer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -31,6 +34,10 @@ const SIZE = Number(arg('size', '10000'));
 const TILES = Number(arg('tiles', '60'));
 const SAMPLES = Number(arg('samples', '200'));
 const KEEP = process.argv.includes('--keep');
+const DRIVERS = arg('drivers', 'local,s3')
+  .split(',')
+  .filter((d): d is 'local' | 's3' => d === 'local' || d === 's3');
+const CONCURRENCIES = [1, 8];
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 // The raster: UTM 33N, 0.5 m pixels, south-west of Berlin.
@@ -53,6 +60,28 @@ function percentile(values: number[], p: number): number {
 }
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 const stats = (values: number[]) => `p50 ${ms(percentile(values, 50))}  p95 ${ms(percentile(values, 95))}  max ${ms(Math.max(...values))}  (n=${values.length})`;
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+/** Runs `work` over `items`, `concurrency` at a time, and returns each one's duration in ms. */
+async function timedPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        const t = performance.now();
+        await work(item);
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  return times;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -88,31 +117,221 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-async function main(): Promise<void> {
+interface TileFigures {
+  z: number;
+  concurrency: number;
+  cold: number[];
+  warm: number[];
+}
+
+interface DriverFigures {
+  driver: 'local' | 's3';
+  load: string;
+  uploadMs: number;
+  ingestMs: number;
+  readyAfterUploadMs: number;
+  pathTotalMs: number;
+  pathJobMs: number;
+  statisticsFrom: unknown;
+  thumbCold: number;
+  thumbWarm: number;
+  tiles: TileFigures[];
+  single: number[];
+  batches: number[];
+}
+
+/** One storage driver: its own database, queue prefix, data folder (and bucket), API and worker. */
+async function measureDriver(driver: 'local' | 's3', file: string, rootDir: string, work: string, admin: pg.Client): Promise<DriverFigures> {
   const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sightline';
-  const dbName = `sightline_bench_datasets_${process.pid}`;
+  const dbName = `sightline_bench_datasets_${process.pid}_${driver}`;
   const dbUrl = new URL(baseUrl);
   dbUrl.pathname = `/${dbName}`;
-  const adminUrl = new URL(baseUrl);
-  adminUrl.pathname = '/postgres';
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const prefix = `bench_datasets_${process.pid}`;
-  const work = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-datasets-'));
-  const dataDir = path.join(work, 'data');
-  const rootDir = path.join(work, 'rasters');
+  const prefix = `bench_datasets_${process.pid}_${driver}`;
+  const dataDir = path.join(work, `data-${driver}`);
   let api: ChildProcess | undefined;
   let worker: ChildProcess | undefined;
+  let s3: TestS3 | undefined;
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}"`);
+    await admin.query(`CREATE DATABASE "${dbName}"`);
+    const ds = new DataSource({ ...dataSourceOptions({ DATABASE_URL: dbUrl.toString(), DATABASE_POOL_SIZE: 2 }), logging: ['error'] });
+    await ds.initialize();
+    await ds.runMigrations({ transaction: 'each' });
+    if (driver === 's3') s3 = await startS3('sightline-bench');
+    const port = await freePort();
+    const env: Record<string, string> = {
+      NODE_ENV: 'development',
+      DATABASE_URL: dbUrl.toString(),
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      DATA_DIR: dataDir,
+      DATASET_ROOTS: rootDir,
+      DATASET_MAX_BYTES: String(4 * 1024 ** 3),
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      WORKER_HEALTH_PORT: '0',
+      LOG_LEVEL: 'warn',
+      SECRET_KEY: `bench-${randomUUID()}`,
+      ...(s3 ? s3.env('bench') : { STORAGE_DRIVER: 'local' }),
+    };
+    [api, worker] = await Promise.all([start('main', env, /listening on port/), start('worker', env, /worker started/)]);
+    Object.assign(process.env, env);
+    const { NestFactory } = await import('@nestjs/core');
+    const { AppModule } = await import('../../src/app.module.js');
+    const { UsersService } = await import('../../src/auth/users.service.js');
+    const { TokensService } = await import('../../src/auth/tokens.service.js');
+    const ctx = await NestFactory.createApplicationContext(AppModule.forRoot('api'), { logger: false });
+    // An administrator: registering files already on the server (from-path) is theirs alone.
+    const user = await ctx.get(UsersService).upsertLocal('bench', 'admin');
+    const { jwt } = await ctx.get(TokensService).create(user.id, 'bench');
+    await ctx.close();
+    await ds.destroy();
+    const auth = { authorization: `Bearer ${jwt}` };
+    const base = `http://127.0.0.1:${port}/api`;
+    const getJson = async (url: string) => (await fetch(`${base}${url}`, { headers: auth })).json() as Promise<Record<string, unknown>>;
+    const waitReady = async (id: string) => {
+      for (;;) {
+        const d = await getJson(`/datasets/${id}`);
+        if (d.status !== 'pending') return d;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const uploadDataset = async (title: string) => {
+      const form = new FormData();
+      form.append('title', title);
+      form.append('allow_duplicate', 'true');
+      form.append('file', await openAsBlob(file, { type: 'image/tiff' }), path.basename(file));
+      const t = performance.now();
+      const up = await fetch(`${base}/datasets`, { method: 'POST', headers: auth, body: form });
+      const body = (await up.json()) as { id: string; message?: string };
+      if (up.status !== 202) throw new Error(`upload answered ${up.status}: ${body.message}`);
+      const uploadMs = performance.now() - t;
+      const ready = await waitReady(body.id);
+      if (ready.status !== 'ready') throw new Error(`ingest failed: ${ready.error as string}`);
+      return { id: body.id, uploadMs, totalMs: performance.now() - t, ready };
+    };
+
+    // 1. Upload + ingest, then from-path + ingest (hashing in the job).
+    const first = await uploadDataset('bench upload');
+    const t0 = performance.now();
+    const reg = await fetch(`${base}/datasets/from-path`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ path: path.basename(file), allow_duplicate: true }),
+    });
+    const regBody = (await reg.json()) as { id: string };
+    const registered = await waitReady(regBody.id);
+    const pathTotalMs = performance.now() - t0;
+
+    // 2. Thumbnail.
+    const timed = async (url: string, init?: RequestInit) => {
+      const t = performance.now();
+      const res = await fetch(`${base}${url}`, { ...init, headers: { ...auth, ...(init?.headers ?? {}) } });
+      await res.arrayBuffer();
+      return { status: res.status, ms: performance.now() - t };
+    };
+    const thumbCold = await timed(`/datasets/${first.id}/thumbnail.png?size=512`);
+    const thumbWarm = await timed(`/datasets/${first.id}/thumbnail.png?size=512`);
+
+    // 3. Tiles, cold (rendered) then warm (cached), at the native zoom and three coarser ones; each
+    // concurrency on a dataset of its own (an uploaded copy), so that its cold tiles are cold.
+    const toLonLat = proj4(UTM33, 'EPSG:4326');
+    const random = rng(42);
+    const tiles: TileFigures[] = [];
+    const centreLat = (toLonLat.forward([ORIGIN[0] + (SIZE * PIXEL) / 2, ORIGIN[1] - (SIZE * PIXEL) / 2]) as number[])[1]!;
+    const nativeZ = Math.round(Math.log2((156543.03 * Math.cos((centreLat * Math.PI) / 180)) / PIXEL));
+    for (const concurrency of CONCURRENCIES) {
+      const id = concurrency === CONCURRENCIES[0] ? first.id : (await uploadDataset(`bench upload c=${concurrency}`)).id;
+      const tileRandom = rng(42);
+      for (const z of [nativeZ, nativeZ - 2, nativeZ - 4, nativeZ - 6]) {
+        const seen = new Set<string>();
+        const urls: string[] = [];
+        for (let i = 0; i < TILES * 10 && urls.length < TILES; i++) {
+          const [lon, lat] = toLonLat.forward([ORIGIN[0] + tileRandom() * SIZE * PIXEL, ORIGIN[1] - tileRandom() * SIZE * PIXEL]) as [number, number];
+          const n = 2 ** z;
+          const x = Math.floor(((lon + 180) / 360) * n);
+          const rad = (lat * Math.PI) / 180;
+          const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
+          if (seen.has(`${x}/${y}`)) continue;
+          seen.add(`${x}/${y}`);
+          urls.push(`/datasets/${id}/tiles/${z}/${x}/${y}.png`);
+        }
+        const get = async (u: string) => {
+          const r = await timed(u);
+          if (r.status !== 200) throw new Error(`${u} answered ${r.status}`);
+        };
+        const cold = await timedPool(urls, concurrency, get);
+        const warm = await timedPool(urls, concurrency, get);
+        tiles.push({ z, concurrency, cold, warm });
+      }
+    }
+
+    // 4. Sampling.
+    const single: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
+      const r = await timed(`/datasets/${first.id}/sample?lon=${lon}&lat=${lat}`);
+      if (r.status !== 200) throw new Error(`sample answered ${r.status}`);
+      single.push(r.ms);
+    }
+    const batches: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const points = Array.from({ length: 1000 }, () => {
+        const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
+        return { lon, lat };
+      });
+      const r = await timed(`/datasets/${first.id}/sample`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points }) });
+      if (r.status !== 200) throw new Error(`batch sample answered ${r.status}`);
+      batches.push(r.ms);
+    }
+    return {
+      driver,
+      load: load(),
+      uploadMs: first.uploadMs,
+      ingestMs: first.ready.ingest_ms as number,
+      readyAfterUploadMs: first.totalMs - first.uploadMs,
+      pathTotalMs,
+      pathJobMs: registered.ingest_ms as number,
+      statisticsFrom: first.ready.statistics_from,
+      thumbCold: thumbCold.ms,
+      thumbWarm: thumbWarm.ms,
+      tiles,
+      single,
+      batches,
+    };
+  } finally {
+    await Promise.all([stop(api), stop(worker)]);
+    await s3?.close();
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect().catch(() => undefined);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sightline';
+  const adminUrl = new URL(baseUrl);
+  adminUrl.pathname = '/postgres';
+  const work = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-datasets-'));
+  const rootDir = path.join(work, 'rasters');
   const admin = new pg.Client({ connectionString: adminUrl.toString() });
   await admin.connect();
 
   try {
     // 1. The raster.
     const file = path.join(rootDir, `bench-${SIZE}.tif`);
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(rootDir, { recursive: true });
     const overviews: number[] = [];
     for (let f = 2; SIZE / f >= 256; f *= 2) overviews.push(f);
-    let t0 = performance.now();
+    const t0 = performance.now();
     await writeTiff(file, {
       width: SIZE,
       height: SIZE,
@@ -138,163 +357,31 @@ async function main(): Promise<void> {
       `generated ${SIZE}×${SIZE} RGB GeoTIFF (256 px deflate tiles, ${overviews.length} overviews, COG layout): ${(fileSize / 1e6).toFixed(1)} MB in ${(generation / 1000).toFixed(1)} s`,
     );
 
-    // 2. Database, processes, a user.
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}"`);
-    await admin.query(`CREATE DATABASE "${dbName}"`);
-    const ds = new DataSource({ ...dataSourceOptions({ DATABASE_URL: dbUrl.toString(), DATABASE_POOL_SIZE: 2 }), logging: ['error'] });
-    await ds.initialize();
-    await ds.runMigrations({ transaction: 'each' });
-    const port = await freePort();
-    const env: Record<string, string> = {
-      NODE_ENV: 'development',
-      DATABASE_URL: dbUrl.toString(),
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: prefix,
-      DATA_DIR: dataDir,
-      DATASET_ROOTS: rootDir,
-      DATASET_MAX_BYTES: String(4 * 1024 ** 3),
-      PORT: String(port),
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      WORKER_HEALTH_PORT: '0',
-      LOG_LEVEL: 'warn',
-      SECRET_KEY: `bench-${randomUUID()}`,
-    };
-    [api, worker] = await Promise.all([start('main', env, /listening on port/), start('worker', env, /worker started/)]);
-    Object.assign(process.env, env);
-    const { NestFactory } = await import('@nestjs/core');
-    const { AppModule } = await import('../../src/app.module.js');
-    const { UsersService } = await import('../../src/auth/users.service.js');
-    const { TokensService } = await import('../../src/auth/tokens.service.js');
-    const ctx = await NestFactory.createApplicationContext(AppModule.forRoot('api'), { logger: false });
-    // An administrator: registering files already on the server (from-path) is theirs alone.
-    const user = await ctx.get(UsersService).upsertLocal('bench', 'admin');
-    const { jwt } = await ctx.get(TokensService).create(user.id, 'bench');
-    await ctx.close();
-    await ds.destroy();
-    const auth = { authorization: `Bearer ${jwt}` };
-    const base = `http://127.0.0.1:${port}/api`;
-    const getJson = async (url: string) => (await fetch(`${base}${url}`, { headers: auth })).json() as Promise<Record<string, unknown>>;
-    const waitReady = async (id: string) => {
-      for (;;) {
-        const d = await getJson(`/datasets/${id}`);
-        if (d.status !== 'pending') return d;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-
-    // 3. Upload + ingest, then from-path + ingest (hashing in the job).
-    t0 = performance.now();
-    const form = new FormData();
-    form.append('title', 'bench upload');
-    form.append('file', await openAsBlob(file, { type: 'image/tiff' }), path.basename(file));
-    const up = await fetch(`${base}/datasets`, { method: 'POST', headers: auth, body: form });
-    const upBody = (await up.json()) as { id: string; message?: string };
-    if (up.status !== 202) throw new Error(`upload answered ${up.status}: ${upBody.message}`);
-    const uploadMs = performance.now() - t0;
-    const uploaded = await waitReady(upBody.id);
-    const uploadTotal = performance.now() - t0;
-    if (uploaded.status !== 'ready') throw new Error(`ingest failed: ${uploaded.error as string}`);
-    t0 = performance.now();
-    const reg = await fetch(`${base}/datasets/from-path`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ path: path.basename(file), allow_duplicate: true }),
-    });
-    const regBody = (await reg.json()) as { id: string };
-    const registered = await waitReady(regBody.id);
-    const pathTotal = performance.now() - t0;
-    const id = upBody.id;
-
-    // 4. Thumbnail.
-    const timed = async (url: string, init?: RequestInit) => {
-      const t = performance.now();
-      const res = await fetch(`${base}${url}`, { ...init, headers: { ...auth, ...(init?.headers ?? {}) } });
-      await res.arrayBuffer();
-      return { status: res.status, ms: performance.now() - t };
-    };
-    const thumbCold = await timed(`/datasets/${id}/thumbnail.png?size=512`);
-    const thumbWarm = await timed(`/datasets/${id}/thumbnail.png?size=512`);
-
-    // 5. Tiles, cold (rendered) then warm (cached), at the native zoom and three coarser ones.
-    const toLonLat = proj4(UTM33, 'EPSG:4326');
-    const random = rng(42);
-    const scenarios: { z: number; cold: number[]; warm: number[] }[] = [];
-    const centreLat = (toLonLat.forward([ORIGIN[0] + (SIZE * PIXEL) / 2, ORIGIN[1] - (SIZE * PIXEL) / 2]) as number[])[1]!;
-    const nativeZ = Math.round(Math.log2((156543.03 * Math.cos((centreLat * Math.PI) / 180)) / PIXEL));
-    for (const z of [nativeZ, nativeZ - 2, nativeZ - 4, nativeZ - 6]) {
-      const seen = new Set<string>();
-      const urls: string[] = [];
-      for (let i = 0; i < TILES * 10 && urls.length < TILES; i++) {
-        const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
-        const n = 2 ** z;
-        const x = Math.floor(((lon + 180) / 360) * n);
-        const rad = (lat * Math.PI) / 180;
-        const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
-        if (seen.has(`${x}/${y}`)) continue;
-        seen.add(`${x}/${y}`);
-        urls.push(`/datasets/${id}/tiles/${z}/${x}/${y}.png`);
-      }
-      const cold: number[] = [];
-      const warm: number[] = [];
-      for (const u of urls) {
-        const r = await timed(u);
-        if (r.status !== 200) throw new Error(`${u} answered ${r.status}`);
-        cold.push(r.ms);
-      }
-      for (const u of urls) warm.push((await timed(u)).ms);
-      scenarios.push({ z, cold, warm });
-    }
-
-    // 6. Sampling.
-    const single: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) {
-      const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
-      const r = await timed(`/datasets/${id}/sample?lon=${lon}&lat=${lat}`);
-      if (r.status !== 200) throw new Error(`sample answered ${r.status}`);
-      single.push(r.ms);
-    }
-    const batches: number[] = [];
-    for (let k = 0; k < 5; k++) {
-      const points = Array.from({ length: 1000 }, () => {
-        const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
-        return { lon, lat };
-      });
-      const r = await timed(`/datasets/${id}/sample`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points }) });
-      if (r.status !== 200) throw new Error(`batch sample answered ${r.status}`);
-      batches.push(r.ms);
+    const figures: DriverFigures[] = [];
+    for (const driver of DRIVERS) {
+      log(`measuring on storage driver ${driver} (load ${load()})`);
+      figures.push(await measureDriver(driver, file, rootDir, work, admin));
     }
 
     log('');
-    log(
-      `datasets bench — ${SIZE}×${SIZE} px, 3 × uint8, ${(fileSize / 1e6).toFixed(1)} MB, ${os.cpus().length} CPU(s), load ${os
-        .loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}`,
-    );
-    log(`  upload (HTTP, streamed + hashed)      ${ms(uploadMs)}`);
-    log(`  ingest after upload (job)             ${ms(uploaded.ingest_ms as number)}   (202 → ready ${ms(uploadTotal - uploadMs)})`);
-    log(`  from-path: 202 → ready (hash + read)  ${ms(pathTotal)}   (job ${ms(registered.ingest_ms as number)})`);
-    log(`  statistics from overview              ${JSON.stringify(uploaded.statistics_from)}`);
-    log(`  thumbnail 512 px                      cold ${ms(thumbCold.ms)}  warm ${ms(thumbWarm.ms)}`);
-    for (const s of scenarios) {
-      log(`  tiles z${s.z} cold                      ${stats(s.cold)}`);
-      log(`  tiles z${s.z} warm                      ${stats(s.warm)}`);
+    log(`datasets bench — ${SIZE}×${SIZE} px, 3 × uint8, ${(fileSize / 1e6).toFixed(1)} MB, ${os.cpus().length} CPU(s)`);
+    for (const f of figures) {
+      log('');
+      log(`storage driver ${f.driver} (load at the end ${f.load})`);
+      log(`  upload (HTTP, streamed + hashed)      ${ms(f.uploadMs)}`);
+      log(`  ingest after upload (job)             ${ms(f.ingestMs)}   (202 → ready ${ms(f.readyAfterUploadMs)})`);
+      log(`  from-path: 202 → ready (hash + read)  ${ms(f.pathTotalMs)}   (job ${ms(f.pathJobMs)})`);
+      log(`  statistics from overview              ${JSON.stringify(f.statisticsFrom)}`);
+      log(`  thumbnail 512 px                      cold ${ms(f.thumbCold)}  warm ${ms(f.thumbWarm)}`);
+      for (const t of f.tiles) {
+        log(`  tiles z${t.z} c=${t.concurrency} cold                 ${stats(t.cold)}`);
+        log(`  tiles z${t.z} c=${t.concurrency} warm                 ${stats(t.warm)}`);
+      }
+      log(`  sample GET (1 point)                  ${stats(f.single)}`);
+      log(`  sample POST (1000 points)             ${stats(f.batches)}`);
     }
-    log(`  sample GET (1 point)                  ${stats(single)}`);
-    log(`  sample POST (1000 points)             ${stats(batches)}`);
   } finally {
-    await Promise.all([stop(api), stop(worker)]);
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
     await admin.end();
-    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    await redis.connect().catch(() => undefined);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
     if (KEEP) log(`kept ${work}`);
     else rmSync(work, { recursive: true, force: true });
   }

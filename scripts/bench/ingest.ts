@@ -2,15 +2,20 @@
  * `npm run bench:ingest` — N synthetic 12-megapixel JPEGs (with EXIF position and time) sent
  * through the real API and worker, blurring off, from the first upload to every picture
  * `ready`. Measured in the same run: the raw sharp limit of the same image work (decode, sd,
- * thumb, encode) in one process, the ratio of the two, and the peak RSS of API and worker.
+ * thumb, encode) in one process, the same work with libvips' own `vipsthumbnail` (Debian
+ * libvips-tools; installed when missing and root, else skipped with a message), the ratio of the
+ * system to each, the peak RSS of API and worker, and the API's memory while it receives
+ * `--big-uploads` (50) pictures of `--big-mb` (20) MB at once.
  *
  *   npm run bench:ingest -- [--count 40] [--uploads 4] [--worker-concurrency 2] [--sharp-concurrency 0] [--phases]
+ *                           [--big-uploads 50] [--big-mb 20]
  *
  * Needs PostgreSQL+PostGIS and Redis (DATABASE_URL, REDIS_URL as for the tests); a scratch
  * database, queue prefix and data folder are made for the run and removed after it.
  */
 import 'reflect-metadata';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +41,13 @@ const SHARP_CONCURRENCY = flag('sharp-concurrency', 0);
 const PHASES = process.argv.includes('--phases');
 const WIDTH = 4000;
 const HEIGHT = 3000;
+const BIG_UPLOADS = flag('big-uploads', 50);
+const BIG_MB = flag('big-mb', 20);
+// The derivatives' sizes and qualities, as src/media makes them (for vipsthumbnail).
+const SD_WIDTH = 2048;
+const SD_QUALITY = 80;
+const THUMB_WIDTH = 500;
+const THUMB_QUALITY = 75;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -57,6 +69,46 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of the children this process has waited for (user + system). */
+async function childrenCpuSeconds(): Promise<number> {
+  const stat = await readFile('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** Resident set size of a process now (VmRSS). */
+async function rss(pid: number): Promise<number | null> {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${err.slice(-500)}`))));
+  });
+}
+
+/** `vipsthumbnail` on the PATH, installed with apt-get (libvips-tools) when missing and root; else why not. */
+function findVipsthumbnail(): { ok: true } | { ok: false; why: string } {
+  const has = () => spawnSync('vipsthumbnail', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (has()) return { ok: true };
+  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    return { ok: false, why: 'vipsthumbnail is not installed (Debian: apt-get install libvips-tools) and this is not a root run with apt-get' };
+  }
+  say('  installing libvips-tools for vipsthumbnail (apt-get)');
+  const install = spawnSync('apt-get', ['install', '-y', '-q', 'libvips-tools'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (install.status !== 0 || !has()) return { ok: false, why: 'apt-get install libvips-tools failed' };
+  return { ok: true };
 }
 
 /** Peak resident set size of a process, as the kernel tracks it (VmHWM). */
@@ -141,6 +193,8 @@ async function main(): Promise<void> {
   let api: ChildProcess | undefined;
   let worker: ChildProcess | undefined;
   const adminClient = new pg.Client({ connectionString: admin.toString() });
+  // An idle connection ended by the server (another user's cleanup) must not end the run.
+  adminClient.on('error', (error) => say(`  (admin connection lost: ${error.message})`));
   await adminClient.connect();
   try {
     say(`ingest bench: ${COUNT} pictures of ${WIDTH}×${HEIGHT} px, ${UPLOADS} concurrent uploads, worker concurrency ${WORKER_CONCURRENCY}, ${os.cpus().length} CPUs`);
@@ -205,6 +259,35 @@ async function main(): Promise<void> {
     };
     await measureRaw('before');
 
+    // Second reference: the same derivatives with libvips' command-line thumbnailer, one process
+    // per picture (sd from the original, thumb from the sd, as src/media does).
+    const vips = findVipsthumbnail();
+    let vipsRate = 0;
+    let vipsCpu = Infinity;
+    if (vips.ok) {
+      const out = await mkdtemp(path.join(os.tmpdir(), 'sightline-bench-vips-'));
+      try {
+        for (const concurrency of [1, 2, 4]) {
+          const r0 = performance.now();
+          const c0 = await childrenCpuSeconds();
+          await pool(files, concurrency, async (f, i) => {
+            const sd = path.join(out, `sd-${i}.jpg`);
+            await run('vipsthumbnail', [f, '--size', `${SD_WIDTH}x`, '-o', `${sd}[Q=${SD_QUALITY}]`]);
+            await run('vipsthumbnail', [sd, '--size', `${THUMB_WIDTH}x`, '-o', `${path.join(out, `thumb-${i}.jpg`)}[Q=${THUMB_QUALITY}]`]);
+          });
+          const rate = COUNT / ((performance.now() - r0) / 1000);
+          const cpu = ((await childrenCpuSeconds()) - c0) / COUNT;
+          say(`  vipsthumbnail, ${concurrency} at a time: ${rate.toFixed(2)} pictures/s, ${(cpu * 1000).toFixed(0)} ms CPU per picture`);
+          vipsRate = Math.max(vipsRate, rate);
+          vipsCpu = Math.min(vipsCpu, cpu);
+        }
+      } finally {
+        await rm(out, { recursive: true, force: true });
+      }
+    } else {
+      say(`  vipsthumbnail reference skipped: ${vips.why}`);
+    }
+
     // The system: API and worker as separate processes.
     const port = await freePort();
     api = await start('main.js', { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }, /Sightline API listening/);
@@ -221,6 +304,7 @@ async function main(): Promise<void> {
     if (setRes.status !== 201) throw new Error(`upload set: ${setRes.status} ${await setRes.text()}`);
     const setId = ((await setRes.json()) as { id: string }).id;
     const db = new pg.Client({ connectionString: env.DATABASE_URL });
+    db.on('error', (error) => say(`  (database connection lost: ${error.message})`));
     await db.connect();
 
     const apiCpu0 = await cpuSeconds(api.pid!);
@@ -244,7 +328,7 @@ async function main(): Promise<void> {
     while (ready < COUNT) {
       await new Promise((r) => setTimeout(r, 50));
       const { rows } = await db.query(
-        `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE upload_set_id = $1`,
+        `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE source_kind = 'upload-set' AND source_id = $1`,
         [setId],
       );
       ready = rows[0].ready;
@@ -260,6 +344,10 @@ async function main(): Promise<void> {
     const apiCpu = (await cpuSeconds(api.pid!)) - apiCpu0;
     const workerCpu = (await cpuSeconds(worker!.pid!)) - workerCpu0;
     await stop(worker);
+
+    // Upload memory: many large pictures arriving at once (the worker is stopped: only the API's
+    // side is measured): see bigUploads.
+    const big = await bigUploads(baseApi, headers, imageDir, api.pid!);
     await stop(api);
     await measureRaw('after');
 
@@ -274,13 +362,24 @@ async function main(): Promise<void> {
       `  CPU per picture:     API ${((apiCpu / COUNT) * 1000).toFixed(0)} ms + worker ${((workerCpu / COUNT) * 1000).toFixed(0)} ms = ${(((apiCpu + workerCpu) / COUNT) * 1000).toFixed(0)} ms; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((apiCpu + workerCpu) / COUNT / rawCpu).toFixed(2)}× (PostgreSQL and Redis not counted)`,
     );
     say(`  uploading client:    ${(((clientCpu.user + clientCpu.system) / 1e6 / COUNT) * 1000).toFixed(0)} ms CPU per picture (this process, on the same CPUs)`);
+    if (vips.ok)
+      say(
+        `  vipsthumbnail:       ${vipsRate.toFixed(2)} pictures/s, ${(vipsCpu * 1000).toFixed(0)} ms CPU per picture → raw sharp ${(raw / vipsRate).toFixed(2)}× its rate, system ${(system / vipsRate).toFixed(2)}×`,
+      );
     say(`  peak RSS API:        ${apiPeak ? mb(apiPeak) : 'n/a'}`);
     say(`  peak RSS worker:     ${workerPeak ? mb(workerPeak) : 'n/a'}`);
+    say(
+      `  upload memory:       ${BIG_UPLOADS} × ${BIG_MB} MB at once in ${big.seconds.toFixed(1)} s (${big.accepted} accepted): API RSS ${mb(big.before)} before, peak ${mb(big.peak)}, ${mb(big.after)} after (goal < 300 MB, flat)`,
+    );
   } finally {
     await stop(worker);
     await stop(api);
-    await adminClient.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
-    await adminClient.end();
+    await adminClient.end().catch(() => undefined);
+    // A connection of its own: the first may have been ended meanwhile.
+    const dropper = new pg.Client({ connectionString: admin.toString() });
+    await dropper.connect();
+    await dropper.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    await dropper.end();
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     let cursor = '0';
     do {
@@ -292,6 +391,65 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
     await rm(imageDir, { recursive: true, force: true });
   }
+}
+
+/** Sends BIG_UPLOADS pictures of BIG_MB MB at once to a new upload set, sampling the API's RSS meanwhile. */
+async function bigUploads(
+  baseApi: string,
+  headers: Record<string, string>,
+  imageDir: string,
+  apiPid: number,
+): Promise<{ seconds: number; accepted: number; before: number; peak: number; after: number }> {
+  const jpeg = await syntheticJpeg({ width: WIDTH, height: HEIGHT, lon: 6, lat: 45, time: new Date(Date.UTC(2024, 7, 1, 9)), seed: 7 });
+  const size = BIG_MB * 1024 * 1024;
+  if (jpeg.length > size) throw new Error(`the base picture (${mb(jpeg.length)}) is larger than --big-mb`);
+  // The padding goes at the end of the image data, before its end-of-image marker, as the scan
+  // data of a larger picture would (no 0xFF byte: nothing in it reads as a marker); its last bytes
+  // make each file unique. The metadata stays where it was, small.
+  const noMarkers = (n: number) => randomBytes(n).map((b) => (b === 0xff ? 0xfe : b));
+  const padding = noMarkers(size - jpeg.length - 32);
+  const files: string[] = [];
+  for (let i = 0; i < BIG_UPLOADS; i++) {
+    const file = path.join(imageDir, `BIG_${String(i + 1).padStart(3, '0')}.jpg`);
+    await writeFile(file, Buffer.concat([jpeg.subarray(0, jpeg.length - 2), padding, noMarkers(32), jpeg.subarray(jpeg.length - 2)]));
+    files.push(file);
+  }
+  const setRes = await fetch(`${baseApi}/upload_sets`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'Bench big uploads', estimated_nb_files: BIG_UPLOADS + 1 }),
+  });
+  if (setRes.status !== 201) throw new Error(`upload set: ${setRes.status} ${await setRes.text()}`);
+  const setId = ((await setRes.json()) as { id: string }).id;
+  const before = (await rss(apiPid)) ?? 0;
+  let peak = before;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, (await rss(apiPid)) ?? 0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const t0 = performance.now();
+  const refusals = new Map<number, string>();
+  const { openAsBlob } = await import('node:fs');
+  const statuses = await Promise.all(
+    files.map(async (file) => {
+      const form = new FormData();
+      form.append('file', await openAsBlob(file, { type: 'image/jpeg' }), path.basename(file));
+      const res = await fetch(`${baseApi}/upload_sets/${setId}/files`, { method: 'POST', headers, body: form });
+      const body = await res.text();
+      if (res.status !== 202) refusals.set(res.status, body.slice(0, 300));
+      return res.status;
+    }),
+  );
+  for (const [status, body] of refusals) say(`  big uploads: HTTP ${status} ${body}`);
+  const seconds = (performance.now() - t0) / 1000;
+  sampling = false;
+  await sampler;
+  const after = (await rss(apiPid)) ?? 0;
+  await Promise.all(files.map((f) => rm(f, { force: true })));
+  return { seconds, accepted: statuses.filter((s) => s === 202).length, before, peak, after };
 }
 
 /** A user and an API token, made through the application's own services. */

@@ -4,8 +4,9 @@
 //
 //   BENCH_DATABASE_URL   default: DATABASE_URL (or postgres://postgres@127.0.0.1:5432/…) with the database name sightline_bench
 //   --items=N --sequences=N --requests=N (per scenario and concurrency) --reseed --only=<substring>
+//   --profile=<dir>   the API writes a V8 CPU profile there (open it in Chrome DevTools)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,7 @@ const ITEMS = Number(arg('items', '1000000'));
 const SEQUENCES = Number(arg('sequences', '10000'));
 const REQUESTS = Number(arg('requests', '200'));
 const ONLY = arg('only', '');
+const PROFILE = arg('profile', '');
 const BENCH_DB = 'sightline_bench';
 
 function benchUrl(): string {
@@ -138,7 +140,8 @@ interface Api {
 async function startApi(url: string): Promise<Api> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-'));
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE)}`] : [];
+  const proc = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -187,7 +190,16 @@ interface Result {
   p95: number;
   p99: number;
   rps: number;
+  /** CPU the API process spent per request (user + system), less sensitive than times to other load on the machine. */
+  cpuMs: number;
   note?: string;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -210,13 +222,15 @@ function ok(s: Scenario, status: number): boolean {
   return status === 200 || (status === 204 && s.name.startsWith('tile'));
 }
 
-async function measure(base: string, s: Scenario, concurrency: number, requests: number): Promise<Result> {
+async function measure(api: Api, s: Scenario, concurrency: number, requests: number): Promise<Result> {
+  const base = api.base;
   for (let i = 0; i < Math.min(20, requests); i++) {
     const r = await send(base, s.make(100_000 + i));
     if (!ok(s, r.status)) throw new Error(`${s.name}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
   }
   const times: number[] = [];
   let next = 0;
+  const cpu0 = cpuSeconds(api.proc.pid!);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -229,8 +243,9 @@ async function measure(base: string, s: Scenario, concurrency: number, requests:
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuMs = ((cpuSeconds(api.proc.pid!) - cpu0) * 1000) / requests;
   times.sort((a, b) => a - b);
-  return { name: s.name, concurrency, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), rps: requests / seconds };
+  return { name: s.name, concurrency, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), rps: requests / seconds, cpuMs };
 }
 
 function tileOf(lon: number, lat: number, z: number): [number, number] {
@@ -297,6 +312,10 @@ async function scenarios(base: string): Promise<{ list: Scenario[]; notes: strin
     { name: 'single item', make: (i) => ({ method: 'GET', path: `/api/collections/${items[i % items.length].collection}/items/${items[i % items.length].id}` }) },
     { name: 'collections list limit 10', make: (i) => ({ method: 'GET', path: `/api/collections?limit=10&bbox=${bbox(i, 1)}` }) },
     { name: 'numberMatched exact (bbox 0.5°, limit 1)', make: (i) => ({ method: 'GET', path: `/api/search?bbox=${bbox(i, 0.5)}&limit=1` }) },
+    {
+      name: 'count over a whole year (limit 1)',
+      make: (i) => ({ method: 'GET', path: `/api/search?limit=1&datetime=${2015 + (i % 9)}-01-01T00:00:00Z/${2015 + (i % 9)}-12-31T23:59:59Z` }),
+    },
     { name: 'numberMatched estimate (all, limit 1)', make: (i) => ({ method: 'GET', path: `/api/search?limit=1&datetime=${2015 + (i % 9)}-01-01T00:00:00Z/..` }) },
   ];
 
@@ -320,8 +339,8 @@ async function scenarios(base: string): Promise<{ list: Scenario[]; notes: strin
 }
 
 function table(results: Result[]): string {
-  const head = ['query', 'c', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s'];
-  const rows = results.map((r) => [r.name, String(r.concurrency), r.p50.toFixed(1), r.p95.toFixed(1), r.p99.toFixed(1), r.rps.toFixed(0)]);
+  const head = ['query', 'c', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'API CPU ms/req'];
+  const rows = results.map((r) => [r.name, String(r.concurrency), r.p50.toFixed(1), r.p95.toFixed(1), r.p99.toFixed(1), r.rps.toFixed(0), r.cpuMs.toFixed(2)]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   return [line(head), `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`, ...rows.map(line)].join('\n');
@@ -336,17 +355,28 @@ async function main(): Promise<void> {
     const results: Result[] = [];
     for (const s of list) {
       for (const c of [1, 8]) {
-        const r = await measure(api.base, s, c, REQUESTS);
+        const r = await measure(api, s, c, REQUESTS);
         results.push(r);
         log(
-          `${s.name.padEnd(42)} c=${c}  p50 ${r.p50.toFixed(1).padStart(6)} ms  p95 ${r.p95.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ${r.rps.toFixed(0).padStart(5)} req/s`,
+          `${s.name.padEnd(42)} c=${c}  p50 ${r.p50.toFixed(1).padStart(6)} ms  p95 ${r.p95.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ${r.rps.toFixed(0).padStart(5)} req/s  API CPU ${r.cpuMs.toFixed(2)} ms/req  load ${os.loadavg()[0]!.toFixed(1)}`,
         );
       }
     }
     log('');
-    log(`${ITEMS} items, ${SEQUENCES} sequences, ${REQUESTS} requests per query and concurrency, ${os.cpus().length} CPUs`);
+    log(
+      `${ITEMS} items, ${SEQUENCES} sequences, ${REQUESTS} requests per query and concurrency, ${os.cpus().length} CPUs, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     log(table(results));
     const find = (name: string, c: number) => results.find((r) => r.name === name && r.concurrency === c);
+    const item = find('single item', 8);
+    if (item) {
+      log(
+        `goal single item >= 1000 req/s per API process (c=8): ${item.rps.toFixed(0)} req/s measured; the API spends ${item.cpuMs.toFixed(2)} ms CPU per request, ${(1000 / item.cpuMs).toFixed(0)} req/s per core`,
+      );
+    }
     const bbox100 = find('bbox 0.5° limit 100', 1);
     if (bbox100) log(`goal bbox limit 100 p95 <= 50 ms (c=1): ${bbox100.p95.toFixed(1)} ms ${bbox100.p95 <= 50 ? 'met' : 'NOT met'}`);
     const p1 = find('page 1 (limit 100)', 1);

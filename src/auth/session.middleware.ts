@@ -71,7 +71,8 @@ export class PostgresSessionStore extends session.Store {
  * Server-side sessions for browsers: cookie `sightline.sid` (httpOnly, SameSite=Lax, Secure when
  * the request came over https — behind a proxy, with TRUST_PROXY_HOPS), data in PostgreSQL.
  * A session is stored only once something is put in it (the login), and lasts
- * SESSION_TTL_SECONDS from the login. Requests with a Bearer token never touch sessions.
+ * SESSION_TTL_SECONDS from the login. Requests with a Bearer token never touch sessions, nor do
+ * requests without the cookie outside /api/auth/.
  */
 @Injectable()
 export class SessionMiddleware implements NestMiddleware {
@@ -93,6 +94,9 @@ export class SessionMiddleware implements NestMiddleware {
 
   use(req: Request, res: Response, next: NextFunction): void {
     if (req.headers.authorization) return next();
+    // Without its cookie a request has no session to load, and only the login routes start one:
+    // anonymous reads (most of the STAC traffic) skip making and discarding a session each.
+    if (!req.headers.cookie?.includes(`${SESSION_COOKIE}=`) && !req.originalUrl.startsWith(`/api/auth/`)) return next();
     this.handler(req, res, next);
   }
 }

@@ -148,7 +148,9 @@ function envelope(params: SqlParams, w: number, s: number, e: number, n: number)
 /**
  * A bbox condition; one crossing the antimeridian (west > east) is split in two. The index
  * test `&&` is exact for points (most items), so ST_Intersects only runs on other geometries;
- * `estimate` is the bare index test, which the planner estimates well.
+ * `estimate` is the bare index test, which the planner estimates well. The planner knows how many
+ * rows are points from the statistics on GeometryType(geom) (migration 1763800009500): without
+ * them it expects a twentieth of the matches and sorts them all rather than walk an index.
  */
 function bboxSql(column: string, params: SqlParams, [w, s, e, n]: [number, number, number, number]): { sql: string; estimate: string } {
   const one = (w0: number, e0: number) => {
@@ -238,6 +240,10 @@ function orderSql(sort: ResolvedSort[], exprs: string[], backwards: boolean): st
   return sort.map((s, i) => `${exprs[i]} ${(s.direction === 'asc') !== backwards ? 'ASC' : 'DESC'}`).join(', ');
 }
 
+/** How long a planner's estimate is reused, and how many are kept. */
+const ESTIMATE_TTL_MS = 60_000;
+const ESTIMATES_KEPT = 2_000;
+
 /** A search that runs longer than this is cancelled (503) rather than holding a connection. */
 const STATEMENT_TIMEOUT_MS = 30_000;
 
@@ -266,9 +272,20 @@ export class CatalogSearchService implements OnModuleDestroy {
     await this.pool.end();
   }
 
-  /** Runs a query, turning errors caused by the request's values into 400s. */
-  private async query<T>(sql: string, params: unknown[]): Promise<T[]> {
+  /** Names of the prepared statements, by their text. */
+  private readonly prepared = new Map<string, string>();
+
+  /**
+   * Runs a query, turning errors caused by the request's values into 400s. `prepare`: the text is
+   * one of a few fixed ones run very often; each connection parses and plans it once.
+   */
+  private async query<T>(sql: string, params: unknown[], prepare = false): Promise<T[]> {
     try {
+      if (prepare) {
+        let name = this.prepared.get(sql);
+        if (!name) this.prepared.set(sql, (name = `sightline_${this.prepared.size + 1}`));
+        return (await this.pool.query({ name, text: sql, values: params })).rows as T[];
+      }
       return (await this.pool.query(sql, params)).rows as T[];
     } catch (error) {
       const e = error as { code?: string; message?: string };
@@ -372,13 +389,7 @@ export class CatalogSearchService implements OnModuleDestroy {
     const backwards = page.cursor?.direction === 'p';
     if (page.cursor) where.push(keysetSql(sort, page.cursor.values, backwards, params));
     const limit = params.add(page.limit + 1, 'integer');
-    const columns = `i.id, i.collection_id, i.kind, i.rank, i.properties, i.assets, i.links, i.stac_extensions,
-             ${UTC_TEXT('i.datetime')} AS datetime, ${UTC_TEXT('i.created_at')} AS created, ${UTC_TEXT('i.updated_at')} AS updated,
-             ST_AsGeoJSON(i.geom, 9)::json AS geometry,
-             CASE WHEN i.geom IS NULL THEN NULL ELSE ARRAY[ST_XMin(i.geom), ST_YMin(i.geom), ST_XMax(i.geom), ST_YMax(i.geom)] END AS bbox,
-             c.license AS collection_license, c.title AS collection_title, c.item_count AS collection_item_count,
-             ${this.neighbourSql('prev', again)} AS prev_id,
-             ${this.neighbourSql('next', again)} AS next_id`;
+    const columns = this.itemColumns(again);
     let sql: string;
     if (matchesFirst) {
       const keys = sort.map((_, i) => `m.s${i}`);
@@ -427,10 +438,29 @@ export class CatalogSearchService implements OnModuleDestroy {
     return { rows, hasMore, count };
   }
 
-  /** The planner's estimate of the rows a query returns. */
+  /** Recent estimates by query and values: they change only when the table is analysed again. */
+  private readonly estimates = new Map<string, { at: number; rows: number }>();
+
+  /**
+   * The planner's estimate of the rows a query returns. The same search asked again within
+   * ESTIMATE_TTL_MS (a map panning back, a year's count refreshed) reuses it: one round trip to
+   * the database instead of two.
+   */
   private async estimate(sql: string, params: SqlParams): Promise<number> {
+    const key = `${sql}\u0000${JSON.stringify(params.values)}`;
+    const now = Date.now();
+    const hit = this.estimates.get(key);
+    if (hit && now - hit.at < ESTIMATE_TTL_MS) return hit.rows;
     const plan = await this.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) ${sql}`, params.values);
-    return Math.round(plan[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    const rows = Math.round(plan[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    this.estimates.delete(key);
+    this.estimates.set(key, { at: now, rows });
+    // Oldest first out.
+    for (const old of this.estimates.keys()) {
+      if (this.estimates.size <= ESTIMATES_KEPT) break;
+      this.estimates.delete(old);
+    }
+    return rows;
   }
 
   private tableSizes?: { at: number; rows: Map<string, number> };
@@ -447,6 +477,17 @@ export class CatalogSearchService implements OnModuleDestroy {
     return this.tableSizes.rows.get(table) ?? 0;
   }
 
+  /** What an ItemRow is read from, over `item i JOIN collection c`. */
+  private itemColumns(again: (alias: string) => string): string {
+    return `i.id, i.collection_id, i.kind, i.rank, i.properties, i.assets, i.links, i.stac_extensions,
+             ${UTC_TEXT('i.datetime')} AS datetime, ${UTC_TEXT('i.created_at')} AS created, ${UTC_TEXT('i.updated_at')} AS updated,
+             ST_AsGeoJSON(i.geom, 9)::json AS geometry,
+             CASE WHEN i.geom IS NULL THEN NULL ELSE ARRAY[ST_XMin(i.geom), ST_YMin(i.geom), ST_XMax(i.geom), ST_YMax(i.geom)] END AS bbox,
+             c.license AS collection_license, c.title AS collection_title, c.item_count AS collection_item_count,
+             ${this.neighbourSql('prev', again)} AS prev_id,
+             ${this.neighbourSql('next', again)} AS next_id`;
+  }
+
   /** The previous / next ready item of the same ordered collection (a sequence) that the caller may see. */
   private neighbourSql(which: 'prev' | 'next', again: (alias: string) => string): string {
     const cmp = which === 'prev' ? '<' : '>';
@@ -457,10 +498,19 @@ export class CatalogSearchService implements OnModuleDestroy {
         ORDER BY n.rank ${dir} LIMIT 1) END`;
   }
 
+  /** One item by its primary key, in one statement (the most frequent read of all). */
   async findItem(collectionId: string, itemId: string, user: AuthUser | undefined): Promise<ItemRow | undefined> {
     if (!isUuid(collectionId) || !isUuid(itemId)) return undefined;
-    const sort: ResolvedSort[] = [{ key: { sql: 'i.id', cast: 'uuid', nullable: false }, direction: 'asc' }];
-    const { rows } = await this.searchItems({ collectionIds: [collectionId], ids: [itemId] }, sort, { limit: 1 }, user, { count: 1, estimated: false });
+    const params = new SqlParams();
+    const vi = this.visibility('i', user, params);
+    const rows = await this.query<ItemRow>(
+      `SELECT ${this.itemColumns(vi.again)}, ARRAY[]::text[] AS keys
+       FROM item i JOIN collection c ON c.id = i.collection_id
+       WHERE i.id = ${params.add(itemId, 'uuid')} AND i.collection_id = ${params.add(collectionId, 'uuid')}
+         AND i.status = 'ready' AND ${vi.sql} AND c.status = 'ready' AND ${vi.again('c')}`,
+      params.values,
+      true,
+    );
     return rows[0];
   }
 

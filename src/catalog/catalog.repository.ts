@@ -37,6 +37,9 @@ const visibilityRank = (column: string) => `(CASE ${column} WHEN 'anyone' THEN 0
 const AUDIENCE_ITEM_SQL = (item: string, collectionId: string) =>
   `${item}.status = 'ready' AND ${visibilityRank(`${item}.visibility`)} <= (SELECT ${visibilityRank('cv.visibility')} FROM collection cv WHERE cv.id = ${collectionId})`;
 
+/** Memory for the sorts of a maintenance recompute (PostgreSQL's default is 4 MB). */
+const RECOMPUTE_WORK_MEM = '128MB';
+
 /** TypeORM answers an UPDATE with `[rows, rowCount]`. */
 function updatedCount(result: unknown): number {
   return (result as [unknown[], number])[1];
@@ -128,6 +131,18 @@ export class CatalogRepository {
       [ids],
     );
     return updatedCount(result);
+  }
+
+  /**
+   * recomputeCollections for a batch of a maintenance run, in a transaction of its own (the rows
+   * stay locked until the aggregates are written) with the memory to sort a large collection's
+   * points into its line without spilling to disk (a 300,000-picture sequence needs ~30 MB).
+   */
+  async recomputeCollectionsBatch(ids: string[]): Promise<number> {
+    return this.db.transaction(async (manager) => {
+      await manager.query(`SET LOCAL work_mem = '${RECOMPUTE_WORK_MEM}'`);
+      return this.recomputeCollections(ids, manager);
+    });
   }
 
   /** The oldest collection of a kind matching owner (null = none), title and a properties subset. */

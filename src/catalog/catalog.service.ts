@@ -393,7 +393,7 @@ export class CatalogService implements OnModuleInit {
       ctx.signal.throwIfAborted();
       const ids = await this.repository.collectionIdsAfter(after, RECOMPUTE_BATCH);
       if (!ids.length) break;
-      done += await this.repository.recomputeCollections(ids);
+      done += await this.repository.recomputeCollectionsBatch(ids);
       after = ids[ids.length - 1]!;
       await ctx.progress(total ? Math.min(100, Math.round((done / total) * 100)) : 100);
       await ctx.log(`${done} / ${total} collections recomputed`);

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { AuthUser } from '../auth/auth.types.js';
 import { StorageService } from '../storage/storage.service.js';
+import { StorageNotFoundError } from '../storage/storage.types.js';
 import type { SampleDto, SamplesDto } from './dataset.dto.js';
 import { DatasetFiles } from './dataset-files.js';
 import { type DatasetWithItem, DatasetsService, isPublicDataset } from './datasets.service.js';
@@ -33,6 +34,8 @@ function emptyTile(): Promise<Buffer> {
 @Injectable()
 export class DatasetRenderService {
   private readonly logger = new Logger(DatasetRenderService.name);
+  /** Renders running or being stored, by cache key. */
+  private readonly rendering = new Map<string, Promise<Buffer>>();
 
   constructor(
     private readonly datasets: DatasetsService,
@@ -58,19 +61,36 @@ export class DatasetRenderService {
       });
   }
 
-  /** A cached render, or renders it, answers, and stores it for next time. */
+  /**
+   * A cached render, or renders it, answers, and stores it for next time. The cached file is read
+   * straight away (one request to an object store, not a HEAD then a GET); missing, it is rendered.
+   */
   private async cached(dataset: DatasetWithItem, name: string, render: () => Promise<Buffer>): Promise<RenderedPng> {
     const key = this.cacheKey(dataset, name);
     const isPublic = isPublicDataset(dataset);
-    if (await this.storage.stat(key)) {
-      try {
-        return { png: await buffer(await this.storage.get(key)), public: isPublic };
-      } catch {
-        // Removed meanwhile: render again.
-      }
+    // Being rendered or stored by another request of this process: its image, not a second render.
+    const inFlight = this.rendering.get(key);
+    if (inFlight) return { png: await inFlight, public: isPublic };
+    try {
+      return { png: await buffer(await this.storage.get(key)), public: isPublic };
+    } catch (error) {
+      // Not rendered yet (or removed meanwhile): render it. Other failures are worth a line.
+      if (!(error instanceof StorageNotFoundError)) this.logger.warn({ key, err: (error as Error).message }, 'could not read a cached render');
     }
-    const png = await render();
-    await this.storage.put(key, Readable.from([png])).catch((error: Error) => this.logger.warn({ key, err: error.message }, 'could not cache a render'));
+    const rendered = render();
+    this.rendering.set(key, rendered);
+    let png: Buffer;
+    try {
+      png = await rendered;
+    } catch (error) {
+      this.rendering.delete(key);
+      throw error;
+    }
+    // Stored after answering: the caller need not wait for the write (a PUT, on an object store).
+    void this.storage
+      .put(key, Readable.from([png]))
+      .catch((error: Error) => this.logger.warn({ key, err: error.message }, 'could not cache a render'))
+      .finally(() => this.rendering.delete(key));
     return { png, public: isPublic };
   }
 

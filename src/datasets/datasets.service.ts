@@ -58,6 +58,15 @@ const DEFAULT_COLLECTION_MARKER = { 'sightline:default': 'datasets' };
 /** Dataset collections: unordered, their extent the box of their datasets' footprints. */
 const DATASET_COLLECTION = { kind: 'dataset', extent: 'items-bbox' } as const;
 
+/**
+ * How long a ready dataset's row is reused by tiles, thumbnails and samples without reading it
+ * again. Changes made through this process forget it at once; one made elsewhere (another
+ * replica, a collection's visibility) shows within this delay, well inside the 300 s clients
+ * may keep a tile.
+ */
+const READY_ROW_TTL_MS = 5_000;
+const READY_ROW_MAX = 1_000;
+
 /** Registration, reading and editing of datasets; ingest and rendering live in their own services. */
 @Injectable()
 @ItemSource()
@@ -67,6 +76,8 @@ export class DatasetsService implements CatalogSource {
   readonly collectionKinds = ['dataset'];
 
   private readonly logger = new Logger(DatasetsService.name);
+  /** Ready datasets recently read by accessReady (a map asks for dozens of tiles at once). */
+  private readonly readyRows = new Map<string, { at: number; dataset: DatasetWithItem }>();
 
   constructor(
     private readonly repo: DatasetsRepository,
@@ -262,7 +273,7 @@ export class DatasetsService implements CatalogSource {
       await this.repo.update(dataset.id, { status: 'pending', error: null, revision, ingestRuns: 0, ...(options.rehash && dataset.source === 'path' ? { sha256: null } : {}) }, m);
       await this.collections.updateItem(dataset.id, { status: 'pending' }, m);
     });
-    this.rasters.forget(`${dataset.id}:`);
+    this.forget(dataset.id);
     await this.enqueue(dataset.id, revision);
     return revision;
   }
@@ -281,7 +292,10 @@ export class DatasetsService implements CatalogSource {
    * broken datasets are visible to their owner and admins only; `edit` requires owner or admin (403).
    */
   async access(user: AuthUser | undefined, id: string, options: { edit?: boolean } = {}): Promise<DatasetWithItem> {
-    const dataset = await this.repo.findWithItem(id);
+    return this.check(user, id, await this.repo.findWithItem(id), options);
+  }
+
+  private check(user: AuthUser | undefined, id: string, dataset: Dataset | null, options: { edit?: boolean } = {}): DatasetWithItem {
     // Visible only when both the dataset's item and its collection are (as for every item).
     const visible = !!dataset?.item && (dataset.item.collection ? canSeeItem(user, dataset.item, dataset.item.collection) : canSee(user, dataset.item));
     if (!dataset?.item || !visible || (dataset.status !== 'ready' && !canEdit(user, dataset.item))) {
@@ -293,7 +307,7 @@ export class DatasetsService implements CatalogSource {
 
   /** Like access, and the dataset must be ready (409 with its state otherwise). */
   async accessReady(user: AuthUser | undefined, id: string): Promise<DatasetWithItem> {
-    const dataset = await this.access(user, id);
+    const dataset = this.check(user, id, await this.readyRow(id));
     if (dataset.status !== 'ready' || !dataset.raster) {
       throw new ConflictException({
         message: dataset.status === 'broken' ? `The dataset is broken: ${dataset.error ?? 'unknown reason'}` : 'The dataset is still being read; try again shortly',
@@ -301,6 +315,32 @@ export class DatasetsService implements CatalogSource {
       });
     }
     return dataset;
+  }
+
+  /** The dataset's row, reused for READY_ROW_TTL_MS while it is ready (callers must not change it). */
+  private async readyRow(id: string): Promise<Dataset | null> {
+    const now = Date.now();
+    const hit = this.readyRows.get(id);
+    if (hit && now - hit.at < READY_ROW_TTL_MS) return hit.dataset;
+    const dataset = await this.repo.findWithItem(id);
+    if (dataset?.item && dataset.status === 'ready' && dataset.raster) {
+      this.readyRows.delete(id);
+      this.readyRows.set(id, { at: now, dataset: dataset as DatasetWithItem });
+      // Oldest first out.
+      for (const key of this.readyRows.keys()) {
+        if (this.readyRows.size <= READY_ROW_MAX) break;
+        this.readyRows.delete(key);
+      }
+    } else {
+      this.readyRows.delete(id);
+    }
+    return dataset;
+  }
+
+  /** Forgets what this process holds about a dataset (open file, cached row) after a change. */
+  private forget(id: string): void {
+    this.readyRows.delete(id);
+    this.rasters.forget(`${id}:`);
   }
 
   async get(user: AuthUser | undefined, id: string): Promise<DatasetDto> {
@@ -380,6 +420,7 @@ export class DatasetsService implements CatalogSource {
       // The collection's count and extent include only what its audience may see.
       if (dto.visibility) await this.collections.refreshExtent(dataset.item.collectionId, {}, m);
     });
+    this.readyRows.delete(id);
     return this.get(user, id);
   }
 
@@ -407,7 +448,7 @@ export class DatasetsService implements CatalogSource {
       await this.collections.deleteItem(dataset.id, m);
       await this.collections.refreshExtent(dataset.item.collectionId, {}, m);
     });
-    this.rasters.forget(`${dataset.id}:`);
+    this.forget(dataset.id);
     await this.jobs.remove(JobName.DatasetIngest, { datasetId: dataset.id, revision: dataset.revision }).catch(() => undefined);
     await this.storage.deletePrefix(`datasets/${dataset.id}/`);
   }

@@ -328,6 +328,9 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
   return { width, height, rgba, opaque, empty };
 }
 
+/** Blocks read at once by samplePixels. */
+const SAMPLE_READS_IN_FLIGHT = 8;
+
 export interface PixelSample {
   col: number;
   row: number;
@@ -335,19 +338,35 @@ export interface PixelSample {
   values: (number | null)[];
 }
 
-/** Every band's value at full-resolution pixels, reading each needed block once. */
+/**
+ * Every band's value at full-resolution pixels, reading each needed block once, in block order
+ * (row by row, as a tiled or stripped file stores them) and a few at a time: reads move forward
+ * through the file, and on an object store their round trips overlap.
+ */
 export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: { col: number; row: number }[], signal?: AbortSignal): Promise<PixelSample[]> {
   const level = info.levels[0]!;
-  const groups = new Map<string, number[]>();
+  const across = Math.ceil(info.width / info.blockWidth);
+  const groups = new Map<number, number[]>();
   pixels.forEach((p, i) => {
-    const key = `${Math.floor(p.col / info.blockWidth)}/${Math.floor(p.row / info.blockHeight)}`;
-    const list = groups.get(key) ?? [];
-    list.push(i);
-    groups.set(key, list);
+    const block = Math.floor(p.row / info.blockHeight) * across + Math.floor(p.col / info.blockWidth);
+    const list = groups.get(block);
+    if (list) list.push(i);
+    else groups.set(block, [i]);
   });
+  const order = [...groups.keys()].sort((a, b) => a - b);
   const nodata = info.bands.map((b) => nodataNumber(b.nodata, b.dataType));
   const results: PixelSample[] = new Array(pixels.length);
-  for (const members of groups.values()) {
+  // A few blocks in flight: reads from an object store wait on the network, not on this process.
+  let next = 0;
+  const reader = async () => {
+    try {
+      while (next < order.length) await sampleBlock(groups.get(order[next++]!)!);
+    } catch (error) {
+      next = order.length; // the others stop too
+      throw error;
+    }
+  };
+  const sampleBlock = async (members: number[]) => {
     signal?.throwIfAborted();
     // Only the pixels asked for within the block (the block is decoded once either way).
     const w: Window = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
@@ -375,6 +394,7 @@ export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: {
         }),
       };
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(SAMPLE_READS_IN_FLIGHT, order.length) }, reader));
   return results;
 }
