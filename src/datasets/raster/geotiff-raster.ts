@@ -139,6 +139,116 @@ class RangedFileClient extends BaseClient {
   }
 }
 
+/** The parts of geotiff's lazily read tag arrays (the offsets and byte counts of larger images) used here. */
+interface DeferredArray {
+  source: { fetch(slices: { offset: number; length: number }[]): Promise<ArrayBuffer[]> };
+  arrayOffset: number;
+  littleEndian: boolean;
+  fieldType: number;
+  length: number;
+  itemSize: number;
+  data: { [index: number]: number | bigint };
+  maskBitmap: Uint8Array;
+  fullFetchPromise: Promise<unknown> | null;
+  loadAll(): Promise<unknown>;
+  get(index: number): Promise<number | bigint>;
+}
+
+/** TIFF field types as the byte order says, by type code. */
+const FIELD_READERS: Record<number, (view: DataView, at: number, little: boolean) => number> = {
+  3: (v, at, le) => v.getUint16(at, le),
+  8: (v, at, le) => v.getInt16(at, le),
+  4: (v, at, le) => v.getUint32(at, le),
+  13: (v, at, le) => v.getUint32(at, le),
+  9: (v, at, le) => v.getInt32(at, le),
+  11: (v, at, le) => v.getFloat32(at, le),
+  12: (v, at, le) => v.getFloat64(at, le),
+  16: (v, at, le) => Number(v.getBigUint64(at, le)),
+  18: (v, at, le) => Number(v.getBigUint64(at, le)),
+  17: (v, at, le) => Number(v.getBigInt64(at, le)),
+};
+
+/**
+ * geotiff.js reads a tag array that lies outside the directory's first kilobyte (the strip or
+ * tile offsets and byte counts of any image with more than a few hundred blocks) as
+ * little-endian whatever the file's byte order: a big-endian file's blocks would be looked for
+ * at absurd offsets. Such arrays of a big-endian file are read here in the file's order.
+ */
+function readArraysInFileOrder(image: GeoTIFFImage): void {
+  const deferred = (image.getFileDirectory() as unknown as { deferredArrays?: Map<number, DeferredArray> }).deferredArrays;
+  for (const arr of deferred?.values() ?? []) {
+    const read = FIELD_READERS[arr.fieldType];
+    if (!read) continue;
+    const load = async (first: number, count: number): Promise<void> => {
+      const length = count * arr.itemSize;
+      const [buffer] = await arr.source.fetch([{ offset: arr.arrayOffset + first * arr.itemSize, length }]);
+      if (!buffer || buffer.byteLength < length) throw new Error(`a tag's values (at byte ${arr.arrayOffset}) lie past the end of the file`);
+      const view = new DataView(buffer);
+      for (let i = 0; i < count; i++) {
+        const index = first + i;
+        arr.data[index] = read(view, i * arr.itemSize, false);
+        arr.maskBitmap[index >> 3] = (arr.maskBitmap[index >> 3] ?? 0) | (1 << (index & 7));
+      }
+    };
+    arr.loadAll = () => (arr.fullFetchPromise ??= load(0, arr.length).then(() => arr.data));
+    arr.get = async (index) => {
+      if (!(index >= 0 && index < arr.length)) throw new RangeError(`Index ${index} out of bounds for length ${arr.length}`);
+      if ((arr.maskBitmap[index >> 3]! & (1 << (index & 7))) === 0) await load(index, 1);
+      return arr.data[index]!;
+    };
+  }
+}
+
+/** Swaps the bytes of every `size`-byte sample of `bytes`, in place. */
+function swapSamples(bytes: Uint8Array, size: number): void {
+  for (let i = 0; i + size <= bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+}
+
+/**
+ * geotiff.js undoes TIFF predictors in the machine's (little-endian) byte order: right for
+ * little-endian files only. In a big-endian file's decoded block, the horizontal predictor
+ * (2) summed byte-swapped differences and the floating-point predictor (3) left samples
+ * little-endian; GDAL's nodata fill of a sparse block is little-endian too. Each block of such a
+ * file is put back in the file's byte order here, which geotiff then reads.
+ */
+async function readBlocksInFileOrder(image: GeoTIFFImage): Promise<void> {
+  const size = image.getSampleByteSize(0);
+  if (size < 2) return;
+  const fd = image.getFileDirectory();
+  const predictor = Number((await tag(fd, 'Predictor')) ?? 1);
+  const width = image.getTileWidth();
+  const perPixel = image.planarConfiguration === 2 ? 1 : image.getSamplesPerPixel();
+  const across = Math.ceil(image.getWidth() / width);
+  const down = Math.ceil(image.getHeight() / image.getTileHeight());
+  const counts = image.isTiled ? 'TileByteCounts' : 'StripByteCounts';
+  const read: BlockReader = image.getTileOrStrip.bind(image);
+  image.getTileOrStrip = (async (x, y, sample, decoder, signal) => {
+    const block = await read(x, y, sample, decoder, signal);
+    const index = (image.planarConfiguration === 2 ? sample * across * down : 0) + y * across + x;
+    const sparse = Number(await fd.loadValueIndexed(counts as never, index)) === 0;
+    if (!sparse && predictor !== 2 && predictor !== 3) return block;
+    const bytes = new Uint8Array((block.data as ArrayBuffer).slice(0));
+    if (predictor === 2 && !sparse) {
+      // Undo geotiff's sums (recovering the stored differences), then sum them as big-endian numbers.
+      const n = perPixel * width;
+      const bits = size * 8;
+      const modulo = 2 ** bits;
+      const view = new DataView(bytes.buffer);
+      for (let row = 0; (row + 1) * n * size <= bytes.length; row++) {
+        const at = (i: number) => (row * n + i) * size;
+        const get = (i: number, little: boolean) => (size === 2 ? view.getUint16(at(i), little) : size === 4 ? view.getUint32(at(i), little) : NaN);
+        const set = (i: number, v: number, little: boolean) => (size === 2 ? view.setUint16(at(i), v, little) : view.setUint32(at(i), v, little));
+        if (size !== 2 && size !== 4) break;
+        for (let i = n - 1; i >= perPixel; i--) set(i, (get(i, true) - get(i - perPixel, true) + modulo) % modulo, true);
+        for (let i = perPixel; i < n; i++) set(i, (get(i, false) + get(i - perPixel, false)) % modulo, false);
+      }
+    } else {
+      swapSamples(bytes, size);
+    }
+    return { ...block, data: bytes.buffer };
+  }) as BlockReader;
+}
+
 function openTiff(source: RasterSource, signal?: AbortSignal): Promise<GeoTIFF> {
   if (typeof source === 'string') return fromFile(source, signal);
   if ('url' in source) return fromUrl(source.url, REMOTE_BLOCKS, signal);
@@ -163,7 +273,11 @@ export class RasterFile {
   image(ifd: number): Promise<GeoTIFFImage> {
     let p = this.images.get(ifd);
     if (!p) {
-      p = this.tiff.getImage(ifd).then((image) => {
+      p = this.tiff.getImage(ifd).then(async (image) => {
+        if (!this.tiff.littleEndian) {
+          readArraysInFileOrder(image);
+          await readBlocksInFileOrder(image);
+        }
         const cache = this.blocks;
         if (cache) {
           const read: BlockReader = image.getTileOrStrip.bind(image);
