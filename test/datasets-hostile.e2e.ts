@@ -203,7 +203,7 @@ describe('datasets: a hostile-TIFF corpus never takes the worker down', () => {
       const end = keep === -1 ? deflate.length - 1 : keep < 1 ? Math.floor(deflate.length * keep) : keep;
       add(`truncated-at-${end}-of-${deflate.length}`, deflate.subarray(0, end), 'refused');
     }
-    for (const c of ['DEFLATE', 'LZW', 'JPEG', 'ZSTD', 'PACKBITS']) {
+    for (const c of ['DEFLATE', 'LZW', 'JPEG', 'ZSTD', 'PACKBITS', 'WEBP', 'LERC', 'LERC_ZSTD']) {
       const bytes = await gdalFile(`garbled-${c}`, ['-co', `COMPRESS=${c}`]);
       if (!bytes) continue;
       // Overwrite the middle of the file (image data: GDAL writes the directory first, data after) with noise.
@@ -228,6 +228,27 @@ describe('datasets: a hostile-TIFF corpus never takes the worker down', () => {
         }
         outcome = dataset.status === 'ready' ? 'ready' : 'refused';
         reason = outcome === 'refused' ? String(dataset.error) : (dataset.warnings ?? []).join('; ');
+        // Not drawn here: a view of a huge raster without overviews reads every block under it
+        // (the sparse 200,000 × 200,000 file: hours), which the renderer does not bound yet.
+        const huge = dataset.width * dataset.height > 2 ** 28 && (dataset.overviews ?? []).length === 0;
+        if (huge) t.diagnostic(`${c.name}: thumbnail and tiles not requested (${dataset.width} × ${dataset.height} without overviews)`);
+        if (outcome === 'ready' && !huge) {
+          // What is published serves: thumbnail, a tile and a sample answer, never a 500.
+          const [west, south, east, north] = dataset.bbox ?? [0, 0, 0, 0];
+          const [lon, lat] = [(west + (east < west ? east + 360 : east)) / 2, (south + north) / 2];
+          const z = 10;
+          const x = Math.floor(((((lon + 540) % 360) - 180 + 180) / 360) * 2 ** z);
+          const y = Math.floor(((1 - Math.log(Math.tan((lat * Math.PI) / 180) + 1 / Math.cos((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z);
+          for (const url of [
+            `/api/datasets/${dataset.id}/thumbnail.png`,
+            `/api/datasets/${dataset.id}/tiles/${z}/${x}/${y}.png`,
+            `/api/datasets/${dataset.id}/sample?lon=${((lon + 540) % 360) - 180}&lat=${lat}`,
+          ]) {
+            const served = await api.fetch(url, { headers: user.headers });
+            await served.arrayBuffer();
+            if (served.status >= 500) problems.push(`${c.name}: ${url} answered ${served.status}`);
+          }
+        }
       } else {
         assert.ok(res.status >= 400 && res.status < 500, `${c.name}: answered ${res.status} ${JSON.stringify(body)}`);
         outcome = 'refused';
