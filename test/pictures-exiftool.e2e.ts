@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
 import { sharedPath } from './support/env.js';
+import { startBlurServer } from './support/blur-server.js';
 import { exiftool, exiftoolWrite, hasExiftool, NO_EXIFTOOL } from './support/exiftool.js';
 import { json } from './support/net.js';
 import { type ChildHandle, startWorker } from './support/processes.js';
@@ -44,6 +45,25 @@ function offsetMinutes(offset: string): number {
   const m = /^([+-])(\d{2}):?(\d{2})$/.exec(offset)!;
   return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
 }
+
+/** Tags a public hd must not carry with PICTURE_HD_METADATA=strip-private. */
+const PRIVATE =
+  /^(GPS|XMP-drone-dji|XMP-dc|XMP-exif|XMP-aux|XMP-xmp|IPTC|Photoshop|MakerNotes|Nikon|Canon|Samsung|DJI|IFD1|InteropIFD):|SerialNumber|OwnerName|Artist|ImageUniqueID|ThumbnailImage|PreviewImage|UserComment/;
+/** Tags it keeps, equal to the upload's. */
+const KEPT = [
+  'IFD0:Orientation',
+  'IFD0:Make',
+  'IFD0:Model',
+  'ExifIFD:DateTimeOriginal',
+  'ExifIFD:OffsetTimeOriginal',
+  'ExifIFD:SubSecTimeOriginal',
+  'ExifIFD:ExposureTime',
+  'ExifIFD:FNumber',
+  'ExifIFD:ISO',
+  'ExifIFD:FocalLength',
+  'ExifIFD:FocalLengthIn35mmFormat',
+  'ExifIFD:LensModel',
+];
 
 /** Which of the comparisons ran, for the summary. */
 const compared = { photos: 0, positions: 0, times: 0, headings: 0, cameras: 0, altitudes: 0 };
@@ -243,22 +263,6 @@ describe('pictures against ExifTool', () => {
     }
     const before = await exiftool(files);
     const afterStrip = await exiftool(hdFiles);
-    const PRIVATE =
-      /^(GPS|XMP-drone-dji|XMP-dc|XMP-exif|XMP-aux|XMP-xmp|IPTC|Photoshop|MakerNotes|Nikon|Canon|Samsung|DJI|IFD1|InteropIFD):|SerialNumber|OwnerName|Artist|ImageUniqueID|ThumbnailImage|PreviewImage|UserComment/;
-    const KEPT = [
-      'IFD0:Orientation',
-      'IFD0:Make',
-      'IFD0:Model',
-      'ExifIFD:DateTimeOriginal',
-      'ExifIFD:OffsetTimeOriginal',
-      'ExifIFD:SubSecTimeOriginal',
-      'ExifIFD:ExposureTime',
-      'ExifIFD:FNumber',
-      'ExifIFD:ISO',
-      'ExifIFD:FocalLength',
-      'ExifIFD:FocalLengthIn35mmFormat',
-      'ExifIFD:LensModel',
-    ];
     for (const [i, file] of files.entries()) {
       const name = path.basename(file);
       const was = before[i]!;
@@ -279,5 +283,39 @@ describe('pictures against ExifTool', () => {
     // The items still say where and when: the position lives in the catalog, not in the public file.
     compare('DSCN0010.jpg', published[0]!.item, before[0]!, null);
     t.diagnostic(`${files.length} hd files checked with ExifTool: no private tag, ${KEPT.length} capture tags kept, pixels identical`);
+  });
+
+  it('PICTURE_HD_METADATA=strip-private with blurring: the blurred hd (from a blur service, or blurred here from a detector) loses the private tags too', async (t) => {
+    if (skip) return t.skip(skip);
+    await worker?.stop();
+    const blur = await startBlurServer();
+    try {
+      worker = await startWorker({ PICTURE_HD_METADATA: 'strip-private', BLUR_PROVIDER: 'http', BLUR_URL: blur.url, BLUR_TIMEOUT_MS: '5000', BLUR_RETRIES: '0' });
+      const files = [path.join(sharedPath('fixtures/photos/gps'), 'DSCN0012.jpg'), path.join(sharedPath('fixtures/photos/odd-exif'), '87_OSError.jpg')];
+      const before = await exiftool(files);
+      for (const mode of ['jpeg', 'detector'] as const) {
+        blur.state.mode = mode;
+        const owner = await createUser(api, `blurred-${mode}`);
+        const { published, refused } = await publish(owner, files);
+        assert.deepEqual(refused, []);
+        for (const [i, { pictureId }] of published.entries()) {
+          const hd = Buffer.from(await (await api.fetch(`/api/pictures/${pictureId}/hd.jpg`, { headers: owner.headers })).arrayBuffer());
+          assert.ok(!hd.equals(await readFile(files[i]!)), 'hd is the blurred picture');
+          const hdPath = path.join(scratch, `blurred-${mode}-${i}.jpg`);
+          await writeFile(hdPath, hd);
+          const [now] = await exiftool([hdPath]);
+          const name = `${path.basename(files[i]!)} (${mode})`;
+          assert.deepEqual(
+            Object.keys(now!).filter((k) => PRIVATE.test(k)),
+            [],
+            `${name}: private tags left in hd`,
+          );
+          for (const tag of KEPT) assert.deepEqual(now![tag], before[i]![tag], `${name}: ${tag} kept`);
+        }
+      }
+      t.diagnostic(`${files.length} photos × 2 blur modes: blurred hd without private tags`);
+    } finally {
+      await blur.close();
+    }
   });
 });
