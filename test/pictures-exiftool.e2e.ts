@@ -10,7 +10,7 @@ import { createUser, type TestUser } from './support/auth.js';
 import { sharedPath } from './support/env.js';
 import { startBlurServer } from './support/blur-server.js';
 import { exiftool, exiftoolWrite, hasExiftool, NO_EXIFTOOL } from './support/exiftool.js';
-import { json } from './support/net.js';
+import { json, waitFor } from './support/net.js';
 import { type ChildHandle, startWorker } from './support/processes.js';
 import { createUploadSet, getFiles, uploadPicture, waitUntilReady } from './upload-support.js';
 
@@ -143,6 +143,8 @@ describe('pictures against ExifTool', () => {
   let scratch: string;
   let skip: string | false = false;
   const photos: string[] = [];
+  /** A picture published with PICTURE_HD_METADATA=keep, reprocessed after the setting changes. */
+  let kept: { file: string; pictureId: string } | undefined;
 
   before(async () => {
     if (!(await hasExiftool())) skip = NO_EXIFTOOL;
@@ -213,6 +215,7 @@ describe('pictures against ExifTool', () => {
       `${compared.photos} photos: ${compared.positions} EXIF positions, ${compared.times} times, ${compared.headings} headings, ${compared.cameras} cameras, ${compared.altitudes} altitudes equal ExifTool's`,
     );
     assert.ok(compared.positions >= 19 && compared.headings >= 10, 'the GPS and DJI photos were compared');
+    kept = published.find((p) => path.basename(p.file) === 'DSCN0010.jpg');
     // keep: hd is the very file uploaded, every tag included.
     for (const { file, pictureId } of published.slice(0, 3)) {
       const hd = Buffer.from(await (await api.fetch(`/api/pictures/${pictureId}/hd.jpg`, { headers: user.headers })).arrayBuffer());
@@ -283,6 +286,36 @@ describe('pictures against ExifTool', () => {
     // The items still say where and when: the position lives in the catalog, not in the public file.
     compare('DSCN0010.jpg', published[0]!.item, before[0]!, null);
     t.diagnostic(`${files.length} hd files checked with ExifTool: no private tag, ${KEPT.length} capture tags kept, pixels identical`);
+
+    // A picture published before the setting changed: pictures.reprocess strips its hd.
+    assert.ok(kept, 'the keep test published DSCN0010.jpg');
+    const admin = await createUser(api, 'admin', 'admin');
+    const created = await api.fetch('/api/management/commands/pictures.reprocess/jobs', {
+      method: 'POST',
+      headers: { ...admin.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ args: { picture_ids: [kept.pictureId] } }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const jobId = (await json(created)).id;
+    const job = await waitFor(
+      `job ${jobId}`,
+      async () => {
+        const j = await json(await api.fetch(`/api/management/jobs/${jobId}`, { headers: admin.headers }));
+        return ['succeeded', 'failed', 'stopped'].includes(j.status) ? j : undefined;
+      },
+      120_000,
+      200,
+    );
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+    const reprocessed = path.join(scratch, 'reprocessed.jpg');
+    await writeFile(reprocessed, Buffer.from(await (await api.fetch(`/api/pictures/${kept.pictureId}/hd.jpg`, { headers: admin.headers })).arrayBuffer()));
+    const [now] = await exiftool([reprocessed]);
+    assert.deepEqual(
+      Object.keys(now!).filter((k) => PRIVATE.test(k)),
+      [],
+      'the reprocessed hd has no private tag',
+    );
+    assert.equal(now!['ExifIFD:DateTimeOriginal'], before[0]!['ExifIFD:DateTimeOriginal']);
   });
 
   it('PICTURE_HD_METADATA=strip-private with blurring: the blurred hd (from a blur service, or blurred here from a detector) loses the private tags too', async (t) => {
