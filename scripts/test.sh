@@ -31,6 +31,18 @@ if ! command -v gdalinfo >/dev/null; then
   fi
 fi
 
+# ExifTool for the picture metadata tests (Debian's libimage-exiftool-perl: the oracle for EXIF/XMP).
+if ! command -v exiftool >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing libimage-exiftool-perl for the picture metadata tests (log: /tmp/sightline-exiftool-apt.log)"
+    if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libimage-exiftool-perl; } >/tmp/sightline-exiftool-apt.log 2>&1; then
+      log "libimage-exiftool-perl could not be installed: the tests that need ExifTool will be skipped"
+    fi
+  else
+    log "exiftool is absent and cannot be installed here (needs root and apt-get): the tests that need ExifTool will be skipped"
+  fi
+fi
+
 BASE_DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sightline}
 RUN_ID="$(date +%s)_$$"
 export DATABASE_URL=$(with_db "$BASE_DATABASE_URL" "sightline_test_$RUN_ID")

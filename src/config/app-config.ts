@@ -373,6 +373,14 @@ export class AppConfig {
   @Min(1)
   PICTURE_MAX_PIXELS = 268402689;
 
+  /**
+   * What the public `hd` file keeps of the uploaded file's metadata: `keep` (all of it, GPS and
+   * serial numbers included) or `strip-private` (orientation, make, model, capture time and
+   * exposure only; see src/media/jpeg-metadata.ts). `sd`, `thumb` and tiles never carry any.
+   */
+  @IsIn(['keep', 'strip-private'])
+  PICTURE_HD_METADATA: 'keep' | 'strip-private' = 'keep';
+
   /** libvips threads per image operation; 0 keeps sharp's default. */
   @Transform(toInt)
   @IsInt()

@@ -1,7 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type OverlayOptions, type Sharp, type SharpOptions } from 'sharp';
 import { AppConfig } from '../config/app-config.js';
 import { Derivatives, DerivedTile, ImageProbe, InvalidPictureError, PANO_THUMB, PixelBox, Projection, SD_WIDTH, THUMB_WIDTH } from './media.types.js';
+import { stripPrivateMetadata, UnreadableJpegError } from './jpeg-metadata.js';
 import { tileGrid, tileSpan } from './tiles.js';
 
 const SD_QUALITY = 80;
@@ -109,6 +111,28 @@ export class MediaService implements OnModuleInit {
       }
     }
     return { sd, thumb, sdWidth: sdInfo.width, sdHeight: sdInfo.height, tiles: { grid, tiles } };
+  }
+
+  /**
+   * The JPEG without private metadata (GPS, serial numbers, names, maker notes, most XMP), its
+   * compressed pixels untouched; a file whose structure cannot be rewritten is re-encoded
+   * upright without metadata instead.
+   */
+  async withoutPrivateMetadata(input: string | Buffer): Promise<{ jpeg: Buffer; changed: boolean }> {
+    const data = typeof input === 'string' ? await readFile(input) : input;
+    const { orientation } = await this.probe(data);
+    let jpeg: Buffer;
+    try {
+      jpeg = stripPrivateMetadata(data, orientation);
+    } catch (error) {
+      if (!(error instanceof UnreadableJpegError)) throw error;
+      try {
+        jpeg = await this.open(data).rotate().jpeg({ quality: 92 }).toBuffer();
+      } catch (decodeError) {
+        throw asPictureError(decodeError);
+      }
+    }
+    return { jpeg, changed: !jpeg.equals(data) };
   }
 
   /** Checks that a buffer is a whole, decodable JPEG (used on what a blur service answers). */

@@ -37,7 +37,14 @@ export class PictureFilesController {
   }
 
   @Get(':id/:variant.jpg')
-  @ApiOperation({ summary: 'A picture file: `hd` (full size, blurred), `sd` (2048 px wide) or `thumb` (500 px wide)' })
+  @ApiOperation({
+    summary: 'A picture file: `hd` (full size, blurred), `sd` (2048 px wide) or `thumb` (500 px wide)',
+    description:
+      'Metadata: `sd` and `thumb` carry none. `hd` carries what the instance chooses (`PICTURE_HD_METADATA`): `keep` — the ' +
+      "upload's EXIF/XMP/IPTC as sent, GPS position, serial numbers and maker notes included; `strip-private` — orientation, " +
+      'make, model, lens, capture time, exposure and optics, ICC profile and GPano (360°) properties only, the compressed ' +
+      "pixels unchanged. The item's position and time are in the STAC item either way.",
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiParam({ name: 'variant', enum: PICTURE_VARIANTS })
   @applyDecorators(...FILE_RESPONSES)

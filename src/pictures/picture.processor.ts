@@ -79,11 +79,23 @@ export class PictureProcessor {
     }
   }
 
-  /** Writes the permanent `hd`: the blurred picture when blurring applies, else the upload itself. */
+  /** Whether the public `hd` loses the upload's private metadata (PICTURE_HD_METADATA). */
+  private get stripPrivate(): boolean {
+    return this.config.PICTURE_HD_METADATA === 'strip-private';
+  }
+
+  /**
+   * Writes the permanent `hd`: the blurred picture when blurring applies, else the upload itself;
+   * without its private metadata when the instance says so.
+   */
   private async storeHd(picture: Picture, signal: AbortSignal): Promise<void> {
     const hdKey = pictureKey(picture.id, 'hd');
     const needBlur = this.blur.enabled && !picture.isBlurred && !picture.blurred;
-    if (picture.hdStoredAt && !needBlur) return this.dropSource(picture);
+    if (picture.hdStoredAt && !needBlur) {
+      // A reprocess applies a setting changed since: the stored hd is stripped if it was not.
+      if (this.stripPrivate) await this.stripStoredHd(hdKey);
+      return this.dropSource(picture);
+    }
     // A re-blur starts from the stored hd; a first run from the temporary original.
     const sourceKey = picture.sourceKey ?? (picture.hdStoredAt ? hdKey : null);
     if (!sourceKey || !(await this.storage.stat(sourceKey))) {
@@ -111,9 +123,14 @@ export class PictureProcessor {
       } else {
         image = await this.media.blurRegions(input.path ?? input.buffer!, outcome.boxes);
       }
+      if (this.stripPrivate) image = (await this.media.withoutPrivateMetadata(image)).jpeg;
       await this.storage.put(hdKey, Readable.from([image]));
       picture.blurred = true;
       await this.pictures.markHdStored(picture.id, { blurred: true, blurMetadata: outcome.metadata });
+    } else if (this.stripPrivate) {
+      const input = await this.readInput(sourceKey);
+      await this.storage.put(hdKey, Readable.from([(await this.media.withoutPrivateMetadata(input.path ?? input.buffer!)).jpeg]));
+      await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
     } else {
       // The upload itself becomes hd: a rename, not a copy, where storage allows it.
       if (sourceKey !== hdKey) await this.storage.move(sourceKey, hdKey);
@@ -124,6 +141,12 @@ export class PictureProcessor {
     // delete leaves a file under tmp/ that the scheduled temp cleanup removes.
     if (picture.sourceKey && picture.sourceKey !== hdKey) await this.storage.delete(picture.sourceKey);
     picture.sourceKey = null;
+  }
+
+  private async stripStoredHd(hdKey: string): Promise<void> {
+    const input = await this.readInput(hdKey);
+    const { jpeg, changed } = await this.media.withoutPrivateMetadata(input.path ?? input.buffer!);
+    if (changed) await this.storage.put(hdKey, Readable.from([jpeg]));
   }
 
   /** A temporary original left by a run that stopped after writing `hd`. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { ZSTDDecoder } from 'zstddec';
 import {
   addDecoder,
   BaseClient,
@@ -32,6 +33,38 @@ class NativeDeflateDecoder extends BaseDecoder {
   }
 }
 addDecoder([8, 32946], async () => NativeDeflateDecoder, undefined, false);
+
+/** Bytes of a decoded block, from geotiff's decoder parameters. */
+function blockBytes(parameters: unknown): number {
+  const p = parameters as { tileWidth: number; tileHeight: number; planarConfiguration?: number; bitsPerSample: number | ArrayLike<number> };
+  const bits = typeof p.bitsPerSample === 'number' ? [p.bitsPerSample] : Array.from(p.bitsPerSample);
+  const perPixel = p.planarConfiguration === 2 ? bits[0]! : bits.reduce((a, b) => a + b, 0);
+  return Math.ceil((Number(p.tileWidth) * perPixel) / 8) * Number(p.tileHeight);
+}
+
+const zstd = new ZSTDDecoder();
+
+/**
+ * ZSTD blocks decoded in one call into a buffer of the block's size: geotiff's own (streaming)
+ * decode retries the same input forever on damaged data, wedging the thread.
+ */
+class BoundedZstdDecoder extends BaseDecoder {
+  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+    const capacity = blockBytes(this.parameters);
+    const out = zstd.decode(new Uint8Array(buffer), capacity);
+    if (out.length === 0 || out.length > capacity) throw new Error('damaged ZSTD data');
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+  }
+}
+addDecoder(
+  50000,
+  async () => {
+    await zstd.init();
+    return BoundedZstdDecoder;
+  },
+  undefined,
+  false,
+);
 
 /**
  * WEBP blocks (compression 50001, as GDAL writes them: 8-bit RGB or RGBA, chunky), decoded by
@@ -78,6 +111,28 @@ const COMPRESSION_NAMES: Record<number, string> = {
 };
 
 type BlockReader = GeoTIFFImage['getTileOrStrip'];
+
+/**
+ * What went wrong, in words for the person who sent the file: the messages of the TIFF and
+ * codec libraries (`Offset is outside the bounds of the DataView`, `incorrect header check`…)
+ * say nothing to them. Ours (RasterProblem) pass through.
+ */
+export function plainReason(error: unknown): string {
+  if (error instanceof RasterProblem) return error.message;
+  const message = String((error as Error)?.message ?? error);
+  if (/typed array length|Array buffer allocation|Invalid array length|out of memory/i.test(message)) return 'a table of the file lists more values than the file can hold';
+  if (/Invalid field type|Unknown field type/i.test(message)) return 'an image directory is damaged';
+  if (/geoKey|GeoKey/.test(message)) return 'the GeoTIFF keys are damaged (they point outside their tables)';
+  if (/Unsupported data format|bitsPerSample|sample format/i.test(message)) return 'the sample layout (bits and samples per pixel) is not one a GeoTIFF uses';
+  if (/tag's values .* past the end/.test(message)) return 'a table of the file lies past its end';
+  return 'the compressed data is damaged or truncated';
+}
+
+/** Why a header could not be read: a directory's structure rather than compressed data. */
+function headerReason(error: unknown): string {
+  const reason = plainReason(error);
+  return reason === 'the compressed data is damaged or truncated' ? 'an image directory is damaged or truncated' : reason;
+}
 
 /** A file read by byte ranges (an object in a bucket). */
 export interface RangedFile {
@@ -139,6 +194,116 @@ class RangedFileClient extends BaseClient {
   }
 }
 
+/** The parts of geotiff's lazily read tag arrays (the offsets and byte counts of larger images) used here. */
+interface DeferredArray {
+  source: { fetch(slices: { offset: number; length: number }[]): Promise<ArrayBuffer[]> };
+  arrayOffset: number;
+  littleEndian: boolean;
+  fieldType: number;
+  length: number;
+  itemSize: number;
+  data: { [index: number]: number | bigint };
+  maskBitmap: Uint8Array;
+  fullFetchPromise: Promise<unknown> | null;
+  loadAll(): Promise<unknown>;
+  get(index: number): Promise<number | bigint>;
+}
+
+/** TIFF field types as the byte order says, by type code. */
+const FIELD_READERS: Record<number, (view: DataView, at: number, little: boolean) => number> = {
+  3: (v, at, le) => v.getUint16(at, le),
+  8: (v, at, le) => v.getInt16(at, le),
+  4: (v, at, le) => v.getUint32(at, le),
+  13: (v, at, le) => v.getUint32(at, le),
+  9: (v, at, le) => v.getInt32(at, le),
+  11: (v, at, le) => v.getFloat32(at, le),
+  12: (v, at, le) => v.getFloat64(at, le),
+  16: (v, at, le) => Number(v.getBigUint64(at, le)),
+  18: (v, at, le) => Number(v.getBigUint64(at, le)),
+  17: (v, at, le) => Number(v.getBigInt64(at, le)),
+};
+
+/**
+ * geotiff.js reads a tag array that lies outside the directory's first kilobyte (the strip or
+ * tile offsets and byte counts of any image with more than a few hundred blocks) as
+ * little-endian whatever the file's byte order: a big-endian file's blocks would be looked for
+ * at absurd offsets. Such arrays of a big-endian file are read here in the file's order.
+ */
+function readArraysInFileOrder(image: GeoTIFFImage): void {
+  const deferred = (image.getFileDirectory() as unknown as { deferredArrays?: Map<number, DeferredArray> }).deferredArrays;
+  for (const arr of deferred?.values() ?? []) {
+    const read = FIELD_READERS[arr.fieldType];
+    if (!read) continue;
+    const load = async (first: number, count: number): Promise<void> => {
+      const length = count * arr.itemSize;
+      const [buffer] = await arr.source.fetch([{ offset: arr.arrayOffset + first * arr.itemSize, length }]);
+      if (!buffer || buffer.byteLength < length) throw new Error(`a tag's values (at byte ${arr.arrayOffset}) lie past the end of the file`);
+      const view = new DataView(buffer);
+      for (let i = 0; i < count; i++) {
+        const index = first + i;
+        arr.data[index] = read(view, i * arr.itemSize, false);
+        arr.maskBitmap[index >> 3] = (arr.maskBitmap[index >> 3] ?? 0) | (1 << (index & 7));
+      }
+    };
+    arr.loadAll = () => (arr.fullFetchPromise ??= load(0, arr.length).then(() => arr.data));
+    arr.get = async (index) => {
+      if (!(index >= 0 && index < arr.length)) throw new RangeError(`Index ${index} out of bounds for length ${arr.length}`);
+      if ((arr.maskBitmap[index >> 3]! & (1 << (index & 7))) === 0) await load(index, 1);
+      return arr.data[index]!;
+    };
+  }
+}
+
+/** Swaps the bytes of every `size`-byte sample of `bytes`, in place. */
+function swapSamples(bytes: Uint8Array, size: number): void {
+  for (let i = 0; i + size <= bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+}
+
+/**
+ * geotiff.js undoes TIFF predictors in the machine's (little-endian) byte order: right for
+ * little-endian files only. In a big-endian file's decoded block, the horizontal predictor
+ * (2) summed byte-swapped differences and the floating-point predictor (3) left samples
+ * little-endian; GDAL's nodata fill of a sparse block is little-endian too. Each block of such a
+ * file is put back in the file's byte order here, which geotiff then reads.
+ */
+async function readBlocksInFileOrder(image: GeoTIFFImage): Promise<void> {
+  const size = image.getSampleByteSize(0);
+  if (size < 2) return;
+  const fd = image.getFileDirectory();
+  const predictor = Number((await tag(fd, 'Predictor')) ?? 1);
+  const width = image.getTileWidth();
+  const perPixel = image.planarConfiguration === 2 ? 1 : image.getSamplesPerPixel();
+  const across = Math.ceil(image.getWidth() / width);
+  const down = Math.ceil(image.getHeight() / image.getTileHeight());
+  const counts = image.isTiled ? 'TileByteCounts' : 'StripByteCounts';
+  const read: BlockReader = image.getTileOrStrip.bind(image);
+  image.getTileOrStrip = (async (x, y, sample, decoder, signal) => {
+    const block = await read(x, y, sample, decoder, signal);
+    const index = (image.planarConfiguration === 2 ? sample * across * down : 0) + y * across + x;
+    const sparse = Number(await fd.loadValueIndexed(counts as never, index)) === 0;
+    if (!sparse && predictor !== 2 && predictor !== 3) return block;
+    const bytes = new Uint8Array((block.data as ArrayBuffer).slice(0));
+    if (predictor === 2 && !sparse) {
+      // Undo geotiff's sums (recovering the stored differences), then sum them as big-endian numbers.
+      const n = perPixel * width;
+      const bits = size * 8;
+      const modulo = 2 ** bits;
+      const view = new DataView(bytes.buffer);
+      for (let row = 0; (row + 1) * n * size <= bytes.length; row++) {
+        const at = (i: number) => (row * n + i) * size;
+        const get = (i: number, little: boolean) => (size === 2 ? view.getUint16(at(i), little) : size === 4 ? view.getUint32(at(i), little) : NaN);
+        const set = (i: number, v: number, little: boolean) => (size === 2 ? view.setUint16(at(i), v, little) : view.setUint32(at(i), v, little));
+        if (size !== 2 && size !== 4) break;
+        for (let i = n - 1; i >= perPixel; i--) set(i, (get(i, true) - get(i - perPixel, true) + modulo) % modulo, true);
+        for (let i = perPixel; i < n; i++) set(i, (get(i, false) + get(i - perPixel, false)) % modulo, false);
+      }
+    } else {
+      swapSamples(bytes, size);
+    }
+    return { ...block, data: bytes.buffer };
+  }) as BlockReader;
+}
+
 function openTiff(source: RasterSource, signal?: AbortSignal): Promise<GeoTIFF> {
   if (typeof source === 'string') return fromFile(source, signal);
   if ('url' in source) return fromUrl(source.url, REMOTE_BLOCKS, signal);
@@ -163,7 +328,11 @@ export class RasterFile {
   image(ifd: number): Promise<GeoTIFFImage> {
     let p = this.images.get(ifd);
     if (!p) {
-      p = this.tiff.getImage(ifd).then((image) => {
+      p = this.tiff.getImage(ifd).then(async (image) => {
+        if (!this.tiff.littleEndian) {
+          readArraysInFileOrder(image);
+          await readBlocksInFileOrder(image);
+        }
         const cache = this.blocks;
         if (cache) {
           const read: BlockReader = image.getTileOrStrip.bind(image);
@@ -257,7 +426,7 @@ export async function probeRaster(source: string | RangedFile): Promise<{ width:
     return { width, height, bands };
   } catch (error) {
     if (error instanceof RasterProblem) throw error;
-    throw new RasterProblem(422, `The TIFF header cannot be read: ${(error as Error).message}`, 'invalid_tiff');
+    throw new RasterProblem(422, `The TIFF header cannot be read: ${headerReason(error)}`, 'invalid_tiff');
   } finally {
     await file?.close().catch(() => undefined);
   }
@@ -360,6 +529,9 @@ interface IfdSummary {
   photometric: number;
 }
 
+/** A decoded tile or strip larger than this is refused rather than allocated. */
+const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
+
 /** More image directories than any real GeoTIFF has (overviews and masks included). */
 const MAX_IFDS = 1024;
 
@@ -368,14 +540,16 @@ const MAX_IFDS = 1024;
  * back to a directory already seen (a loop: GDAL warns "IFD looping") ends the chain there,
  * as GDAL does, instead of reading the same directories forever.
  */
-async function walkIfds(tiff: GeoTIFF, signal?: AbortSignal): Promise<{ offsets: number[]; looped: boolean }> {
+async function walkIfds(tiff: GeoTIFF, fileSize: number, signal?: AbortSignal): Promise<{ offsets: number[]; looped: boolean; pastEnd: boolean }> {
   const offsets = [tiff.firstIFDOffset];
   const seen = new Set(offsets);
   for (let i = 0; offsets.length < MAX_IFDS; i++) {
     signal?.throwIfAborted();
     const next = (await tiff.requestIFD(i)).nextIFDByteOffset;
-    if (!next) return { offsets, looped: false };
-    if (seen.has(next)) return { offsets, looped: true };
+    if (!next) return { offsets, looped: false, pastEnd: false };
+    if (seen.has(next)) return { offsets, looped: true, pastEnd: false };
+    // A pointer past the end (a truncated or damaged chain): the directories before it are read, as GDAL does.
+    if (next + 2 > fileSize) return { offsets, looped: false, pastEnd: true };
     seen.add(next);
     offsets.push(next);
   }
@@ -396,7 +570,12 @@ async function checkBlocks(file: RasterFile, summaries: IfdSummary[], fileSize: 
     const offsets = numbers(await tag(fd, tiled ? 'TileOffsets' : 'StripOffsets'));
     const counts = numbers(await tag(fd, tiled ? 'TileByteCounts' : 'StripByteCounts'));
     const what = s.ifd === 0 ? 'the full-resolution image' : `image ${s.ifd + 1}`;
-    if (!offsets || !counts) throw new RasterProblem(422, `The file is damaged: ${what} has no ${tiled ? 'tile' : 'strip'} offsets`, 'damaged');
+    if (!offsets || !counts) throw new RasterProblem(422, `The file is damaged: ${what} has no strip or tile table (offsets and byte counts)`, 'damaged');
+    const [bw, bh] = [image.getTileWidth(), image.getTileHeight()];
+    if (!(bw >= 1 && bh >= 1)) throw new RasterProblem(422, `The file is damaged: ${what} has blocks of ${bw} × ${bh} pixels`, 'damaged');
+    if (bw * bh * Math.max(1, image.getBytesPerPixel()) > MAX_BLOCK_BYTES) {
+      throw new RasterProblem(422, `The file's blocks (${bw} × ${bh} pixels) are too large to decode: rewrite it tiled (e.g. gdal_translate -co TILED=YES)`, 'unsupported');
+    }
     const planes = image.planarConfiguration === 2 ? s.spp : 1;
     const expected = tiled
       ? Math.ceil(s.width / image.getTileWidth()) * Math.ceil(s.height / image.getTileHeight()) * planes
@@ -580,7 +759,7 @@ async function computeStatistics(file: RasterFile, info: RasterInfo, levelIndex:
       if (signal?.aborted) throw error;
       throw new RasterProblem(
         422,
-        `The image data cannot be decoded (rows ${w.y0}–${w.y1 - 1} of ${levelIndex === 0 ? 'the full-resolution image' : `overview ${levelIndex}`}): ${(error as Error).message}`,
+        `The image data cannot be decoded (rows ${w.y0}–${w.y1 - 1} of ${levelIndex === 0 ? 'the full-resolution image' : `overview ${levelIndex}`}): ${plainReason(error)}`,
         'damaged',
       );
     }
@@ -645,13 +824,13 @@ export async function analyseRaster(source: string | RasterUrl, fileSize: number
   try {
     file = await RasterFile.open(source, signal);
   } catch (error) {
-    throw new RasterProblem(422, `The TIFF header cannot be read: ${(error as Error).message}`, 'invalid_tiff');
+    throw new RasterProblem(422, `The TIFF header cannot be read: ${headerReason(error)}`, 'invalid_tiff');
   }
   try {
     return await analyseOpen(file, fileSize, signal);
   } catch (error) {
     if (error instanceof RasterProblem || signal?.aborted) throw error;
-    throw new RasterProblem(422, `The file cannot be read: ${(error as Error).message}`, 'invalid_tiff');
+    throw new RasterProblem(422, `The file cannot be read: ${plainReason(error)}`, 'invalid_tiff');
   } finally {
     await file.close().catch(() => undefined);
   }
@@ -659,7 +838,7 @@ export async function analyseRaster(source: string | RasterUrl, fileSize: number
 
 async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSignal): Promise<RasterInfo> {
   const tiff = file.tiff;
-  const { offsets: positions, looped } = await walkIfds(tiff, signal);
+  const { offsets: positions, looped, pastEnd } = await walkIfds(tiff, fileSize, signal);
   const count = positions.length;
   const summaries: IfdSummary[] = [];
   const tiledByIfd = new Map<number, boolean>();
@@ -694,6 +873,7 @@ async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSig
   const levels: LevelInfo[] = [main, ...overviews].map((s) => ({ ifd: s.ifd, width: s.width, height: s.height, maskIfd: maskFor(s.width, s.height) }));
 
   const bits = numbers(await tag(fd, 'BitsPerSample')) ?? [8];
+  if (bits.some((b) => !(b >= 1 && b <= 128))) throw new RasterProblem(422, `The file is damaged: its samples are ${bits.join(', ')} bits wide`, 'damaged');
   const formats = numbers(await tag(fd, 'SampleFormat')) ?? [1];
   const extra = numbers(await tag(fd, 'ExtraSamples')) ?? [];
   const photometric = main.photometric;
@@ -728,6 +908,7 @@ async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSig
 
   const warnings: string[] = [];
   if (looped) warnings.push(`the image directories loop back after directory ${count}: the ${count} before are read`);
+  if (pastEnd) warnings.push(`the image directory after directory ${count} lies past the end of the file: the ${count} before are read`);
   const geoKeys = image.getGeoKeys() as Record<string, unknown> | null;
   const pixelIsPoint = geoKeys?.GTRasterTypeGeoKey === 2;
   const { crs, problem: crsProblem } = crsFromGeoKeys(geoKeys);
@@ -803,7 +984,7 @@ async function analyseOpen(file: RasterFile, fileSize: number, signal?: AbortSig
       await readWindow(file, info, levels[0]!, { x0: x, y0: y, x1: x + 1, y1: y + 1 }, signal);
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new RasterProblem(422, `The image data cannot be decoded at pixel (${x}, ${y}): ${(error as Error).message}`, 'damaged');
+      throw new RasterProblem(422, `The image data cannot be decoded at pixel (${x}, ${y}): ${plainReason(error)}`, 'damaged');
     }
   }
   await computeStatistics(file, info, info.statisticsLevel, signal);
