@@ -99,7 +99,7 @@ describe('datasets: big-endian TIFFs read as GDAL reads them', () => {
       );
     }
 
-    const res = await upload(api, user, file, path.basename(file), { allow_duplicate: 'true' });
+    const res = await upload(api, user, file, path.basename(file), { allow_duplicate: 'true', visibility: 'owner-only' });
     assert.equal(res.status, 202, await res.clone().text());
     const dataset = await waitIngested(api, user, (await json(res)).id);
     assert.equal(dataset.status, 'ready', JSON.stringify(dataset.error));

@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { AuthUser } from '../auth/auth.types.js';
@@ -12,7 +12,7 @@ import { applyAffine, invertAffine } from './raster/affine.js';
 import { crsTransformer, periodicWidth, wrapX } from './raster/crs.js';
 import type { RasterFile } from './raster/geotiff-raster.js';
 import { encodePng } from '../media/png.js';
-import type { RasterInfo } from './raster/raster-info.js';
+import { RasterProblem, type RasterInfo } from './raster/raster-info.js';
 import { renderGrid, type Resampling, samplePixels, thumbnailSourceGrid, tileSourceGrid, tileTouchesFootprint } from './raster/render.js';
 
 export interface RenderedPng {
@@ -55,6 +55,11 @@ export class DatasetRenderService {
         () => this.files.rasterSource(dataset),
         (file) => work(file, dataset.raster!),
       )
+      .catch((error: unknown) => {
+        // What the file itself makes impossible (no overview to draw it whole…) is the caller's answer.
+        if (error instanceof RasterProblem) throw new HttpException({ message: error.message, details: { reason: error.code } }, error.status);
+        throw error;
+      })
       .then((result) => {
         if (result === null) throw new NotFoundException({ message: 'The file of this dataset is missing', details: { reason: 'file_missing' } });
         return result;

@@ -3,7 +3,7 @@ import { applyAffine, invertAffine } from './affine.js';
 import { crsTransformer, mercatorToLonLat, periodicWidth, wrapX } from './crs.js';
 import { type Bbox, bboxesIntersect } from './footprint.js';
 import { nodataNumber, RasterFile, readMask, readWindow, type Window } from './geotiff-raster.js';
-import type { RasterInfo } from './raster-info.js';
+import { RasterProblem, type RasterInfo } from './raster-info.js';
 
 export type Resampling = 'nearest' | 'bilinear';
 
@@ -158,6 +158,11 @@ export function chooseLevel(info: RasterInfo, ratio: number): number {
 }
 
 const MAX_WINDOW_PIXELS = 4_000_000;
+/**
+ * Most source pixels one image may read (16384²): a raster without overviews seen whole (its
+ * thumbnail, a low-zoom tile) would otherwise be read entirely, for minutes, holding a render slot.
+ */
+export const MAX_RENDER_SOURCE_PIXELS = 16384 * 16384;
 
 export interface RenderedImage {
   width: number;
@@ -210,6 +215,15 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
   const x1 = Math.min(level.width, Math.floor(maxX) + 2);
   const y0 = Math.max(0, Math.floor(minY) - 1);
   const y1 = Math.min(level.height, Math.floor(maxY) + 2);
+  const windowPixels = (x1 - x0) * (y1 - y0);
+  if (windowPixels > MAX_RENDER_SOURCE_PIXELS) {
+    throw new RasterProblem(
+      422,
+      `Drawing this view would read ${windowPixels.toLocaleString('en')} pixels of the raster (more than ${MAX_RENDER_SOURCE_PIXELS.toLocaleString('en')}): ` +
+        `it has no overview coarse enough. Add overviews (gdaladdo, or save it as a COG) or view it at a closer zoom.`,
+      'unsupported',
+    );
+  }
 
   // Bucket output pixels by the source row they start from, then read stripe by stripe.
   const topRow = (o: number) => Math.max(y0, Math.floor(mode === 'bilinear' ? ly[o]! - 0.5 : ly[o]!));
