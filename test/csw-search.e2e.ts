@@ -232,5 +232,11 @@ describe('CSW search route (POST /api/csw/search)', () => {
     error = await json(res);
     assert.equal(res.status, 502);
     assert.match(error.message, /could not reach http:\/\/127\.0\.0\.1:\d+\/csw: ECONNREFUSED/);
+
+    // A host that does not exist is a mistake in the request: 400 naming the field.
+    res = await search({ endpoint: 'http://no-such-host.invalid/csw' });
+    error = await json(res);
+    assert.equal(res.status, 400);
+    assert.match(error.message, /endpoint: no such host/);
   });
 });

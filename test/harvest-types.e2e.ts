@@ -163,7 +163,7 @@ describe('harvesting static catalogs, GeoNode and CSW into the catalog', () => {
 
     const [lon, lat] = located.geometry.coordinates[0][0] as [number, number];
     const t = tileOf(lon, lat, 8);
-    const tile = await api.fetch(`/api/map/${t.z}/${t.x}/${t.y}.mvt`);
+    const tile = await api.fetch(`/api/map/footprints/${t.z}/${t.x}/${t.y}.mvt`);
     assert.equal(tile.status, 200);
     const layers = decodeMvt(new Uint8Array(await tile.arrayBuffer()));
     assert.ok(

@@ -176,11 +176,12 @@ describe('map: vector tiles and style', () => {
     const style = await json(res);
     assert.equal(style.version, 8);
     assert.deepEqual(style.sources.sightline.tiles, [`${api.baseUrl}/api/map/{z}/{x}/{y}.mvt`]);
+    assert.deepEqual(style.sources['sightline-footprints'].tiles, [`${api.baseUrl}/api/map/footprints/{z}/{x}/{y}.mvt`]);
     assert.equal(style.sources.sightline.type, 'vector');
     assert.deepEqual(
       style.layers.map((l: { 'source-layer': string }) => l['source-layer']),
       ['grid', 'footprints', 'sequences', 'pictures'],
     );
-    for (const layer of style.layers) assert.equal(layer.source, 'sightline');
+    for (const layer of style.layers) assert.equal(layer.source, layer['source-layer'] === 'footprints' ? 'sightline-footprints' : 'sightline');
   });
 });

@@ -39,6 +39,8 @@ export class CswSearchService {
       if (!(error instanceof RemoteError)) throw error;
       // A name resolving to a denied address is the caller's choice of endpoint, not a remote failure.
       if (error.message.includes('deny list')) throw badField('endpoint', `endpoint: ${error.message}`);
+      // A host name that does not exist is a mistake in the request, not a remote failure.
+      if (/ENOTFOUND/.test(error.message)) throw badField('endpoint', `endpoint: no such host (${error.message})`);
       throw new BadGatewayException(`the CSW endpoint gave no usable GetRecords answer: ${error.message}`);
     }
 

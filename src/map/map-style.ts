@@ -2,6 +2,7 @@
 export const GRID_MAX_ZOOM = 6; // the grid below it
 export const SEQUENCES_MIN_ZOOM = 6;
 export const PICTURES_MIN_ZOOM = 14;
+export const FOOTPRINTS_MIN_ZOOM = 2;
 /** Tiles above this zoom are overzoomed by the client from this one (it holds every picture already). */
 export const SOURCE_MAX_ZOOM = 15;
 
@@ -20,6 +21,13 @@ export function mapStyle(publicUrl: string): Record<string, unknown> {
         maxzoom: SOURCE_MAX_ZOOM,
         attribution: 'Pictures © their authors, via Sightline',
       },
+      'sightline-footprints': {
+        type: 'vector',
+        tiles: [`${base}/api/map/footprints/{z}/{x}/{y}.mvt`],
+        minzoom: FOOTPRINTS_MIN_ZOOM,
+        maxzoom: SOURCE_MAX_ZOOM,
+        attribution: 'Datasets and harvested records via Sightline',
+      },
     },
     layers: [
       {
@@ -37,9 +45,9 @@ export function mapStyle(publicUrl: string): Record<string, unknown> {
       {
         id: 'sightline-footprints',
         type: 'line',
-        source: 'sightline',
+        source: 'sightline-footprints',
         'source-layer': 'footprints',
-        minzoom: SEQUENCES_MIN_ZOOM,
+        minzoom: FOOTPRINTS_MIN_ZOOM,
         paint: { 'line-color': '#5e3c99', 'line-width': 1.5, 'line-opacity': 0.8 },
       },
       {

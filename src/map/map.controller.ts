@@ -7,7 +7,7 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { ErrorResponseDto } from '../common/error-response.js';
 import { AppConfig } from '../config/app-config.js';
 import { TileParamsDto } from './map.dto.js';
-import { MapService } from './map.service.js';
+import { MapService, type Tile } from './map.service.js';
 
 export const MVT_CONTENT_TYPE = 'application/vnd.mapbox-vector-tile';
 
@@ -28,6 +28,22 @@ export class MapController {
     return this.map.style();
   }
 
+  @Get('footprints/:z/:x/:y.mvt')
+  @ApiOperation({
+    summary: 'Vector tile (Mapbox Vector Tile) of the footprints of datasets and harvested records the caller may see',
+    description:
+      'One layer, `footprints`, from zoom 2: polygons (or points) with `id`, `kind` (`dataset`, `harvested`), `collection_id`, `title` and ' +
+      '`datetime`. Same caching, visibility and ETag rules as the picture tiles.',
+  })
+  @ApiProduces(MVT_CONTENT_TYPE)
+  @ApiOkResponse({ description: 'The tile' })
+  @ApiNoContentResponse({ description: 'Nothing visible in this tile (empty tile)' })
+  @ApiResponse({ status: 304, description: 'Not modified (`If-None-Match`)' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'z outside 0–22, or x / y outside 0 … 2^z − 1' })
+  async footprints(@CurrentUser() user: AuthUser | undefined, @Param() params: TileParamsDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    this.send(await this.map.footprintsTile(params.z, params.x, params.y, user), req, res);
+  }
+
   @Get(':z/:x/:y.mvt')
   @ApiOperation({
     summary: 'Vector tile (Mapbox Vector Tile) of the pictures the caller may see',
@@ -43,7 +59,10 @@ export class MapController {
   @ApiResponse({ status: 304, description: 'Not modified (`If-None-Match`)' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'z outside 0–22, or x / y outside 0 … 2^z − 1' })
   async tile(@CurrentUser() user: AuthUser | undefined, @Param() params: TileParamsDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const tile = await this.map.tile(params.z, params.x, params.y, user);
+    this.send(await this.map.tile(params.z, params.x, params.y, user), req, res);
+  }
+
+  private send(tile: Tile, req: Request, res: Response): void {
     res.setHeader('Cache-Control', tile.cacheControl);
     if (tile.vary) res.setHeader('Vary', tile.vary);
     if (!tile.body.length) {

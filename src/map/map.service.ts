@@ -2,7 +2,7 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { AuthUser } from '../auth/auth.types.js';
 import { AppConfig } from '../config/app-config.js';
-import { GRID_MAX_ZOOM, mapStyle, PICTURES_MIN_ZOOM } from './map-style.js';
+import { FOOTPRINTS_MIN_ZOOM, GRID_MAX_ZOOM, mapStyle, PICTURES_MIN_ZOOM } from './map-style.js';
 import { MapRepository } from './map.repository.js';
 
 export interface Tile {
@@ -22,7 +22,7 @@ export class MapService {
     private readonly config: AppConfig,
   ) {}
 
-  async tile(z: number, x: number, y: number, user: AuthUser | undefined): Promise<Tile> {
+  private checkTile(z: number, x: number, y: number): void {
     const n = 2 ** z;
     if (x >= n || y >= n) {
       throw new BadRequestException({
@@ -30,6 +30,24 @@ export class MapService {
         details: [{ field: x >= n ? 'x' : 'y', problems: [`must be less than ${n} at zoom ${z}`] }],
       });
     }
+  }
+
+  private answer(body: Buffer, user: AuthUser | undefined): Tile {
+    // Authenticated callers may see more than the public: their tiles are theirs only.
+    return user
+      ? { body, etag: etagOf(body), cacheControl: 'private, no-cache', vary: 'Authorization, Cookie' }
+      : { body, etag: etagOf(body), cacheControl: `public, max-age=${this.config.MAP_TILE_CACHE_MAX_AGE_SECONDS}`, vary: 'Authorization, Cookie' };
+  }
+
+  /** The `footprints` tile: datasets and harvested records the caller may see, from zoom FOOTPRINTS_MIN_ZOOM. */
+  async footprintsTile(z: number, x: number, y: number, user: AuthUser | undefined): Promise<Tile> {
+    this.checkTile(z, x, y);
+    if (z < FOOTPRINTS_MIN_ZOOM) return this.answer(Buffer.alloc(0), user);
+    return this.answer(await this.repository.withoutJit((m) => this.repository.footprintsTile(z, x, y, user, m)), user);
+  }
+
+  async tile(z: number, x: number, y: number, user: AuthUser | undefined): Promise<Tile> {
+    this.checkTile(z, x, y);
     const publicCache = `public, max-age=${this.config.MAP_TILE_CACHE_MAX_AGE_SECONDS}`;
     if (z < GRID_MAX_ZOOM) {
       // The grid counts what anonymous users see, for everybody: one cacheable answer.
@@ -39,7 +57,7 @@ export class MapService {
     }
     // A tile is the concatenation of its layers' messages.
     const body = await this.repository.withoutJit(async (m) => {
-      const parts = [await this.repository.sequencesTile(z, x, y, user, m), await this.repository.footprintsTile(z, x, y, user, m)];
+      const parts = [await this.repository.sequencesTile(z, x, y, user, m)];
       if (z >= PICTURES_MIN_ZOOM) parts.push(await this.repository.picturesTile(z, x, y, user, m));
       return Buffer.concat(parts);
     });
