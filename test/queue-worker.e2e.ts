@@ -81,12 +81,11 @@ const redisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { encodin
 
 describe('worker: WORKER_QUEUES', () => {
   it('refuses to start for a queue that does not exist, naming it', async () => {
-    // `harvest` was a queue once; a deployment that still names it is told so at start.
-    const child = spawnEntry('worker', { env: { WORKER_QUEUES: 'pictures,harvest' } });
+    const child = spawnEntry('worker', { env: { WORKER_QUEUES: 'pictures,thumbnails' } });
     const code = await new Promise<number | null>((resolve) => child.proc.on('exit', resolve));
     assert.equal(code, 78);
     assert.match(child.output(), /WORKER_QUEUES/);
-    assert.match(child.output(), /harvest/);
+    assert.match(child.output(), /thumbnails/);
   });
 });
 
