@@ -21,6 +21,8 @@ const ITEMS = Number(arg('items', '100000'));
 const SEQUENCES = Number(arg('sequences', '10'));
 const PAGE = Number(arg('page', '1000'));
 const log = (line: string) => process.stdout.write(`${line}\n`);
+/** Child processes to stop however the run ends. */
+const children: ChildProcess[] = [];
 
 function databaseUrl(name: string): string {
   const u = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sightline');
@@ -73,6 +75,7 @@ function start(entry: 'main' | 'worker', env: Record<string, string>, ready: Reg
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   proc.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  children.push(proc);
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 60_000;
     const poll = setInterval(() => {
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
   const prefix = `bench_harvest_${process.pid}`;
   const remotePort = await freePort();
   const localPort = await freePort();
-  const remote = await start(
+  await start(
     'main',
     { DATABASE_URL: remoteUrl, PORT: String(remotePort), PUBLIC_URL: `http://127.0.0.1:${remotePort}`, QUEUE_PREFIX: `${prefix}_remote`, DATABASE_POOL_SIZE: '8' },
     /listening on port/,
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
     QUEUE_PREFIX: `${prefix}_local`,
     RECONCILE_INTERVAL_SECONDS: '5',
   };
-  const local = await start('main', localEnv, /listening on port/);
+  await start('main', localEnv, /listening on port/);
   const worker = await start('worker', localEnv, /Sightline worker started/);
   const token = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/cli.js'), 'token', 'create', '--user', 'bench-harvester', '--admin'], {
     cwd: ROOT,
@@ -200,11 +203,14 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
 
-  for (const p of [worker, local, remote]) p.proc.kill('SIGTERM');
   await localDb.end();
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const child of children) child.kill('SIGTERM');
+  });
