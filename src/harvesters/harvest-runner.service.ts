@@ -325,6 +325,12 @@ export class HarvestRunner implements BeforeApplicationShutdown {
     let batch: RemoteRecord[] = [];
     let end: ListingEnd;
     const seenInListing = new Set<string>();
+    // Records present remotely but not stored again (unchanged, or unreadable now): marked seen in chunks.
+    let seen: string[] = [];
+    const markSeen = async () => {
+      if (!run.session.dryRun && seen.length) await this.repository.markSeen(resource.id, seen, run.session.id);
+      seen = [];
+    };
     for (;;) {
       const next = await listing.next();
       run.ctx.signal.throwIfAborted();
@@ -333,17 +339,18 @@ export class HarvestRunner implements BeforeApplicationShutdown {
         break;
       }
       run.counters.total++;
+      if (seen.length >= 1000) await markSeen();
       const listed = next.value;
       if ('failure' in listed) {
         const remoteId = listed.failure.remoteId || '(no id)';
         // Still listed remotely, though unreadable now: not missing, so its local copy stays.
-        if (listed.failure.remoteId && !run.session.dryRun) await this.repository.markSeen(resource.id, [remoteId], run.session.id);
+        if (listed.failure.remoteId) seen.push(remoteId);
         this.record(run, { resourceId: resource.id, remoteId, action: 'failed', error: listed.failure.error, stage: listed.failure.stage });
         continue;
       }
       if ('unchanged' in listed) {
         seenInListing.add(listed.unchanged.remoteId);
-        if (!run.session.dryRun) await this.repository.markSeen(resource.id, [listed.unchanged.remoteId], run.session.id);
+        seen.push(listed.unchanged.remoteId);
         this.record(run, { resourceId: resource.id, remoteId: listed.unchanged.remoteId, action: 'unchanged' });
         continue;
       }
@@ -365,6 +372,7 @@ export class HarvestRunner implements BeforeApplicationShutdown {
       }
     }
     if (batch.length) await this.storeBatch(run, resource, collectionId, batch);
+    await markSeen();
     await this.flush(run);
 
     let exhaustive = end.exhaustive;

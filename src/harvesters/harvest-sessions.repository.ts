@@ -56,6 +56,17 @@ export class HarvestSessionsRepository {
       .getOne();
   }
 
+  /** The active sessions of these harvesters, by harvester id. */
+  async activeOf(harvesterIds: string[]): Promise<Map<string, HarvestSession>> {
+    if (!harvesterIds.length) return new Map();
+    const rows = await this.sessions
+      .createQueryBuilder('s')
+      .where('s.harvester_id IN (:...harvesterIds)', { harvesterIds })
+      .andWhere('s.status IN (:...statuses)', { statuses: ACTIVE_SESSION_STATUSES })
+      .getMany();
+    return new Map(rows.map((r) => [r.harvesterId, r]));
+  }
+
   /** Inserts a queued session; SessionConflict when the harvester has an active one (the partial unique index decides). */
   async create(input: {
     harvesterId: string;

@@ -73,8 +73,8 @@ export class HarvestersController {
     this.origin = new URL(config.PUBLIC_URL).origin;
   }
 
-  private async dto(harvester: Harvester): Promise<HarvesterDto> {
-    const active = await this.harvesters.activeSession(harvester.id);
+  private async dto(harvester: Harvester, known?: HarvestSession | null): Promise<HarvesterDto> {
+    const active = known === undefined ? await this.harvesters.activeSession(harvester.id) : known;
     return toHarvesterDto(harvester, active, this.harvesters.geonodeStatus(active), this.origin);
   }
 
@@ -109,7 +109,8 @@ export class HarvestersController {
   async list(@Query() query: ListHarvestersQueryDto, @Req() req: Request): Promise<HarvesterPageDto> {
     const params = pageParams(query);
     const [rows, total] = await this.harvesters.list(params, query.q);
-    const items = await Promise.all(rows.map((h) => this.dto(h)));
+    const active = await this.harvesters.activeSessions(rows.map((h) => h.id));
+    const items = await Promise.all(rows.map((h) => this.dto(h, active.get(h.id) ?? null)));
     return toPage(items, total, params, publicRequestUrl(this.config.PUBLIC_URL, req));
   }
 

@@ -214,6 +214,12 @@ export class HarvestersService implements CatalogSource {
     return this.sessions.active(harvesterId);
   }
 
+  /** The active sessions of several harvesters (one sweep of silent sessions, one query), by harvester id. */
+  async activeSessions(harvesterIds: string[]): Promise<Map<string, HarvestSession>> {
+    await this.sweepStalled();
+    return this.sessions.activeOf(harvesterIds);
+  }
+
   /**
    * Starts an action: a queued session and its job. A second action while one is active is a
    * 409 naming the active session.

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { bboxPolygon, type Geometry } from '../../../database/geometry.js';
+import type { Geometry } from '../../../database/geometry.js';
+import { bboxGeometry } from '../common/geometry-check.js';
 import {
   HarvesterTypeProvider,
   type HarvestContext,
@@ -103,6 +104,20 @@ export class StacApiHarvesterType implements HarvesterType {
     },
   };
 
+  /** What a session learnt of the remote (landing page, capabilities): read once per session, not per resource. */
+  private readonly remotes = new WeakMap<HarvestContext, Promise<{ landing: Landing; caps: Capabilities }>>();
+
+  private remote(ctx: HarvestContext): Promise<{ landing: Landing; caps: Capabilities }> {
+    let known = this.remotes.get(ctx);
+    if (!known) {
+      known = this.landing(ctx).then(async (landing) => ({ landing, caps: await this.capabilities(ctx, landing) }));
+      // A failed read is not remembered: the next resource asks again.
+      known.catch(() => this.remotes.delete(ctx));
+      this.remotes.set(ctx, known);
+    }
+    return known;
+  }
+
   private async landing(ctx: HarvestContext): Promise<Landing> {
     const { data, url } = await ctx.http.json<Record<string, unknown>>(ctx.harvester.url, { signal: ctx.signal });
     if (!isObject(data) || (!Array.isArray(data.links) && !Array.isArray(data.conformsTo))) {
@@ -151,8 +166,7 @@ export class StacApiHarvesterType implements HarvesterType {
   }
 
   async check(ctx: HarvestContext): Promise<{ available: boolean; message: string }> {
-    const landing = await this.landing(ctx);
-    const caps = await this.capabilities(ctx, landing);
+    const { landing, caps } = await this.remote(ctx);
     const features = [caps.search && 'item search', caps.filter && 'filter', caps.sort && 'sort', caps.fields && 'fields', caps.updatedQueryable && 'updated queryable'].filter(
       Boolean,
     );
@@ -211,11 +225,7 @@ export class StacApiHarvesterType implements HarvesterType {
     const d = resource.description ?? {};
     const extent = isObject(d.extent) ? d.extent : {};
     const spatial = isObject(extent.spatial) && Array.isArray(extent.spatial.bbox) ? (extent.spatial.bbox as unknown[])[0] : null;
-    let geometry: Geometry | null = null;
-    if (Array.isArray(spatial) && (spatial.length === 4 || spatial.length === 6) && spatial.every((n) => typeof n === 'number' && Number.isFinite(n))) {
-      const [w, s, e, n] = spatial.length === 4 ? spatial : [spatial[0], spatial[1], spatial[3], spatial[4]];
-      if (w <= e && s <= n && s >= -90 && n <= 90 && w >= -180 && e <= 180) geometry = bboxPolygon([w, s, e, n]);
-    }
+    const geometry = bboxGeometry(spatial);
     const interval = isObject(extent.temporal) && Array.isArray(extent.temporal.interval) ? (extent.temporal.interval as unknown[])[0] : null;
     const time = (value: unknown) => (typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? new Date(value) : null);
     const properties = Object.fromEntries(Object.entries(d).filter(([key]) => !COLLECTION_FIELDS_LOCAL.has(key)));
@@ -235,8 +245,7 @@ export class StacApiHarvesterType implements HarvesterType {
 
   async *harvest(ctx: HarvestContext, resource: RemoteResource, options: HarvestOptions): AsyncGenerator<Listed, ListingEnd> {
     const config = this.config(ctx);
-    const landing = await this.landing(ctx);
-    const caps = await this.capabilities(ctx, landing);
+    const { landing, caps } = await this.remote(ctx);
     const incremental = !options.full && !!options.since && !!caps.search && caps.filter && caps.sort && caps.updatedQueryable;
     if (!options.full && options.since && !incremental) await ctx.log(`${resource.remoteId}: the remote cannot filter and sort on updated; every item is listed and compared`);
     const filters: Record<string, unknown>[] = [];
@@ -310,8 +319,7 @@ export class StacApiHarvesterType implements HarvesterType {
 
   async *listIds(ctx: HarvestContext, resource: RemoteResource): AsyncGenerator<string, { complete: boolean }> {
     const config = this.config(ctx);
-    const landing = await this.landing(ctx);
-    const caps = await this.capabilities(ctx, landing);
+    const { caps } = await this.remote(ctx);
     if (!caps.search) return { complete: false };
     const body: Record<string, unknown> = { collections: [resource.remoteId], limit: config.id_page_size };
     if (caps.fields) body.fields = { include: ['id'], exclude: ['geometry', 'bbox', 'properties', 'assets', 'links'] };
