@@ -10,6 +10,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
+import { DronesModule } from './drones/drones.module.js';
 import { HarvestersModule } from './harvesters/harvesters.module.js';
 import { HealthModule } from './health/health.module.js';
 import { loggerOptions } from './logger.js';
@@ -32,6 +33,7 @@ export const DOMAIN_MODULES: Type[] = [
   ManagementJobsModule,
   DatasetsModule,
   HarvestersModule,
+  DronesModule,
 ];
 
 @Module({})
