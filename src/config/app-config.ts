@@ -131,6 +131,27 @@ export class AppConfig {
   @Max(7 * 24 * 3600)
   S3_PRESIGNED_TTL_SECONDS = 300;
 
+  /**
+   * STS endpoint that hands out temporary upload credentials (AssumeRole) for clients that upload
+   * straight to the bucket (DJI Pilot 2); MinIO: its own URL. Unset: AWS STS when S3_STS_ROLE_ARN is set.
+   */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  S3_STS_ENDPOINT?: string;
+
+  /** Role those credentials are issued for (required by AWS; MinIO takes any value). */
+  @IsOptional()
+  @IsString()
+  S3_STS_ROLE_ARN?: string;
+
+  /**
+   * Development only: without an STS endpoint, hand the storage's own credentials out as
+   * "temporary" upload credentials (not limited to a prefix, not expiring).
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  S3_STS_DEV_FALLBACK = false;
+
   /** Largest JSON body accepted, in bytes. */
   @Transform(toInt)
   @IsInt()
@@ -148,6 +169,12 @@ export class AppConfig {
   @IsInt()
   @Min(1024)
   DATASET_MAX_BYTES = 2 * 1024 * 1024 * 1024;
+
+  /** Largest file a drone pilot app may send (a photo, a video), in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  DRONE_MEDIA_MAX_BYTES = 4 * 1024 * 1024 * 1024;
 
   /** Longest a dataset's file may take to read at ingest (in a thread of its own); past it the dataset is broken. */
   @Transform(toInt)
@@ -468,6 +495,8 @@ export const OPTIONAL_SETTINGS = [
   'S3_PREFIX',
   'S3_ACCESS_KEY_ID',
   'S3_SECRET_ACCESS_KEY',
+  'S3_STS_ENDPOINT',
+  'S3_STS_ROLE_ARN',
 ] as const;
 
 /** Builds and validates the configuration; throws a ConfigError naming every bad variable. */
