@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { Visibility } from '../auth/visibility.js';
 import { CatalogService, DESCRIPTION_GENERATED, type CollectionDraft } from '../catalog/catalog.service.js';
+import type { StoredLink } from '../catalog/catalog.types.js';
+import type { Geometry } from '../database/geometry.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
 import type { JobContext } from '../queue/queue.types.js';
@@ -69,6 +71,17 @@ export function describeSequence(ready: Pick<Picture, 'capturedAt' | 'metadata' 
   return `${what} taken ${when}${camera ? ` with a ${camera}` : ''}${producer ? `, by ${producer}` : ''}.`;
 }
 
+/** What a source puts on its pictures' items besides the pipeline's fields (a drone photo: its ground footprint). */
+export interface ItemDecoration {
+  /** Replaces the picture's point. */
+  geometry?: Geometry;
+  /** Merged over the picture's properties. */
+  properties?: Record<string, unknown>;
+  stacExtensions?: string[];
+  /** Hrefs may be relative to the API root. */
+  links?: StoredLink[];
+}
+
 /** How a batch of pictures becomes sequences. */
 export interface SequencingOptions {
   /** The sequences' title; numbered (`title-1`, `title-2`…) when the batch splits. */
@@ -83,6 +96,20 @@ export interface SequencingOptions {
   properties?: Record<string, unknown>;
   /** License of the sequences; undefined: the instance's content license. */
   license?: string;
+  /** The source's decoration of these pictures' items, by picture id (applied by cut and finalize). */
+  decorate?(pictureIds: string[]): Promise<Map<string, ItemDecoration>>;
+}
+
+type FinalizeOptions = Pick<SequencingOptions, 'relativeHeading' | 'params' | 'properties' | 'decorate'>;
+
+/** An item's fields with a source's decoration applied. */
+function decorated(p: Picture, properties: Record<string, unknown>, d: ItemDecoration | undefined) {
+  return {
+    geometry: d?.geometry ?? p.geom,
+    properties: d?.properties ? { ...properties, ...d.properties } : properties,
+    ...(d?.links ? { links: d.links } : {}),
+    ...(d?.stacExtensions ? { extensions: d.stacExtensions } : {}),
+  };
 }
 
 /**
@@ -163,6 +190,7 @@ export class SequencesService {
         else fresh.push(p);
       }
       const rankOf = new Map(members.map((p, i) => [p.id, i + 1]));
+      const decorations = options.decorate && fresh.length ? await options.decorate(fresh.map((p) => p.id)) : undefined;
       await this.catalog.createItems(
         fresh.map((p) => ({
           id: p.id,
@@ -172,9 +200,8 @@ export class SequencesService {
           visibility: options.visibility,
           status: itemStatus(p),
           datetime: p.capturedAt,
-          geometry: p.geom,
           rank: rankOf.get(p.id)!,
-          properties: pictureItemProperties(p, { value: p.heading, source: p.heading === null ? null : 'exif' }),
+          ...decorated(p, pictureItemProperties(p, { value: p.heading, source: p.heading === null ? null : 'exif' }), decorations?.get(p.id)),
           assets: pictureItemAssets(p),
         })),
         manager,
@@ -212,7 +239,7 @@ export class SequencesService {
    * path, ranks without gaps, the line of each sequence, its extents, counts and status.
    * Returns how many sequences were finalised.
    */
-  async finalize(ref: PictureSourceRef, options: Pick<SequencingOptions, 'relativeHeading' | 'params' | 'properties'>, manager: EntityManager): Promise<number> {
+  async finalize(ref: PictureSourceRef, options: FinalizeOptions, manager: EntityManager): Promise<number> {
     const pictures = await this.pictures.ofSource(ref, manager, { settledInSequence: true });
     const bySequence = new Map<string, Picture[]>();
     for (const p of pictures) bySequence.set(p.sequenceId!, [...(bySequence.get(p.sequenceId!) ?? []), p]);
@@ -220,26 +247,20 @@ export class SequencesService {
     return bySequence.size;
   }
 
-  private async finalizeSequence(
-    sequenceId: string,
-    members: Picture[],
-    options: Pick<SequencingOptions, 'relativeHeading' | 'params' | 'properties'>,
-    manager: EntityManager,
-  ): Promise<void> {
+  private async finalizeSequence(sequenceId: string, members: Picture[], options: FinalizeOptions, manager: EntityManager): Promise<void> {
     const ready = members.filter((p) => p.status === 'ready');
     const headings = pathHeadings(
       ready.map((p) => ({ lon: p.geom.coordinates[0]!, lat: p.geom.coordinates[1]!, heading: p.heading })),
       options.relativeHeading,
     );
     const headingOf = new Map(ready.map((p, i) => [p.id, headings[i]!]));
+    const decorations = options.decorate ? await options.decorate(members.map((p) => p.id)) : undefined;
     for (const [i, p] of members.entries()) {
       const rank = i + 1;
       const h = headingOf.get(p.id) ?? { heading: p.heading, source: p.heading === null ? null : ('exif' as const) };
-      await this.catalog.updateItem(
-        p.id,
-        { rank, status: itemStatus(p), properties: pictureItemProperties(p, { value: h.heading, source: h.source }), assets: pictureItemAssets(p) },
-        manager,
-      );
+      const d = decorations?.get(p.id);
+      const item = decorated(p, pictureItemProperties(p, { value: h.heading, source: h.source }), d);
+      await this.catalog.updateItem(p.id, { rank, status: itemStatus(p), ...(d ? item : { properties: item.properties }), assets: pictureItemAssets(p) }, manager);
       if (p.rank !== rank) await this.pictures.setRank(p.id, rank, manager);
     }
     const geometry = pathGeometry(ready.map((p) => ({ lon: p.geom.coordinates[0]!, lat: p.geom.coordinates[1]! })));
