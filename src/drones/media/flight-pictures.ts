@@ -78,7 +78,10 @@ export class FlightPictures implements PictureSource {
     for (const row of rows) {
       const sender = (row.metadata as { sender?: { drone_model_key?: string | null } }).sender;
       const camera = (row.metadata as { camera?: { name?: string | null } }).camera;
-      const platform = aircraftName(sender?.drone_model_key ?? null) ?? (row.deviceSn ? deviceName.get(row.deviceSn) : null) ?? camera?.name ?? null;
+      const platform =
+        aircraftName(sender?.drone_model_key ?? null) ??
+        (row.deviceSn ? deviceName.get(row.deviceSn) : null) ??
+        (camera?.name && !/^zenmuse/i.test(camera.name) ? camera.name : null);
       out.set(row.pictureId!, photoItemDecoration(row, platform));
     }
     return out;

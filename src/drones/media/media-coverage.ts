@@ -139,7 +139,7 @@ export function photoItemDecoration(
     'pers:crs': center ? 4326 : undefined,
     'pers:interior_orientation': Object.keys(interior).length ? interior : undefined,
     platform: platform ?? undefined,
-    instruments: cam?.model ? [cam.name ? `${cam.model} (${cam.name})` : cam.model] : undefined,
+    instruments: cam?.model ? [cam.model] : undefined,
     gsd: c?.gsd != null ? round(c.gsd / 100, 5) : undefined,
     'dji:gimbal_yaw': dji?.gimbal_yaw,
     'dji:gimbal_pitch': dji?.gimbal_pitch,

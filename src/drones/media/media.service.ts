@@ -477,7 +477,12 @@ export class DroneMediaService {
   }
 }
 
-const safeName = (name: string) => name.replace(/[\0-\x1f]/g, '').slice(0, 255) || safeFileName(name);
+/** A display name: control characters dropped, at most 255 characters. */
+const safeName = (name: string) =>
+  [...name]
+    .filter((c) => c.charCodeAt(0) >= 0x20)
+    .join('')
+    .slice(0, 255) || safeFileName(name);
 
 function senderJson(f: SenderFacts, sender: MediaSender): Record<string, unknown> {
   return {
