@@ -131,6 +131,11 @@ export class FlightPictures implements PictureSource {
     }
   }
 
+  /** Removes the flight's sequence, its pictures and their files. */
+  remove(flightId: string, context: { signal: AbortSignal; progress(percent: number): Promise<void> }): Promise<{ pictures: number; files: number }> {
+    return this.sequences.removeSource({ kind: FLIGHT_SOURCE, id: flightId }, context);
+  }
+
   async onPicturesRejected(_flightId: string | null, rejections: PictureRejection[], manager: EntityManager): Promise<void> {
     for (const r of rejections) {
       await manager.getRepository(DroneMedia).update({ pictureId: r.pictureId }, { status: 'rejected', statusMessage: `Not published as a picture: ${r.message}` });

@@ -472,6 +472,27 @@ export class DroneMediaService {
     return feature;
   }
 
+  /**
+   * Removes what a workspace's media left outside its rows (call before deleting the workspace):
+   * each flight's sequence and pictures, the stored files, anything left in its upload prefix.
+   */
+  async removeWorkspaceMedia(workspaceId: string, context: { signal: AbortSignal; progress(percent: number): Promise<void> }): Promise<{ pictures: number; files: number }> {
+    const flights: { flight_id: string }[] = await this.db.query(
+      'SELECT DISTINCT flight_id FROM drone_media WHERE workspace_id = $1 AND picture_id IS NOT NULL AND flight_id IS NOT NULL',
+      [workspaceId],
+    );
+    let pictures = 0;
+    let files = 0;
+    for (const { flight_id } of flights) {
+      const removed = await this.flightPictures.remove(flight_id, context);
+      pictures += removed.pictures;
+      files += removed.files;
+    }
+    files += await this.storage.deletePrefix(`drones/media/${workspaceId}/`);
+    files += await this.storage.deletePrefix(uploadPrefix(workspaceId));
+    return { pictures, files };
+  }
+
   contentType(media: DroneMedia): string {
     return contentType(media.name, media.kind);
   }
