@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
+import { DroneMediaService } from '../src/drones/media/media.service.js';
 import { StorageService } from '../src/storage/storage.service.js';
 import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
@@ -382,6 +383,19 @@ describe('drone media: DJI Pilot 2 uploading straight to the bucket (STORAGE_DRI
     const collection = await json(await api.fetch(`/api/collections/${item.collection}`, { headers: owner.headers }));
     assert.equal(collection.title, `Unassigned photos of ${sn}, 2021-05-28`);
     assert.equal(media.flight_id, item.properties['sightline:drone_flight_id']);
+  });
+
+  it('removing the workspace’s media takes its sequences, pictures and files along', async () => {
+    const ids = Object.values(photoMedia);
+    const pictureIds = await Promise.all(
+      ids.map(async (id) => (await json(await api.fetch(`/api/drones/workspaces/${pilot.workspaceId}/media/${id}`, { headers: owner.headers }))).picture_id as string),
+    );
+    const removed = await api.app.get(DroneMediaService).removeWorkspaceMedia(pilot.workspaceId, { signal: new AbortController().signal, progress: async () => undefined });
+    assert.ok(removed.pictures >= 9, JSON.stringify(removed));
+    const search = await json(await api.fetch(`/api/search?${new URLSearchParams({ ids: pictureIds.join(','), limit: '20' })}`, { headers: owner.headers }));
+    assert.equal(search.features.length, 0);
+    const left = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `sightline-drones/drones/media/${pilot.workspaceId}/` }));
+    assert.equal(left.KeyCount ?? 0, 0);
   });
 });
 
