@@ -315,7 +315,7 @@ function polesInside(ring: [number, number][], origin: Vec3, lat: number, lon: n
     ['south', -b],
   ] as const) {
     // Only the pole of the camera's hemisphere: the other one projects onto the plane too.
-    if ((name === 'north') !== (lat >= 0)) continue;
+    if ((name === 'north') !== lat >= 0) continue;
     const rel: Vec3 = [-origin[0], -origin[1], z - origin[2]];
     if (insideRing(ring, [dot(rel, basis.east), dot(rel, basis.north)])) return name;
   }
