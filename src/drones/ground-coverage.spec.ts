@@ -131,6 +131,18 @@ describe('computeGroundCoverage', () => {
       assert.ok(Math.abs(azimuth(near.corners[i]!) - azimuth(full.corners[i]!)) < 1e-9, 'same azimuth as the unclipped corner');
     }
     assert.deepEqual(near.corners.slice(2), full.corners.slice(2));
+    // At nadir with a range shorter than the corners' 88 m, every corner is clipped, behind the camera too.
+    const nadir = coverage(computeGroundCoverage(mavic3e(), { maxRange: 50 }));
+    assert.equal(nadir.truncated, true);
+    assertCorners(
+      nadir,
+      [
+        [-70.38, 52.89],
+        [70.38, 52.89],
+        [70.38, -52.89],
+        [-70.38, -52.89],
+      ].map(([e, n]) => [(e! * 50) / Math.hypot(e!, n!), (n! * 50) / Math.hypot(e!, n!)] as [number, number]),
+    );
     // A high flight gets a maximum range of ten times its height by default.
     assert.equal(coverage(computeGroundCoverage(mavic3e({ height: 500, pitch: -45 }))).maxRange, 5000);
   });
@@ -155,7 +167,9 @@ describe('computeGroundCoverage', () => {
     assert.match(refusal(computeGroundCoverage(mavic3e({ pitch: 90 }))), /above the horizon/);
     // A narrow view, low and nearly level: every corner meets the ground, but further than 10 m (17 to 35 m).
     const grazing = computeGroundCoverage(mavic3e({ pitch: -5, height: 2, sensorWidth: 1, sensorHeight: 0.75 }), { maxRange: 10 });
-    assert.match(refusal(grazing), /no image corner meets the ground within the maximum range of 10 m/);
+    assert.match(refusal(grazing), /no image corner, nor the image centre, meets the ground within the maximum range of 10 m/);
+    // A lens so wide (105° vertical field) that, 45° up, the top of the image looks back over the camera.
+    assert.match(refusal(computeGroundCoverage(mavic3e({ pitch: 45, focalLength: 5, height: 10 }))), /top-left corner looks up past the zenith/);
   });
 
   it('turns the footprint about the optical axis with the roll, right edge down for a positive roll', () => {

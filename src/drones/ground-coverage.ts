@@ -110,7 +110,7 @@ const GRAZING = 1e-9;
 type Vec3 = [number, number, number];
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const describe = (v: unknown): string => (v === undefined ? 'absent' : v === null ? 'null' : typeof v === 'number' ? String(v) : `a ${typeof v}`);
+const shown = (v: unknown): string => (v === undefined ? 'absent' : v === null ? 'null' : typeof v === 'number' ? String(v) : `a ${typeof v}`);
 
 /** The footprint of a photo on flat ground, or the reason it has none. Pure. */
 export function computeGroundCoverage(input: GroundCoverageInput, options: GroundCoverageOptions = {}): GroundCoverageResult {
@@ -135,20 +135,20 @@ export function computeGroundCoverage(input: GroundCoverageInput, options: Groun
   const rays = planes.map(([x, y]) => add(scale(forward, f), scale(right, x), scale(up, y)));
 
   const hits = rays.map((d) => castOnGround(d, height, maxRange));
-  if (hits.every((h) => h.clipped)) {
-    const reason = rays.every((d) => d[2] >= -GRAZING)
-      ? 'the image shows no ground: every corner is at or above the horizon'
-      : `no image corner meets the ground within the maximum range of ${round(maxRange, 1)} m`;
-    return { ok: false, reason };
-  }
-  // A clipped corner is placed along its own azimuth; one that looks back over the camera (past
-  // the zenith) would fold the footprint behind it, so such a view has no footprint.
+  const axisHit = castOnGround(forward, height, maxRange);
+  const aboveHorizon = rays.map((d) => d[2] >= -GRAZING * Math.hypot(...d));
+  if (aboveHorizon.every(Boolean)) return { ok: false, reason: 'the image shows no ground: every corner is at or above the horizon' };
+  // A corner above the horizon is placed along its own azimuth; one that looks back over the
+  // camera (past the zenith) would fold the footprint behind it, so such a view has no footprint.
   const axisAzimuth: [number, number] = [Math.sin(input.yaw * DEG), Math.cos(input.yaw * DEG)];
   for (let i = 0; i < 4; i++) {
     const [de, dn] = rays[i]!;
-    if (hits[i]!.clipped && (Math.hypot(de, dn) < 1e-9 || de * axisAzimuth[0] + dn * axisAzimuth[1] <= 0)) {
+    if (aboveHorizon[i] && (Math.hypot(de, dn) < 1e-9 || de * axisAzimuth[0] + dn * axisAzimuth[1] <= 0)) {
       return { ok: false, reason: `the ${CORNERS[i]} corner looks up past the zenith: the camera points too far above the horizon` };
     }
+  }
+  if (hits.every((h) => h.clipped) && axisHit.clipped) {
+    return { ok: false, reason: `no image corner, nor the image centre, meets the ground within the maximum range of ${round(maxRange, 1)} m` };
   }
 
   const origin = geodeticToEcef(input.lat, input.lon);
@@ -162,7 +162,6 @@ export function computeGroundCoverage(input: GroundCoverageInput, options: Groun
   if (poles) return { ok: false, reason: `the footprint contains the ${poles} pole, which a lon/lat polygon cannot outline` };
 
   const corners = hits.map((h, i) => ({ corner: CORNERS[i]!, east: h.east, north: h.north, ...toLonLat(h.east, h.north), clipped: h.clipped })) as GroundCoverage['corners'];
-  const axisHit = castOnGround(forward, height, maxRange);
   const center = axisHit.clipped ? null : { east: axisHit.east, north: axisHit.north, ...toLonLat(axisHit.east, axisHit.north) };
 
   const offNadir = Math.acos(Math.max(-1, Math.min(1, -forward[2]))) / DEG;
@@ -224,7 +223,7 @@ function validate(input: GroundCoverageInput, options: GroundCoverageOptions): s
   const raw = input as unknown as Record<string, unknown>;
   const need = (key: string, ok: (v: number) => boolean, what: string) => {
     const v = raw[key];
-    if (!isNumber(v) || !ok(v)) problems.push(`${key} must be ${what} (got ${describe(v)})`);
+    if (!isNumber(v) || !ok(v)) problems.push(`${key} must be ${what} (got ${shown(v)})`);
   };
   const optional = (key: string, ok: (v: number) => boolean, what: string) => {
     if (raw[key] !== undefined && raw[key] !== null) need(key, ok, what);
@@ -242,9 +241,9 @@ function validate(input: GroundCoverageInput, options: GroundCoverageOptions): s
   optional('sensorWidth', (v) => v > 0, 'a sensor width in mm, above 0');
   optional('sensorHeight', (v) => v > 0, 'a sensor height in mm, above 0');
   optional('focalLength35mm', (v) => v > 0, 'a 35 mm equivalent focal length, above 0');
-  if (options.maxRange !== undefined && !(isNumber(options.maxRange) && options.maxRange > 0)) problems.push(`maxRange must be metres above 0 (got ${describe(options.maxRange)})`);
+  if (options.maxRange !== undefined && !(isNumber(options.maxRange) && options.maxRange > 0)) problems.push(`maxRange must be metres above 0 (got ${shown(options.maxRange)})`);
   if (options.gsdMaxOffNadir !== undefined && !(isNumber(options.gsdMaxOffNadir) && options.gsdMaxOffNadir >= 0)) {
-    problems.push(`gsdMaxOffNadir must be degrees, 0 or more (got ${describe(options.gsdMaxOffNadir)})`);
+    problems.push(`gsdMaxOffNadir must be degrees, 0 or more (got ${shown(options.gsdMaxOffNadir)})`);
   }
   return problems;
 }
