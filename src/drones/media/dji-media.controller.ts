@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, HttpCode, NotFoundException, Param, Post, UseFilters } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentDroneCaller, DjiAuth, type DroneCaller } from '../dji-auth.js';
 import { DjiExceptionFilter, djiOk } from '../dji-envelope.js';
 import { DroneMediaService } from './media.service.js';
@@ -35,7 +35,6 @@ export function assertCallerWorkspace(caller: DroneCaller, workspaceUuid: string
  * answered in DJI's envelope `{code, message, data}`. `workspaceId` is the workspace's uuid.
  */
 @ApiTags('drones (DJI Pilot 2)')
-@ApiHeader({ name: 'x-auth-token', required: true, description: "The pilot app's token (from the connection login)" })
 @DjiAuth()
 @UseFilters(DjiExceptionFilter)
 @Controller('media/api/v1/workspaces/:workspaceId')

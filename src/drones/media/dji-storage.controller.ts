@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Param, Post, UseFilters } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentDroneCaller, DjiAuth, type DroneCaller } from '../dji-auth.js';
 import { DjiExceptionFilter, djiOk } from '../dji-envelope.js';
 import { assertCallerWorkspace } from './dji-media.controller.js';
@@ -7,7 +7,6 @@ import { DroneMediaService } from './media.service.js';
 
 /** DJI Pilot 2's storage route: temporary credentials to upload media straight into the bucket. */
 @ApiTags('drones (DJI Pilot 2)')
-@ApiHeader({ name: 'x-auth-token', required: true, description: "The pilot app's token (from the connection login)" })
 @DjiAuth()
 @UseFilters(DjiExceptionFilter)
 @Controller('storage/api/v1/workspaces/:workspaceId')

@@ -15,11 +15,10 @@ import multer, { MulterError, type StorageEngine } from 'multer';
 import { randomUUID } from 'node:crypto';
 import { PassThrough, Transform } from 'node:stream';
 import type { Observable } from 'rxjs';
-import type { AuthUser } from '../../auth/auth.types.js';
 import { AppConfig } from '../../config/app-config.js';
 import { StorageService } from '../../storage/storage.service.js';
 import { StorageLimitError } from '../../storage/storage.types.js';
-import { resolveDroneCaller } from '../dji-auth.js';
+import { workspaceForCaller, type RequestWithDroneCaller } from '../dji-auth.js';
 import { DroneWorkspacesService } from '../workspaces.service.js';
 import type { DroneWorkspace } from '../workspace.entity.js';
 import type { StoredMediaUpload } from './media.service.js';
@@ -118,7 +117,7 @@ export class MediaUploadInterceptor implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const http = context.switchToHttp();
-    const req = http.getRequest<Request & { user?: AuthUser; [RECEIVED]?: ReceivedMedia }>();
+    const req = http.getRequest<Request & RequestWithDroneCaller & { [RECEIVED]?: ReceivedMedia }>();
     const res = http.getResponse<Response>();
     const id = String(req.params.id ?? '');
     // A malformed id is the parameter pipe's to refuse.
@@ -137,16 +136,11 @@ export class MediaUploadInterceptor implements NestInterceptor {
     return next.handle();
   }
 
-  private async caller(req: Request & { user?: AuthUser }, id: string): Promise<MediaUploadContext> {
-    const pilot = resolveDroneCaller(req);
-    if (pilot) {
-      const workspace = pilot.workspaceId === id ? await this.workspaces.byId(id) : null;
-      if (!workspace) throw new NotFoundException(`No workspace ${id} for this connection`);
-      return { workspace, connectionId: pilot.connectionId, userId: null };
-    }
-    if (!req.user) throw new UnauthorizedException('Authentication required: a pilot app sends its x-auth-token, a person logs in or sends a Bearer token');
-    const workspace = await this.workspaces.get(req.user, id);
-    return { workspace, connectionId: null, userId: req.user.id };
+  /** The workspace (its pilot app's, or one the person may manage) and who sends; DroneAuthGuard has checked the token. */
+  private async caller(req: RequestWithDroneCaller, id: string): Promise<MediaUploadContext> {
+    if (!req.droneCaller && !req.user) throw new UnauthorizedException('Authentication required: a pilot app sends its x-auth-token, a person logs in or sends a Bearer token');
+    const workspace = await workspaceForCaller(this.workspaces, req, id);
+    return { workspace, connectionId: req.droneCaller?.connectionId ?? null, userId: req.droneCaller ? null : (req.user?.id ?? null) };
   }
 
   private tooLarge(): PayloadTooLargeException {

@@ -7,7 +7,7 @@ import {
   ApiConsumes,
   ApiCreatedResponse,
   ApiGoneResponse,
-  ApiHeader,
+  ApiCookieAuth,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -17,14 +17,12 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../../auth/auth.decorators.js';
-import type { RequestWithUser } from '../../auth/auth.types.js';
 import { ErrorResponseDto } from '../../common/error-response.js';
 import { pageParams, toPage } from '../../common/pagination.js';
 import { publicRequestUrl } from '../../common/request-url.js';
 import { sendStoredFile, storedFileEtag } from '../../common/stored-file-response.js';
 import { AppConfig } from '../../config/app-config.js';
-import { resolveDroneCaller } from '../dji-auth.js';
+import { DroneTokenOrUser, workspaceForCaller, type RequestWithDroneCaller } from '../dji-auth.js';
 import { DroneWorkspacesService } from '../workspaces.service.js';
 import { DroneMediaDto, DroneMediaPageDto, MediaListQueryDto, toMediaDto } from './media.dto.js';
 import { DroneMediaService } from './media.service.js';
@@ -40,10 +38,10 @@ const UNAUTHENTICATED = { description: 'Neither a person (session, Bearer token)
  */
 @ApiTags('drones')
 @ApiBearerAuth('bearer')
-@ApiHeader({ name: 'x-auth-token', required: false, description: "A pilot app's token (from the connection login), instead of a person's session or Bearer token" })
+@ApiCookieAuth('session')
 @ApiUnauthorizedResponse(UNAUTHENTICATED)
 @ApiNotFoundResponse(NOT_FOUND)
-@Public()
+@DroneTokenOrUser()
 @Controller('drones/workspaces/:id')
 export class DroneMediaController {
   private readonly api: string;
@@ -56,15 +54,10 @@ export class DroneMediaController {
     this.api = `${appConfig.PUBLIC_URL.replace(/\/$/, '')}/api`;
   }
 
-  /** The workspace if the caller may see it: its pilot app, its owner, an admin. */
-  private async workspace(req: RequestWithUser, id: string): Promise<string> {
-    const pilot = resolveDroneCaller(req);
-    if (pilot) {
-      if (pilot.workspaceId !== id) throw new NotFoundException(`No workspace ${id} for this connection`);
-      return id;
-    }
-    if (!req.user) throw new UnauthorizedException('Authentication required: a pilot app sends its x-auth-token, a person logs in or sends a Bearer token');
-    return (await this.workspaces.get(req.user, id)).id;
+  /** The workspace if the caller may see it: its pilot app, its owner, an admin (404 otherwise). */
+  private async workspace(req: RequestWithDroneCaller, id: string): Promise<string> {
+    if (!req.droneCaller && !req.user) throw new UnauthorizedException('Authentication required: a pilot app sends its x-auth-token, a person logs in or sends a Bearer token');
+    return (await workspaceForCaller(this.workspaces, req, id)).id;
   }
 
   @Post('media')
@@ -105,7 +98,7 @@ export class DroneMediaController {
   @Get('media')
   @ApiOperation({ summary: 'The media of a workspace, newest first (filter by flight, kind)' })
   @ApiOkResponse({ type: DroneMediaPageDto })
-  async list(@Param('id', ParseUUIDPipe) id: string, @Query() query: MediaListQueryDto, @Req() req: RequestWithUser): Promise<DroneMediaPageDto> {
+  async list(@Param('id', ParseUUIDPipe) id: string, @Query() query: MediaListQueryDto, @Req() req: RequestWithDroneCaller): Promise<DroneMediaPageDto> {
     const workspaceId = await this.workspace(req, id);
     const params = pageParams(query);
     const { items, total } = await this.media.list(workspaceId, { flightId: query.flight_id, kind: query.kind, limit: params.limit, offset: params.offset });
@@ -124,7 +117,7 @@ export class DroneMediaController {
     @Param('id', ParseUUIDPipe) id: string,
     @Param('flightId', ParseUUIDPipe) flightId: string,
     @Query() query: MediaListQueryDto,
-    @Req() req: RequestWithUser,
+    @Req() req: RequestWithDroneCaller,
   ): Promise<DroneMediaPageDto> {
     const workspaceId = await this.workspace(req, id);
     if (!(await this.media.hasFlight(workspaceId, flightId))) throw new NotFoundException(`No flight ${flightId} in this workspace`);
@@ -141,7 +134,7 @@ export class DroneMediaController {
   @Get('media/:mediaId')
   @ApiOperation({ summary: 'A media' })
   @ApiOkResponse({ type: DroneMediaDto })
-  async get(@Param('id', ParseUUIDPipe) id: string, @Param('mediaId', ParseUUIDPipe) mediaId: string, @Req() req: RequestWithUser): Promise<DroneMediaDto> {
+  async get(@Param('id', ParseUUIDPipe) id: string, @Param('mediaId', ParseUUIDPipe) mediaId: string, @Req() req: RequestWithDroneCaller): Promise<DroneMediaDto> {
     return toMediaDto(await this.media.get(await this.workspace(req, id), mediaId), this.api);
   }
 
@@ -151,7 +144,7 @@ export class DroneMediaController {
   @ApiProduces('image/jpeg', 'video/mp4', 'application/octet-stream')
   @ApiOkResponse({ description: 'The bytes' })
   @ApiGoneResponse({ description: 'The media is known but its file is not stored (any more)', type: ErrorResponseDto })
-  async file(@Param('id', ParseUUIDPipe) id: string, @Param('mediaId', ParseUUIDPipe) mediaId: string, @Req() req: RequestWithUser, @Res() res: Response): Promise<void> {
+  async file(@Param('id', ParseUUIDPipe) id: string, @Param('mediaId', ParseUUIDPipe) mediaId: string, @Req() req: RequestWithDroneCaller, @Res() res: Response): Promise<void> {
     const file = await this.media.file(await this.workspace(req, id), mediaId);
     await sendStoredFile(req, res, {
       size: file.size,
@@ -173,7 +166,12 @@ export class DroneMediaController {
   })
   @ApiProduces('application/geo+json')
   @ApiOkResponse({ description: 'GeoJSON Feature', schema: { type: 'object', additionalProperties: true } })
-  async groundCoverage(@Param('id', ParseUUIDPipe) id: string, @Param('mediaId', ParseUUIDPipe) mediaId: string, @Req() req: RequestWithUser, @Res() res: Response): Promise<void> {
+  async groundCoverage(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('mediaId', ParseUUIDPipe) mediaId: string,
+    @Req() req: RequestWithDroneCaller,
+    @Res() res: Response,
+  ): Promise<void> {
     const feature = await this.media.groundCoverage(await this.workspace(req, id), mediaId);
     res.setHeader('Content-Type', 'application/geo+json');
     res.send(JSON.stringify(feature));
