@@ -1,6 +1,6 @@
-/** A media file arrived in a workspace (published to live listeners). */
+/** A media file arrived in a workspace (published to live listeners as `media_arrived`, the drones' event vocabulary). */
 export interface DroneMediaEvent {
-  type: 'media';
+  type: 'media_arrived';
   workspaceId: string;
   mediaId: string;
   flightId: string | null;

@@ -5,7 +5,6 @@ import {
   ExecutionContext,
   Injectable,
   NestInterceptor,
-  NotFoundException,
   PayloadTooLargeException,
   UnauthorizedException,
   UnsupportedMediaTypeException,

@@ -369,7 +369,7 @@ export class DroneMediaService {
     const media = (await this.media.findOneBy({ id: mediaId }))!;
     try {
       await this.events?.publishMedia({
-        type: 'media',
+        type: 'media_arrived',
         workspaceId: media.workspaceId,
         mediaId: media.id,
         flightId: media.flightId,
