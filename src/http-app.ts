@@ -83,7 +83,8 @@ function metricsMiddleware(metrics: MetricsService) {
 }
 
 /**
- * Everything Sightline serves is under /api (and the embedded identity provider under /oidc):
+ * Everything Sightline serves is under /api (the embedded identity provider under /oidc, DJI's routes
+ * under their own roots):
  * any other path — `/foo`, `//api//health` — gets the JSON 404 every API error has, not the
  * web framework's HTML page. `/` leads to the STAC landing page.
  */
@@ -91,6 +92,8 @@ function outsideApiNotFound() {
   return (req: Request, res: Response, next: NextFunction) => {
     const path = req.path;
     if (path === `/${API_PREFIX}` || path.startsWith(`/${API_PREFIX}/`) || path === EMBEDDED_PROVIDER_PATH || path.startsWith(`${EMBEDDED_PROVIDER_PATH}/`)) return next();
+    // DJI's routes, at the root paths pilot apps call.
+    if (DJI_ROUTE_PREFIXES.some((prefix) => path.startsWith(`/${prefix}/`))) return next();
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return res.redirect(302, `/${API_PREFIX}/`);
     res.status(404).json(errorBody(404, `Nothing at ${req.method} ${path.slice(0, 200)}: the API is under /${API_PREFIX}/`));
   };
