@@ -7,7 +7,7 @@
  *
  * The API runs as a real child process, so a crash shows as an exit: the request that killed it
  * is recorded and the process restarted to go on. Expected: no 5xx, every 4xx in the error
- * shape, the process alive and ready throughout.
+ * shape (DJI's envelope on DJI's routes), the process alive and ready throughout.
  *
  * FUZZ_SEED=<n> replays a campaign, FUZZ_SEED=random draws a seed (not under CI); the seed is
  * always printed. FUZZ_BUDGET_MS (default 60000) and FUZZ_MAX_REQUESTS bound the campaign;
@@ -88,6 +88,25 @@ function shapeProblem(a: Answer): string | undefined {
   if (body.statusCode !== a.status) problems.push(`statusCode ${JSON.stringify(body.statusCode)}`);
   if (typeof body.error !== 'string') problems.push(`error ${JSON.stringify(body.error)}`);
   if (typeof body.message !== 'string') problems.push(`message ${shorten(JSON.stringify(body.message) ?? 'absent', 80)}`);
+  return problems.length ? problems.join(', ') : undefined;
+}
+
+/** DJI's routes (served at their own roots for pilot apps) answer errors in DJI's envelope instead. */
+const DJI_ROUTE = /^\/(media|storage|manage)\/api\/v1\//;
+
+/** Why a 4xx answer of a DJI route is not `{ code, message, data: null }` with a non-zero code. */
+function djiShapeProblem(a: Answer): string | undefined {
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(a.body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return 'body is not JSON';
+  }
+  if (!body || typeof body !== 'object') return 'body is not an object';
+  const problems: string[] = [];
+  if (typeof body.code !== 'number' || body.code === 0) problems.push(`code ${JSON.stringify(body.code)}`);
+  if (typeof body.message !== 'string') problems.push(`message ${shorten(JSON.stringify(body.message) ?? 'absent', 80)}`);
+  if (body.data !== null) problems.push('data is not null');
   return problems.length ? problems.join(', ') : undefined;
 }
 
@@ -193,7 +212,7 @@ class Campaign {
     if (answer.status >= 500) {
       this.record('server-error', s, { status: answer.status, body: shorten(answer.body.toString('utf8'), 300) });
     } else if (answer.status >= 400) {
-      const problem = shapeProblem(answer);
+      const problem = DJI_ROUTE.test(op.path) ? djiShapeProblem(answer) : shapeProblem(answer);
       if (problem) this.record('error-shape', s, { status: answer.status, body: shorten(answer.body.toString('utf8'), 300), detail: problem });
     }
     return answer.status;

@@ -188,7 +188,7 @@ export class DroneMediaService {
     }
     await this.storage.delete(uploadKey);
     const head = await this.readHead(key, stored.size);
-    const media = await this.takeIn(mediaId, workspaceId, ownerId, { key, size: stored.size, sha256: stored.sha256, head, name }, facts);
+    const media = await this.takeInOrRelease(mediaId, workspaceId, ownerId, { key, size: stored.size, sha256: stored.sha256, head, name }, facts);
     return { media, existing: false };
   }
 
@@ -213,7 +213,7 @@ export class DroneMediaService {
         details: { existing_media: existing ? { id: existing.id, name: existing.name, href: `/api/drones/workspaces/${workspaceId}/media/${existing.id}` } : null },
       });
     }
-    return this.takeIn(upload.mediaId, workspaceId, ownerId, { key: upload.key, size: upload.size, sha256: upload.sha256, head: upload.head, name }, facts);
+    return this.takeInOrRelease(upload.mediaId, workspaceId, ownerId, { key: upload.key, size: upload.size, sha256: upload.sha256, head: upload.head, name }, facts);
   }
 
   /** The storage key of an object a pilot uploaded, from the bucket key it reports; only under this workspace's prefix. */
@@ -277,6 +277,29 @@ export class DroneMediaService {
     const chunks: Buffer[] = [];
     for await (const chunk of await this.storage.get(key, { start: 0, end: Math.min(size, HEAD_BYTES) - 1 })) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  /**
+   * takeIn; when it fails before the photo became a picture (storage or database down), the media
+   * and its file go, so that the sender's retry is taken in afresh instead of answered "have it".
+   */
+  private async takeInOrRelease(
+    mediaId: string,
+    workspaceId: string,
+    ownerId: string | null,
+    file: Parameters<DroneMediaService['takeIn']>[3],
+    facts: SenderFacts,
+  ): Promise<DroneMedia> {
+    try {
+      return await this.takeIn(mediaId, workspaceId, ownerId, file, facts);
+    } catch (error) {
+      const row = await this.media.findOne({ where: { id: mediaId }, select: { id: true, pictureId: true } }).catch(() => null);
+      if (row && !row.pictureId) {
+        await this.media.delete({ id: mediaId }).catch(() => undefined);
+        await this.storage.delete(file.key).catch(() => undefined);
+      }
+      throw error;
+    }
   }
 
   /**
