@@ -91,7 +91,10 @@ function shapeProblem(a: Answer): string | undefined {
   return problems.length ? problems.join(', ') : undefined;
 }
 
-/** DJI's routes (served at their own roots for pilot apps) answer errors in DJI's envelope instead. */
+/**
+ * DJI's routes (served at their own roots for pilot apps) answer their errors in DJI's envelope;
+ * what is refused before a request reaches one (a malformed body, NULs) keeps Sightline's shape.
+ */
 const DJI_ROUTE = /^\/(media|storage|manage)\/api\/v1\//;
 
 /** Why a 4xx answer of a DJI route is not `{ code, message, data: null }` with a non-zero code. */
@@ -212,7 +215,7 @@ class Campaign {
     if (answer.status >= 500) {
       this.record('server-error', s, { status: answer.status, body: shorten(answer.body.toString('utf8'), 300) });
     } else if (answer.status >= 400) {
-      const problem = DJI_ROUTE.test(op.path) ? djiShapeProblem(answer) : shapeProblem(answer);
+      const problem = DJI_ROUTE.test(op.path) ? (shapeProblem(answer) === undefined ? undefined : djiShapeProblem(answer)) : shapeProblem(answer);
       if (problem) this.record('error-shape', s, { status: answer.status, body: shorten(answer.body.toString('utf8'), 300), detail: problem });
     }
     return answer.status;
