@@ -1,4 +1,4 @@
-import { Controller, Get, Head, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query, Req, Res, UnauthorizedException, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Query, Req, Res, UnauthorizedException, UseInterceptors } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -139,7 +139,6 @@ export class DroneMediaController {
   }
 
   @Get('media/:mediaId/file')
-  @Head('media/:mediaId/file')
   @ApiOperation({ summary: 'The file of a media (ETag, ranges, 304)' })
   @ApiProduces('image/jpeg', 'video/mp4', 'application/octet-stream')
   @ApiOkResponse({ description: 'The bytes' })
