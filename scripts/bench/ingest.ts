@@ -8,7 +8,10 @@
  * `--big-uploads` (50) pictures of `--big-mb` (20) MB at once.
  *
  *   npm run bench:ingest -- [--count 40] [--uploads 4] [--worker-concurrency 2] [--sharp-concurrency 0] [--phases]
- *                           [--big-uploads 50] [--big-mb 20]
+ *                           [--big-uploads 50] [--big-mb 20] [--big-only] [--storage local|s3]
+ *
+ * `--big-only` measures only the upload memory; `--storage s3` keeps the files in an s3rver
+ * bucket started for the run instead of the data folder.
  *
  * Needs PostgreSQL+PostGIS and Redis (DATABASE_URL, REDIS_URL as for the tests); a scratch
  * database, queue prefix and data folder are made for the run and removed after it.
@@ -24,6 +27,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
+import { startS3, type TestS3 } from '../../test/support/s3.js';
 import { cameraExif, syntheticJpeg } from './ingest-images.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -43,6 +47,10 @@ const WIDTH = 4000;
 const HEIGHT = 3000;
 const BIG_UPLOADS = flag('big-uploads', 50);
 const BIG_MB = flag('big-mb', 20);
+/** `--big-only`: only the upload memory (no derivative work, no raw references). */
+const BIG_ONLY = process.argv.includes('--big-only');
+const STORAGE = process.argv.includes('--storage') ? process.argv[process.argv.indexOf('--storage') + 1] : 'local';
+if (STORAGE !== 'local' && STORAGE !== 's3') throw new Error(`--storage is local or s3, not ${STORAGE}`);
 // The derivatives' sizes and qualities, as src/media makes them (for vipsthumbnail).
 const SD_WIDTH = 2048;
 const SD_QUALITY = 80;
@@ -192,12 +200,19 @@ async function main(): Promise<void> {
   };
   let api: ChildProcess | undefined;
   let worker: ChildProcess | undefined;
+  let s3: TestS3 | undefined;
   const adminClient = new pg.Client({ connectionString: admin.toString() });
   // An idle connection ended by the server (another user's cleanup) must not end the run.
   adminClient.on('error', (error) => say(`  (admin connection lost: ${error.message})`));
   await adminClient.connect();
   try {
-    say(`ingest bench: ${COUNT} pictures of ${WIDTH}×${HEIGHT} px, ${UPLOADS} concurrent uploads, worker concurrency ${WORKER_CONCURRENCY}, ${os.cpus().length} CPUs`);
+    say(
+      `ingest bench: ${COUNT} pictures of ${WIDTH}×${HEIGHT} px, ${UPLOADS} concurrent uploads, worker concurrency ${WORKER_CONCURRENCY}, ${STORAGE} storage, ${os.cpus().length} CPUs`,
+    );
+    if (STORAGE === 's3') {
+      s3 = await startS3('sightline-bench');
+      Object.assign(env, s3.env('bench'));
+    }
     await adminClient.query(`CREATE DATABASE "${dbName}"`);
     Object.assign(process.env, env);
     const { dataSourceOptions } = await import('../../src/database/data-source-options.js');
@@ -205,6 +220,17 @@ async function main(): Promise<void> {
     await ds.initialize();
     await ds.runMigrations();
     await ds.destroy();
+
+    if (BIG_ONLY) {
+      const port = await freePort();
+      api = await start('main.js', { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }, /Sightline API listening/);
+      const token = await createToken(env);
+      const big = await bigUploads(`http://127.0.0.1:${port}/api`, { authorization: `Bearer ${token}` }, imageDir, api.pid!);
+      say(
+        `  upload memory:       ${BIG_UPLOADS} × ${BIG_MB} MB at once in ${big.seconds.toFixed(1)} s (${big.accepted} accepted): API RSS ${mb(big.before)} before, peak ${mb(big.peak)}, ${mb(big.after)} after (goal < 300 MB, flat)`,
+      );
+      return;
+    }
 
     // Pictures: one photo-like base, each copy with its own block of pixels, time and position.
     const t = Date.now();
@@ -374,6 +400,7 @@ async function main(): Promise<void> {
   } finally {
     await stop(worker);
     await stop(api);
+    await s3?.close();
     await adminClient.end().catch(() => undefined);
     // A connection of its own: the first may have been ended meanwhile.
     const dropper = new pg.Client({ connectionString: admin.toString() });
