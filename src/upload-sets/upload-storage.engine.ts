@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline, type Readable, Transform } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
@@ -82,7 +82,13 @@ export class PictureStorageEngine implements StorageEngine {
         done(null, chunk);
       },
     });
-    const body = pipeline(file.stream, peek, () => undefined);
+    // Piped, not pipelined: when storage stops early (size limit) it destroys `peek`, and the
+    // multipart part must not be destroyed with it (multer would answer before storage removed
+    // its partial write); it is drained below instead. The part's own failure is handed on.
+    peek.on('error', () => undefined);
+    file.stream.on('error', (error) => peek.destroy(error));
+    file.stream.pipe(peek);
+    const body = peek;
     const stored = this.storage.localPath(key) ? this.storage.put(key, body, { maxBytes: this.maxBytes, contentType: 'image/jpeg' }) : this.stageAndPush(key, body);
     stored.then(
       (result) => {
