@@ -25,8 +25,11 @@ export interface ReceivedPicture {
   jpegEnd: boolean;
 }
 
-/** Uploads pushed from their staging file into an object store at once (see PictureStorageEngine). */
-const OBJECT_STORE_PUSHES = 2;
+/**
+ * Uploads pushed from their staging file into an object store at once (see PictureStorageEngine):
+ * each push holds up to 32 MiB (S3 multipart parts in flight).
+ */
+const OBJECT_STORE_PUSHES = 1;
 
 /** Runs at most `limit` tasks at a time, the others in order of arrival. */
 class Limiter {
@@ -55,7 +58,7 @@ class Limiter {
  * With local storage the part goes straight to its file. An object store's multipart upload
  * holds up to (queue + 1) parts of each upload in memory (32 MiB on S3), so there the part is
  * first staged in a file of the system's temporary folder, at the client's pace, and then pushed
- * to the store at most OBJECT_STORE_PUSHES at a time: many large uploads at once cost disk, not
+ * to the store OBJECT_STORE_PUSHES at a time: many large uploads at once cost disk, not
  * memory, and a slow client holds no push.
  */
 export class PictureStorageEngine implements StorageEngine {
