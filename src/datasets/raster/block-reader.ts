@@ -81,15 +81,17 @@ export async function decodeBlock(layout: BlockLayout, by: number, stored: Uint8
     bytes = new Uint8Array(stored); // its own copy: `stored` may be part of a larger read
   } else {
     bytes = new Uint8Array(0);
-    // Output in one piece: zlib's default 16 KiB chunks would each be a trip to its thread and a copy.
-    const chunkSize = Math.max(zlib.constants.Z_MIN_CHUNK, total * rowBytes + 1);
+    const full = total * rowBytes;
     // A few rows of a large block: inflate about the share of the input they need (zlib hands back
     // what it could decode), and the whole block only if that fell short.
     if (wanted < total && stored.length > 4096) {
       const cut = Math.min(stored.length, Math.ceil((stored.length * wanted) / total) + (stored.length >> 4) + 1024);
+      // Output in one piece: zlib's default 16 KiB chunks would each be a trip to its thread and a copy.
+      const chunkSize = Math.max(zlib.constants.Z_MIN_CHUNK, Math.min(full, Math.ceil((full * cut) / stored.length) + 2 * rowBytes) + 1);
       bytes = await inflate(stored.subarray(0, cut), { finishFlush: zlib.constants.Z_SYNC_FLUSH, chunkSize }).catch(() => new Uint8Array(0));
     }
-    if (bytes.length < wanted * rowBytes) bytes = await inflate(stored, { chunkSize });
+    // A damaged block could inflate to far more than a block: bounded.
+    if (bytes.length < wanted * rowBytes) bytes = await inflate(stored, { chunkSize: Math.max(zlib.constants.Z_MIN_CHUNK, full + 1), maxOutputLength: 2 * full + 65536 });
   }
   const rows = Math.min(total, Math.floor(bytes.length / rowBytes));
   if (rows < wanted) throw new Error(`Offset is outside the bounds of the block: ${bytes.length} bytes decoded, ${wanted * rowBytes} needed`);

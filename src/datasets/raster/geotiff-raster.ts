@@ -311,8 +311,9 @@ function openTiff(source: RasterSource, signal?: AbortSignal): Promise<GeoTIFF> 
   return fromCustomClient(new RangedFileClient(source), REMOTE_BLOCKS, signal);
 }
 
-/** Reads of blocks from an object store that lie closer than this are made as one request. */
+/** Reads of blocks that lie closer than this are made as one (a request to an object store; a system call on a local file). */
 const REMOTE_MERGE_GAP = 32 * 1024;
+const LOCAL_MERGE_GAP = 128 * 1024;
 /** Largest single read of merged blocks. */
 const MAX_MERGED_READ = 4 * 1024 * 1024;
 /** Range requests to an object store in flight at once, per batch of blocks. */
@@ -434,7 +435,7 @@ export class RasterFile {
   /** Byte ranges of the file; ranges close together are read at once. */
   async readRanges(ranges: ByteRange[], signal?: AbortSignal): Promise<Uint8Array[]> {
     const local = typeof this.source === 'string';
-    const { reads, at } = mergeRanges(ranges, local ? 0 : REMOTE_MERGE_GAP, MAX_MERGED_READ);
+    const { reads, at } = mergeRanges(ranges, local ? LOCAL_MERGE_GAP : REMOTE_MERGE_GAP, MAX_MERGED_READ);
     const data = await mapLimit(reads, local ? 16 : REMOTE_READS_IN_FLIGHT, (r) => this.readBytes(r.offset, r.length, signal));
     return ranges.map((r, i) => data[at[i]!.read]!.subarray(at[i]!.start, at[i]!.start + r.length));
   }

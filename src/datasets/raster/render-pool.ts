@@ -54,10 +54,16 @@ export class RenderPool {
     this.threads = Array.from({ length: size }, () => null);
   }
 
+  /** Starts every thread (each loads its modules once, ahead of the first job). */
+  start(): void {
+    for (let i = 0; i < this.size; i++) this.threads[i] ??= this.spawn(i);
+  }
+
   /** Runs a job on the least busy thread; samples of a raster go to the same thread (its cache has the blocks). */
   run(key: string, source: ThreadSource, info: RasterInfo, job: RenderJob): Promise<RenderReply & { ok: true }> {
     const index = job.kind === 'sample' ? hash(key) % this.size : this.leastBusy();
-    const thread = (this.threads[index] ??= this.start(index));
+    if (this.threads[index] === null) this.start();
+    const thread = this.threads[index]!;
     const id = this.nextId++;
     const request: RenderRequest = { id, key, source, info, job };
     return new Promise((resolve, reject) => {
@@ -67,7 +73,8 @@ export class RenderPool {
   }
 
   async close(): Promise<void> {
-    const threads = this.threads.splice(0).filter((t): t is Thread => t !== null);
+    const threads = this.threads.filter((t): t is Thread => t !== null);
+    this.threads.fill(null);
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
@@ -86,7 +93,7 @@ export class RenderPool {
     return best;
   }
 
-  private start(index: number): Thread {
+  private spawn(index: number): Thread {
     const worker = new Worker(new URL('./render.worker.js', import.meta.url), { workerData: { cacheBytes: this.cacheBytes } });
     worker.unref();
     const thread: Thread = { worker, pending: new Map() };

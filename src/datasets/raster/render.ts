@@ -288,129 +288,189 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
     // Which source pixels of the window are valid (not masked, transparent or nodata in every band).
     const size = ww * (r1 - r0);
     const valid = new Uint8Array(size);
+    let validCount = 0;
     const nd0 = nodata[0] ?? null;
     const nd1 = nodata[nb > 1 ? 1 : 0] ?? null;
     const nd2 = nodata[nb > 2 ? 2 : 0] ?? null;
     for (let i = 0; i < size; i++) {
       if ((mask && mask[i] === 0) || (alpha && alpha[i] === 0)) continue;
       const v0 = c0[i]!;
-      if (!(Number.isNaN(v0) || v0 === nd0)) {
-        valid[i] = 1;
-        continue;
-      }
-      if (nb > 1) {
+      let ok = !(Number.isNaN(v0) || v0 === nd0);
+      if (!ok && nb > 1) {
         const v1 = c1[i]!;
-        if (!(Number.isNaN(v1) || v1 === nd1)) {
-          valid[i] = 1;
-          continue;
-        }
+        ok = !(Number.isNaN(v1) || v1 === nd1);
       }
-      if (nb > 2) {
+      if (!ok && nb > 2) {
         const v2 = c2[i]!;
-        if (!(Number.isNaN(v2) || v2 === nd2)) valid[i] = 1;
+        ok = !(Number.isNaN(v2) || v2 === nd2);
+      }
+      if (ok) {
+        valid[i] = 1;
+        validCount++;
       }
     }
+    // Every source pixel valid (the usual case): no neighbour needs checking.
+    const allValid = validCount === size;
 
-    const count = pixels ? pixels.length : n;
-    const xMax = x1 - 1;
-    const yMax = r1 - 1;
-    for (let p = 0; p < count; p++) {
-      const o = pixels ? pixels[p]! : p;
-      const px = lx[o]!;
-      if (Number.isNaN(px)) continue;
-      const py = ly[o]!;
-      let fx0 = Math.floor(px);
-      let fy0 = Math.floor(py);
-      fx0 = fx0 < x0 ? x0 : fx0 > xMax ? xMax : fx0;
-      fy0 = fy0 < r0 ? r0 : fy0 > yMax ? yMax : fy0;
-      const nearest = (fy0 - r0) * ww + (fx0 - x0);
-      if (valid[nearest] === 0) {
-        opaque = false;
-        continue;
-      }
-      let v0: number;
-      let v1: number;
-      let v2: number;
-      if (!bilinear) {
-        v0 = c0[nearest]!;
-        v1 = c1[nearest]!;
-        v2 = c2[nearest]!;
-      } else {
-        const u = px - 0.5;
-        const v = py - 0.5;
-        const ca = Math.floor(u);
-        const ra = Math.floor(v);
-        const tx = u - ca;
-        const ty = v - ra;
-        const cl = (ca < x0 ? x0 : ca > xMax ? xMax : ca) - x0;
-        const cr = (ca + 1 < x0 ? x0 : ca + 1 > xMax ? xMax : ca + 1) - x0;
-        const rt = ((ra < r0 ? r0 : ra > yMax ? yMax : ra) - r0) * ww;
-        const rb = ((ra + 1 < r0 ? r0 : ra + 1 > yMax ? yMax : ra + 1) - r0) * ww;
-        const i00 = rt + cl;
-        const i10 = rt + cr;
-        const i01 = rb + cl;
-        const i11 = rb + cr;
-        const w00 = (1 - tx) * (1 - ty);
-        const w10 = tx * (1 - ty);
-        const w01 = (1 - tx) * ty;
-        const w11 = tx * ty;
-        let total = 0;
-        v0 = 0;
-        v1 = 0;
-        v2 = 0;
-        if (w00 > 0 && (i00 === nearest || valid[i00] === 1)) {
-          total += w00;
-          v0 += c0[i00]! * w00;
-          v1 += c1[i00]! * w00;
-          v2 += c2[i00]! * w00;
-        }
-        if (w10 > 0 && (i10 === nearest || valid[i10] === 1)) {
-          total += w10;
-          v0 += c0[i10]! * w10;
-          v1 += c1[i10]! * w10;
-          v2 += c2[i10]! * w10;
-        }
-        if (w01 > 0 && (i01 === nearest || valid[i01] === 1)) {
-          total += w01;
-          v0 += c0[i01]! * w01;
-          v1 += c1[i01]! * w01;
-          v2 += c2[i01]! * w01;
-        }
-        if (w11 > 0 && (i11 === nearest || valid[i11] === 1)) {
-          total += w11;
-          v0 += c0[i11]! * w11;
-          v1 += c1[i11]! * w11;
-          v2 += c2[i11]! * w11;
-        }
-        if (total > 0) {
-          v0 /= total;
-          v1 /= total;
-          v2 /= total;
-        } else {
-          v0 = c0[nearest]!;
-          v1 = c1[nearest]!;
-          v2 = c2[nearest]!;
-        }
-      }
-      const out = o * 4;
-      if (palette) {
-        const k = Math.max(0, Math.min(paletteSize - 1, Math.round(v0)));
-        rgba[out] = palette[k]! >> 8;
-        rgba[out + 1] = palette[paletteSize + k]! >> 8;
-        rgba[out + 2] = palette[2 * paletteSize + k]! >> 8;
-      } else {
-        rgba[out] = toByte(v0, stretch[0]!, invert);
-        rgba[out + 1] = toByte(v1, stretch[nb > 1 ? 1 : 0]!, invert);
-        rgba[out + 2] = toByte(v2, stretch[nb > 2 ? 2 : 0]!, invert);
-      }
-      const a = alpha ? Math.max(0, Math.min(255, alpha[nearest]!)) : 255;
-      rgba[out + 3] = a;
-      if (a < 255) opaque = false;
-      if (a > 0) empty = false;
-    }
+    const drawn = drawStripe({
+      pixels,
+      n,
+      lx,
+      ly,
+      x0,
+      r0,
+      xMax: x1 - 1,
+      yMax: r1 - 1,
+      ww,
+      valid,
+      allValid,
+      bilinear,
+      c0,
+      c1,
+      c2,
+      alpha,
+      palette,
+      paletteSize,
+      stretch,
+      nb,
+      invert,
+      rgba,
+    });
+    if (!drawn.opaque) opaque = false;
+    if (!drawn.empty) empty = false;
   }
   for (let o = 0; o < n && opaque; o++) if (Number.isNaN(lx[o]!)) opaque = false;
   return { width, height, rgba, opaque, empty };
+}
+
+/** What drawStripe needs: output positions, the stripe's window of source values and how to colour them. */
+interface Stripe {
+  /** Output pixels to draw (null: all of them). */
+  pixels: Int32Array | null;
+  n: number;
+  lx: Float64Array;
+  ly: Float64Array;
+  x0: number;
+  r0: number;
+  xMax: number;
+  yMax: number;
+  ww: number;
+  valid: Uint8Array;
+  allValid: boolean;
+  bilinear: boolean;
+  c0: TypedArray;
+  c1: TypedArray;
+  c2: TypedArray;
+  alpha: TypedArray | null;
+  palette: number[] | null;
+  paletteSize: number;
+  stretch: (readonly [number, number] | null)[];
+  nb: number;
+  invert: boolean;
+  rgba: Uint8Array;
+}
+
+/** Resamples one stripe into the image (a function of its own: compiled once, not inside a loop of an async function). */
+function drawStripe(stripe: Stripe): { opaque: boolean; empty: boolean } {
+  const { pixels, n, lx, ly, x0, r0, xMax, yMax, ww, valid, allValid, bilinear, c0, c1, c2, alpha, palette, paletteSize, stretch, nb, invert, rgba } = stripe;
+  let opaque = true;
+  let empty = true;
+  const count = pixels ? pixels.length : n;
+  for (let p = 0; p < count; p++) {
+    const o = pixels ? pixels[p]! : p;
+    const px = lx[o]!;
+    if (Number.isNaN(px)) continue;
+    const py = ly[o]!;
+    let fx0 = Math.floor(px);
+    let fy0 = Math.floor(py);
+    fx0 = fx0 < x0 ? x0 : fx0 > xMax ? xMax : fx0;
+    fy0 = fy0 < r0 ? r0 : fy0 > yMax ? yMax : fy0;
+    const nearest = (fy0 - r0) * ww + (fx0 - x0);
+    if (!allValid && valid[nearest] === 0) {
+      opaque = false;
+      continue;
+    }
+    let v0: number;
+    let v1: number;
+    let v2: number;
+    if (!bilinear) {
+      v0 = c0[nearest]!;
+      v1 = c1[nearest]!;
+      v2 = c2[nearest]!;
+    } else {
+      const u = px - 0.5;
+      const v = py - 0.5;
+      const ca = Math.floor(u);
+      const ra = Math.floor(v);
+      const tx = u - ca;
+      const ty = v - ra;
+      const cl = (ca < x0 ? x0 : ca > xMax ? xMax : ca) - x0;
+      const cr = (ca + 1 < x0 ? x0 : ca + 1 > xMax ? xMax : ca + 1) - x0;
+      const rt = ((ra < r0 ? r0 : ra > yMax ? yMax : ra) - r0) * ww;
+      const rb = ((ra + 1 < r0 ? r0 : ra + 1 > yMax ? yMax : ra + 1) - r0) * ww;
+      const i00 = rt + cl;
+      const i10 = rt + cr;
+      const i01 = rb + cl;
+      const i11 = rb + cr;
+      const w00 = (1 - tx) * (1 - ty);
+      const w10 = tx * (1 - ty);
+      const w01 = (1 - tx) * ty;
+      const w11 = tx * ty;
+      let total = 0;
+      v0 = 0;
+      v1 = 0;
+      v2 = 0;
+      if (w00 > 0 && (allValid || i00 === nearest || valid[i00] === 1)) {
+        total += w00;
+        v0 += c0[i00]! * w00;
+        v1 += c1[i00]! * w00;
+        v2 += c2[i00]! * w00;
+      }
+      if (w10 > 0 && (allValid || i10 === nearest || valid[i10] === 1)) {
+        total += w10;
+        v0 += c0[i10]! * w10;
+        v1 += c1[i10]! * w10;
+        v2 += c2[i10]! * w10;
+      }
+      if (w01 > 0 && (allValid || i01 === nearest || valid[i01] === 1)) {
+        total += w01;
+        v0 += c0[i01]! * w01;
+        v1 += c1[i01]! * w01;
+        v2 += c2[i01]! * w01;
+      }
+      if (w11 > 0 && (allValid || i11 === nearest || valid[i11] === 1)) {
+        total += w11;
+        v0 += c0[i11]! * w11;
+        v1 += c1[i11]! * w11;
+        v2 += c2[i11]! * w11;
+      }
+      if (total > 0) {
+        v0 /= total;
+        v1 /= total;
+        v2 /= total;
+      } else {
+        v0 = c0[nearest]!;
+        v1 = c1[nearest]!;
+        v2 = c2[nearest]!;
+      }
+    }
+    const out = o * 4;
+    if (palette) {
+      const k = Math.max(0, Math.min(paletteSize - 1, Math.round(v0)));
+      rgba[out] = palette[k]! >> 8;
+      rgba[out + 1] = palette[paletteSize + k]! >> 8;
+      rgba[out + 2] = palette[2 * paletteSize + k]! >> 8;
+    } else {
+      rgba[out] = toByte(v0, stretch[0]!, invert);
+      rgba[out + 1] = toByte(v1, stretch[nb > 1 ? 1 : 0]!, invert);
+      rgba[out + 2] = toByte(v2, stretch[nb > 2 ? 2 : 0]!, invert);
+    }
+    const a = alpha ? Math.max(0, Math.min(255, alpha[nearest]!)) : 255;
+    rgba[out + 3] = a;
+    if (a < 255) opaque = false;
+    if (a > 0) empty = false;
+  }
+  return { opaque, empty };
 }
 
 /** A band value as a byte of the image: stretched (non-byte data), rounded, clamped, inverted (white-is-zero). */
