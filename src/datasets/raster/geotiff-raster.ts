@@ -311,11 +311,14 @@ function openTiff(source: RasterSource, signal?: AbortSignal): Promise<GeoTIFF> 
   return fromCustomClient(new RangedFileClient(source), REMOTE_BLOCKS, signal);
 }
 
-/** Reads of blocks that lie closer than this are made as one (a request to an object store; a system call on a local file). */
-const REMOTE_MERGE_GAP = 32 * 1024;
+/**
+ * Reads of blocks that lie closer than this are made as one (a request to an object store; a
+ * system call on a local file): a request costs far more than the bytes read through a gap.
+ */
+const REMOTE_MERGE_GAP = 256 * 1024;
 const LOCAL_MERGE_GAP = 128 * 1024;
 /** Largest single read of merged blocks. */
-const MAX_MERGED_READ = 4 * 1024 * 1024;
+const MAX_MERGED_READ = 8 * 1024 * 1024;
 /** Range requests to an object store in flight at once, per batch of blocks. */
 const REMOTE_READS_IN_FLIGHT = 8;
 
