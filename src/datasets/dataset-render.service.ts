@@ -101,10 +101,9 @@ export class DatasetRenderService implements OnApplicationBootstrap, OnApplicati
       return await this.pool!.run(`${dataset.id}:${dataset.revision}`, source, dataset.raster!, job);
     } catch (error) {
       if (error instanceof RasterProblem) throw new HttpException({ message: error.message, details: { reason: error.code } }, error.status);
-      if (error instanceof RasterFileGone) {
-        this.threadSources.delete(`${dataset.id}:${dataset.revision}`);
-        throw missing();
-      }
+      // Located afresh next time (a file moved away, an object URL no longer valid).
+      this.threadSources.delete(`${dataset.id}:${dataset.revision}`);
+      if (error instanceof RasterFileGone) throw missing();
       throw error;
     }
   }
