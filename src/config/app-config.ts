@@ -462,6 +462,15 @@ export class AppConfig {
   MQTT_PASSWORD?: string;
 
   /**
+   * Sightline manages the broker's accounts and topic ACLs through Mosquitto's dynamic-security
+   * plugin (`$CONTROL/dynamic-security/v1`, as MQTT_USERNAME): one account per pilot connection,
+   * allowed to publish only for the serial numbers bound through it.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  MQTT_DYNSEC = false;
+
+  /**
    * Which processes consume telemetry from the broker: `worker` (every worker), `api`, `both` or `off`.
    * Several consumers share the subscriptions (MQTT shared subscriptions of MQTT_SHARE_GROUP).
    */

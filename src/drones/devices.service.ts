@@ -5,6 +5,7 @@ import type { DeviceKind } from './device.entity.js';
 import { DroneEventsService } from './drone-events.service.js';
 import type { FlightState } from './flight-detector.js';
 import { FlightChanges, isRetryable, LOCKED_DEVICE_COLUMNS, type LockedDevice } from './flight-writes.js';
+import { DroneMqttAccessService } from './mqtt-access.service.js';
 import { modelName, type TopologyUpdate } from './mqtt/dji-messages.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -54,6 +55,7 @@ export class DroneDevicesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly events: DroneEventsService,
+    private readonly access: DroneMqttAccessService,
   ) {}
 
   private async retrying<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
@@ -73,6 +75,7 @@ export class DroneDevicesService {
    */
   async applyTopology(update: TopologyUpdate): Promise<boolean> {
     const changes = new FlightChanges();
+    const resync = new Set<string>();
     const bound = await this.retrying(async (m) => {
       const subSns = update.subDevices.map((d) => d.sn).filter((sn) => sn !== update.gatewaySn);
       // Every row this report touches, locked in serial-number order (as telemetry batches lock them).
@@ -98,6 +101,10 @@ export class DroneDevicesService {
         // An aircraft moving to another workspace ends the flight it had there.
         let state = before?.flight_state ?? {};
         if (before && before.workspace_id !== ws) state = changes.end(before, update.at, 'unbound');
+        if (before?.connection_id !== gateway.connection_id) {
+          resync.add(gateway.connection_id);
+          if (before?.connection_id) resync.add(before.connection_id);
+        }
         const [row]: { id: string }[] = await m.query(
           `INSERT INTO drone_device (sn, kind, workspace_id, connection_id, gateway_sn, model_key, model_name, firmware_version, online, last_connected_at, flight_state)
            VALUES ($1, 'aircraft', $2, $3, $4, $5, $6, $7, true, now(), $8)
@@ -106,7 +113,8 @@ export class DroneDevicesService {
            RETURNING id`,
           [sub.sn, ws, gateway.connection_id, update.gatewaySn, sub.modelKey, modelName(sub.modelKey), sub.version, JSON.stringify(state)],
         );
-        if (!before?.online || before.workspace_id !== ws) changes.events.push({ workspaceId: ws, event: { type: 'device_online', device_id: row.id, sn: sub.sn, kind: 'aircraft', at } });
+        if (!before?.online || before.workspace_id !== ws)
+          changes.events.push({ workspaceId: ws, event: { type: 'device_online', device_id: row.id, sn: sub.sn, kind: 'aircraft', at } });
       }
       const listed = new Set(subSns);
       for (const gone of rows.filter((r) => r.kind === 'aircraft' && r.gateway_sn === update.gatewaySn && !listed.has(r.sn) && r.online)) {
@@ -118,6 +126,7 @@ export class DroneDevicesService {
       return true;
     });
     await this.events.publishMany(changes.events);
+    for (const connectionId of resync) await this.access.sync(connectionId);
     return bound;
   }
 
@@ -128,8 +137,10 @@ export class DroneDevicesService {
   async bind(request: BindRequest): Promise<DeviceRow> {
     if (!SN_PATTERN.test(request.sn)) throw new BadRequestException('sn must be 1-64 letters, digits, ".", "_" or "-"');
     const changes = new FlightChanges();
+    let previousConnection: string | null = null;
     const id = await this.retrying(async (m) => {
       const [before]: LockedDevice[] = await m.query(`SELECT ${LOCKED_DEVICE_COLUMNS} FROM drone_device WHERE sn = $1 FOR UPDATE`, [request.sn]);
+      previousConnection = before?.connection_id ?? null;
       let state = before?.flight_state ?? {};
       if (before && before.workspace_id && before.workspace_id !== request.workspaceId) state = changes.end(before, Date.now(), 'unbound');
       if (before && request.kind && before.kind !== request.kind && before.workspace_id === request.workspaceId) {
@@ -143,12 +154,24 @@ export class DroneDevicesService {
            model_key = COALESCE($5, drone_device.model_key), model_name = COALESCE($6, drone_device.model_name),
            callsign = COALESCE($7, drone_device.callsign), flight_state = $8, updated_at = now()
          RETURNING id`,
-        [request.sn, request.kind ?? 'gateway', request.workspaceId, request.connectionId, key, key ? modelName(key) : null, request.callsign ?? null, JSON.stringify(state), request.kind ?? null],
+        [
+          request.sn,
+          request.kind ?? 'gateway',
+          request.workspaceId,
+          request.connectionId,
+          key,
+          key ? modelName(key) : null,
+          request.callsign ?? null,
+          JSON.stringify(state),
+          request.kind ?? null,
+        ],
       );
       await changes.write(m);
       return row.id;
     });
     await this.events.publishMany(changes.events);
+    await this.access.sync(request.connectionId);
+    if (previousConnection && previousConnection !== request.connectionId) await this.access.sync(previousConnection);
     return (await this.find(request.workspaceId, id))!;
   }
 
@@ -160,17 +183,18 @@ export class DroneDevicesService {
         `SELECT ${LOCKED_DEVICE_COLUMNS} FROM drone_device WHERE workspace_id = $1 AND ${UUID.test(idOrSn) ? 'id = $2::uuid' : 'sn = $2'} FOR UPDATE`,
         [workspaceId, idOrSn],
       );
-      if (!device) return false;
+      if (!device) return null;
       const state = changes.end(device, Date.now(), 'unbound');
       await m.query(`UPDATE drone_device SET workspace_id = NULL, connection_id = NULL, online = false, flight_state = $2, updated_at = now() WHERE id = $1`, [
         device.id,
         JSON.stringify(state),
       ]);
       await changes.write(m);
-      return true;
+      return { connectionId: device.connection_id };
     });
     if (!found) throw new NotFoundException('Device not found in this workspace');
     await this.events.publishMany(changes.events);
+    await this.access.sync(found.connectionId);
   }
 
   /** A device of a workspace by id or serial number (null when it is not there). */

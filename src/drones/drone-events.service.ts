@@ -4,16 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { redisOptions } from '../queue/redis-connection.js';
 
 /** What browsers and scripts following a workspace receive (Server-Sent Events `event:` = `type`). */
-export type DroneEventType =
-  | 'position'
-  | 'telemetry'
-  | 'device_online'
-  | 'device_offline'
-  | 'flight_started'
-  | 'flight_landed'
-  | 'flight_ended'
-  | 'media_arrived'
-  | (string & {});
+export type DroneEventType = 'position' | 'telemetry' | 'device_online' | 'device_offline' | 'flight_started' | 'flight_landed' | 'flight_ended' | 'media_arrived' | (string & {});
 
 export interface DroneEvent {
   type: DroneEventType;

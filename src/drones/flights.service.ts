@@ -104,7 +104,17 @@ export class DroneFlightsService {
     const [row] = await this.dataSource.query(
       `INSERT INTO drone_flight (workspace_id, device_id, device_sn, name, status, started_at, landed_at, ended_at, end_reason, is_created_manually, point_count)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, 0) RETURNING ${FLIGHT_COLUMNS}`,
-      [workspaceId, device?.id ?? null, device?.sn ?? null, input.name ?? null, status, input.startedAt, input.landedAt ?? null, input.endedAt ?? null, input.endedAt ? 'manual' : null],
+      [
+        workspaceId,
+        device?.id ?? null,
+        device?.sn ?? null,
+        input.name ?? null,
+        status,
+        input.startedAt,
+        input.landedAt ?? null,
+        input.endedAt ?? null,
+        input.endedAt ? 'manual' : null,
+      ],
     );
     return row as FlightRow;
   }

@@ -222,7 +222,8 @@ export class DroneTelemetryService implements OnApplicationShutdown {
           battery_percent: s.batteryPercent,
           flight_id: state.flightId ?? null,
         };
-        if (!device.online) live.push({ workspaceId: device.workspace_id!, event: { type: 'device_online', device_id: device.id, sn: device.sn, kind: device.kind, at: iso(s.at) } });
+        if (!device.online)
+          live.push({ workspaceId: device.workspace_id!, event: { type: 'device_online', device_id: device.id, sn: device.sn, kind: device.kind, at: iso(s.at) } });
         live.push({ workspaceId: device.workspace_id!, event: { type: 'position', ...position } });
         live.push({ workspaceId: device.workspace_id!, event: { type: 'telemetry', ...position, state: s.state } });
       }

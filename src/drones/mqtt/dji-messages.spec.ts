@@ -18,7 +18,8 @@ describe('DJI topics', () => {
   it('reads the serial number of osd and status topics, nothing else', () => {
     assert.deepEqual(parseTopic('thing/product/1581F5BKD225D00BT891/osd'), { kind: 'osd', sn: '1581F5BKD225D00BT891' });
     assert.deepEqual(parseTopic('sys/product/4LFCJCC001008S/status'), { kind: 'status', sn: '4LFCJCC001008S' });
-    for (const t of ['thing/product/a/state', 'thing/product/a b/osd', 'thing/product//osd', 'sys/product/x/status_reply', 'thing/product/x/osd/extra']) assert.equal(parseTopic(t), null, t);
+    for (const t of ['thing/product/a/state', 'thing/product/a b/osd', 'thing/product//osd', 'sys/product/x/status_reply', 'thing/product/x/osd/extra'])
+      assert.equal(parseTopic(t), null, t);
   });
 });
 
@@ -44,7 +45,11 @@ describe('DJI telemetry (osd)', () => {
   });
 
   it('parses numbers sent as strings and timestamps in seconds', () => {
-    const r = parseOsd('AC1', JSON.stringify({ timestamp: String(Math.floor((NOW - 5000) / 1000)), data: { latitude: '47.5', longitude: '8.25', mode_code: '3', elevation: '12.5' } }), opts);
+    const r = parseOsd(
+      'AC1',
+      JSON.stringify({ timestamp: String(Math.floor((NOW - 5000) / 1000)), data: { latitude: '47.5', longitude: '8.25', mode_code: '3', elevation: '12.5' } }),
+      opts,
+    );
     assert.ok(r.ok);
     assert.deepEqual([r.value.lat, r.value.lon, r.value.modeCode, r.value.elevation, r.value.at], [47.5, 8.25, 3, 12.5, Math.floor((NOW - 5000) / 1000) * 1000]);
   });
@@ -88,7 +93,10 @@ describe('DJI topology (update_topo)', () => {
     assert.match((parseTopology('GW', body({}, 'other'), opts) as { reason: string }).reason, /not update_topo/);
     assert.match((parseTopology('GW', body({ domain: 2, type: 119, sub_type: 0 }), opts) as { reason: string }).reason, /sub_devices is not an array/);
     assert.match((parseTopology('GW', body({ domain: 2, type: 'x', sub_type: 0, sub_devices: [] }), opts) as { reason: string }).reason, /data.type/);
-    assert.match((parseTopology('GW', body({ domain: 2, type: 119, sub_type: 0, sub_devices: [{ sn: '../x', domain: 0, type: 1, sub_type: 0 }] }), opts) as { reason: string }).reason, /sn/);
+    assert.match(
+      (parseTopology('GW', body({ domain: 2, type: 119, sub_type: 0, sub_devices: [{ sn: '../x', domain: 0, type: 1, sub_type: 0 }] }), opts) as { reason: string }).reason,
+      /sn/,
+    );
   });
 
   it('answers with result 0 and the same tid and bid; names known models', () => {

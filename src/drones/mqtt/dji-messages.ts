@@ -201,7 +201,8 @@ function modelKeyOf(d: Record<string, unknown>, where: string): Parsed<string> {
   const parts: number[] = [];
   for (const field of ['domain', 'type', 'sub_type']) {
     const v = num(d[field]);
-    if (v === undefined || Number.isNaN(v) || !Number.isInteger(v) || v < 0) return fail(`${where}.${field} is not a non-negative integer: ${JSON.stringify(d[field] ?? null).slice(0, 40)}`);
+    if (v === undefined || Number.isNaN(v) || !Number.isInteger(v) || v < 0)
+      return fail(`${where}.${field} is not a non-negative integer: ${JSON.stringify(d[field] ?? null).slice(0, 40)}`);
     parts.push(v);
   }
   return { ok: true, value: parts.join('-') };

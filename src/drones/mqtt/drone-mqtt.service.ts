@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { HealthService } from '../../health/health.service.js';
 import { PROCESS_ROLE, type ProcessRole } from '../../queue/process-role.js';
 import { DroneDevicesService } from '../devices.service.js';
+import { DroneMqttAccessService } from '../mqtt-access.service.js';
 import { DroneTelemetryService } from '../telemetry.service.js';
 import { parseTopic, parseTopology, topologyReply } from './dji-messages.js';
 
@@ -41,6 +42,7 @@ export class DroneMqttService implements OnApplicationBootstrap, OnApplicationSh
     private readonly telemetry: DroneTelemetryService,
     private readonly devices: DroneDevicesService,
     private readonly health: HealthService,
+    private readonly access: DroneMqttAccessService,
   ) {}
 
   get consuming(): boolean {
@@ -71,6 +73,8 @@ export class DroneMqttService implements OnApplicationBootstrap, OnApplicationSh
     }));
     client.on('connect', () => {
       this.lastError = undefined;
+      // With the dynamic-security plugin, Sightline's account may also answer devices.
+      this.access.ensureServiceRole().catch((error: Error) => this.logger.warn({ err: error.message }, 'MQTT service role not set up: topology replies may be refused'));
       this.logger.log({ url: redactUrl(this.config.MQTT_URL), clientId }, 'MQTT connected');
       client.subscribe(subscriptions(this.config.MQTT_SHARE_GROUP), { qos: 0 }, (error, granted) => {
         const refused = granted?.filter((g) => g.qos >= 128) ?? [];
