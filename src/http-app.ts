@@ -16,6 +16,8 @@ import { MetricsService } from './health/metrics.service.js';
 import { setupSwagger } from './openapi-document.js';
 
 export const API_PREFIX = 'api';
+/** The DJI Cloud API routes pilot apps call, served at the root of the public address (outside `/api`). */
+export const DJI_ROUTE_PREFIXES = ['media/api/v1', 'storage/api/v1', 'manage/api/v1'];
 
 /**
  * CORS: anonymous reads are open to every origin (STAC Browser on another site works);
@@ -127,7 +129,7 @@ export function configureHttpApp(app: NestExpressApplication): void {
   configureAuthHttp(app);
   for (const parser of bodyParsers(config.BODY_LIMIT_BYTES)) app.use(parser);
   app.use(inputGuardMiddleware());
-  app.setGlobalPrefix(API_PREFIX);
+  app.setGlobalPrefix(API_PREFIX, { exclude: DJI_ROUTE_PREFIXES.map((prefix) => `${prefix}/{*path}`) });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(new InputGuardPipe(), new NullFieldsPipe(), createValidationPipe());
   setupSwagger(app);

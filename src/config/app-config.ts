@@ -289,6 +289,38 @@ export class AppConfig {
   @IsString({ each: true })
   HARVEST_DENY_NETWORKS: string[] = ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128', '100.100.100.200/32', 'metadata.google.internal', 'metadata.goog'];
 
+  /** Platform name the pilot app shows after logging in with a drone connection (default: INSTANCE_NAME). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  DRONES_PLATFORM_NAME?: string;
+
+  /** DJI Pilot 2 SDK credentials handed to the pilot app at login (from DJI's developer site; empty: not configured). */
+  @IsString()
+  @MaxLength(200)
+  DJI_APP_ID = '';
+
+  @IsString()
+  @MaxLength(500)
+  DJI_APP_KEY = '';
+
+  @IsString()
+  @MaxLength(4000)
+  DJI_APP_LICENSE = '';
+
+  /** How long a token from a drone connection's login lasts, in seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(30 * 86400)
+  DRONE_TOKEN_TTL_SECONDS = 86400;
+
+  /** MQTT address the pilot app and docks connect to (e.g. `ssl://mqtt.example.org:8883`); default: MQTT_URL. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  MQTT_PUBLIC_URL?: string;
+
   /** Signs API tokens (HS256) and session ids. Required in production. */
   @IsOptional()
   @IsString()
@@ -447,11 +479,6 @@ export class AppConfig {
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['mqtt', 'mqtts', 'ws', 'wss'] })
   MQTT_URL = 'mqtt://127.0.0.1:1883';
 
-  /** The broker address handed to pilot apps with their MQTT credentials (default: MQTT_URL). */
-  @IsOptional()
-  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['mqtt', 'mqtts', 'ws', 'wss', 'tcp', 'ssl'] })
-  MQTT_PUBLIC_URL?: string;
-
   /** Sightline's own account on the broker (with the dynamic-security plugin: an account allowed to manage it). */
   @IsOptional()
   @IsString()
@@ -533,6 +560,7 @@ export const OPTIONAL_SETTINGS = [
   'S3_PREFIX',
   'S3_ACCESS_KEY_ID',
   'S3_SECRET_ACCESS_KEY',
+  'DRONES_PLATFORM_NAME',
   'MQTT_PUBLIC_URL',
   'MQTT_USERNAME',
   'MQTT_PASSWORD',

@@ -23,9 +23,9 @@ export class DroneEventsController {
 
   @Get('events')
   @ApiOperation({
-    summary: "Follow a workspace live (Server-Sent Events): positions, telemetry, devices online/offline, flights, media",
+    summary: 'Follow a workspace live (Server-Sent Events): positions, telemetry, devices online/offline, flights, media',
     description:
-      'A `text/event-stream`; each event\'s `event:` is its type — `position`, `telemetry`, `device_online`, `device_offline`, ' +
+      "A `text/event-stream`; each event's `event:` is its type — `position`, `telemetry`, `device_online`, `device_offline`, " +
       '`flight_started`, `flight_landed`, `flight_ended`, `media_arrived` — and its `data:` a JSON object (`device_id`, `sn`, `at`, ' +
       '`flight_id`…). Best effort: after a reconnection read the state over REST. A comment line every 15 s keeps the stream open. ' +
       'Browsers: `new EventSource(url, { withCredentials: true })` with the session cookie; scripts: `Authorization: Bearer`.',

@@ -38,7 +38,12 @@ export class DroneFlightsController {
   @ApiOperation({ summary: "An aircraft's flights, newest first" })
   @ApiOkResponse({ type: [FlightDto] })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Bad limit or before' })
-  async list(@CurrentUser() user: AuthUser, @Param('workspaceId', WorkspaceId()) workspaceId: string, @Param('id') id: string, @Query() query: FlightsQueryDto): Promise<FlightDto[]> {
+  async list(
+    @CurrentUser() user: AuthUser,
+    @Param('workspaceId', WorkspaceId()) workspaceId: string,
+    @Param('id') id: string,
+    @Query() query: FlightsQueryDto,
+  ): Promise<FlightDto[]> {
     await this.workspaces.get(user, workspaceId);
     return (await this.flights.listForDevice(workspaceId, id, { limit: query.limit ?? 100, before: query.before })).map(FlightDto.from);
   }

@@ -4,13 +4,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { connect, type MqttClient } from 'mqtt';
 import type { DataSource } from 'typeorm';
 import { AppConfig, secretKey } from '../config/app-config.js';
+import type { DroneMqttAccess, MqttCredentials } from './drone-mqtt-access.js';
 
-export interface MqttCredentials {
-  /** The broker URL the pilot app connects to (MQTT_PUBLIC_URL, else MQTT_URL). */
-  host: string;
-  username: string;
-  password: string;
+/** DJI's apps want `tcp://host:port` (or `ssl://`) rather than `mqtt://` / `mqtts://`. */
+function djiBrokerAddress(url: string): string {
+  return url.replace(/^mqtt:\/\//i, 'tcp://').replace(/^mqtts:\/\//i, 'ssl://');
 }
+
+const idOf = (connection: string | { id: string }) => (typeof connection === 'string' ? connection : connection.id);
 
 const CONTROL_TOPIC = '$CONTROL/dynamic-security/v1';
 const RESPONSE_TOPIC = `${CONTROL_TOPIC}/response`;
@@ -55,7 +56,7 @@ export function aclsFor(sns: string[]): { acltype: string; topic: string; allow:
  * serial numbers not bound to a workspace.
  */
 @Injectable()
-export class DroneMqttAccessService implements OnApplicationShutdown {
+export class DroneMqttAccessService implements DroneMqttAccess, OnApplicationShutdown {
   private readonly logger = new Logger(DroneMqttAccessService.name);
   private control?: Promise<MqttClient>;
   private readonly pending = new Map<string, { resolve: (r: DynsecResponse) => void; reject: (e: Error) => void }>();
@@ -74,11 +75,16 @@ export class DroneMqttAccessService implements OnApplicationShutdown {
     return createHmac('sha256', secretKey(this.config)).update(`sightline-mqtt:${connectionRowId}`).digest('base64url').slice(0, 32);
   }
 
-  /** The broker credentials of a connection (drone_connection.id); with MQTT_DYNSEC the account exists on the broker when this returns. */
-  async credentialsFor(connectionId: string): Promise<MqttCredentials> {
-    const [row]: { id: string; connection_id: string }[] = await this.dataSource.query(`SELECT id, connection_id FROM drone_connection WHERE id = $1`, [connectionId]);
+  /**
+   * The broker credentials of a connection (its drone_connection.id, or the connection): its
+   * `connection_id` and a password derived from SECRET_KEY, the same at every login (a second
+   * device of the connection keeps its session). With MQTT_DYNSEC the account exists on the
+   * broker when this returns. The login token given by the caller is not used as the password.
+   */
+  async credentialsFor(connection: string | { id: string }, _loginToken?: string): Promise<MqttCredentials> {
+    const [row]: { id: string; connection_id: string }[] = await this.dataSource.query(`SELECT id, connection_id FROM drone_connection WHERE id = $1`, [idOf(connection)]);
     if (!row) throw new NotFoundException('Connection not found');
-    const credentials = { host: this.config.MQTT_PUBLIC_URL ?? this.config.MQTT_URL, username: row.connection_id, password: this.passwordOf(row.id) };
+    const credentials = { host: djiBrokerAddress(this.config.MQTT_PUBLIC_URL ?? this.config.MQTT_URL), username: row.connection_id, password: this.passwordOf(row.id) };
     if (this.managed) {
       const sns = await this.boundSns(row.id);
       await this.ensureRole(row.id, sns);
@@ -94,8 +100,9 @@ export class DroneMqttAccessService implements OnApplicationShutdown {
   }
 
   /** Ends a connection's broker access (its account is deleted and its clients disconnected). Safe to call after the connection row is gone. */
-  async revoke(connectionId: string): Promise<void> {
+  async revoke(connection: string | { id: string }): Promise<void> {
     if (!this.managed) return;
+    const connectionId = idOf(connection);
     const list = await this.commandOk({ command: 'listClients', verbose: true });
     const clients = (list.data?.clients ?? []) as { username: string; textname?: string; roles?: { rolename: string }[] }[];
     for (const client of clients) {
@@ -121,7 +128,11 @@ export class DroneMqttAccessService implements OnApplicationShutdown {
   ensureServiceRole(): Promise<void> {
     if (!this.managed || !this.config.MQTT_USERNAME) return Promise.resolve();
     this.serviceRoleReady ??= (async () => {
-      const acls = ['sys/product/+/status_reply', 'thing/product/+/services', 'thing/product/+/property/set'].map((topic) => ({ acltype: 'publishClientSend', topic, allow: true }));
+      const acls = ['sys/product/+/status_reply', 'thing/product/+/services', 'thing/product/+/property/set'].map((topic) => ({
+        acltype: 'publishClientSend',
+        topic,
+        allow: true,
+      }));
       const role = await this.command({ command: 'getRole', rolename: SERVICE_ROLE });
       if (role.error) await this.commandOk({ command: 'createRole', rolename: SERVICE_ROLE, acls });
       const me = await this.commandOk({ command: 'getClient', username: this.config.MQTT_USERNAME });

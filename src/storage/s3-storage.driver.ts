@@ -1,6 +1,8 @@
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -9,6 +11,7 @@ import {
   ListObjectsV2Command,
   S3Client,
   S3ServiceException,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -31,6 +34,8 @@ export interface S3StorageOptions {
   partSize?: number;
   /** Parts uploaded at once; an upload holds at most (queueSize + 1) × partSize bytes in memory. */
   queueSize?: number;
+  /** Objects larger than this are moved by a multipart copy (S3 allows one CopyObject up to 5 GiB). */
+  singleCopyLimit?: number;
 }
 
 /** Why the store cannot be used, said so that an operator can fix it. */
@@ -38,6 +43,9 @@ export class StorageUnavailableError extends Error {}
 
 /** The largest object a single CopyObject may copy. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
+/** Parts of a multipart copy: at least this big, and at most 10,000 of them. */
+const COPY_PART_BYTES = 512 * 1024 ** 2;
+const MAX_PARTS = 10_000;
 /** DeleteObjects takes at most this many keys. */
 const DELETE_BATCH = 1000;
 
@@ -81,8 +89,10 @@ export class S3StorageDriver implements StorageDriver {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly endpoint: string;
+  private readonly singleCopyLimit: number;
 
   constructor(options: S3StorageOptions) {
+    this.singleCopyLimit = Math.min(MAX_COPY_BYTES, options.singleCopyLimit ?? MAX_COPY_BYTES);
     this.bucket = options.bucket;
     const prefix = options.prefix ?? '';
     if (prefix) assertValidPrefix(prefix);
@@ -228,19 +238,58 @@ export class S3StorageDriver implements StorageDriver {
   async move(from: string, to: string): Promise<void> {
     const source = this.fullKey(from);
     const target = this.fullKey(to);
-    const head = await this.stat(from);
-    if (!head) throw new StorageNotFoundError(from);
-    if (head.size > MAX_COPY_BYTES) {
-      throw new Error(`Cannot move ${from}: it has ${head.size} bytes, more than the 5 GiB a single S3 copy can take`);
-    }
+    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: source })).catch((error: unknown) => {
+      throw isNotFound(error) ? new StorageNotFoundError(from) : error;
+    });
+    const size = head.ContentLength ?? 0;
     const copySource = `${this.bucket}/${source.split('/').map(encodeURIComponent).join('/')}`;
     try {
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: target, CopySource: copySource }));
+      if (size <= this.singleCopyLimit) await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: target, CopySource: copySource }));
+      else await this.copyLarge(source, target, copySource, size, head.ContentType, head.Metadata);
     } catch (error) {
       if (isNotFound(error)) throw new StorageNotFoundError(from);
       throw error;
     }
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: source }));
+  }
+
+  /**
+   * Copies an object too big for one CopyObject: a multipart upload whose parts are server-side
+   * copies of byte ranges (UploadPartCopy). Servers without UploadPartCopy get the bytes streamed
+   * through this process instead (a multipart upload, never the whole object in memory). A copy
+   * that fails is aborted: no partial upload is left behind.
+   */
+  private async copyLarge(source: string, target: string, copySource: string, size: number, contentType?: string, metadata?: Record<string, string>): Promise<void> {
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: target, ContentType: contentType, Metadata: metadata }));
+    const partSize = Math.max(Math.min(COPY_PART_BYTES, this.singleCopyLimit), Math.ceil(size / MAX_PARTS));
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    try {
+      for (let start = 0, n = 1; start < size; start += partSize, n++) {
+        const end = Math.min(size, start + partSize) - 1;
+        const out = await this.client.send(
+          new UploadPartCopyCommand({ Bucket: this.bucket, Key: target, UploadId, PartNumber: n, CopySource: copySource, CopySourceRange: `bytes=${start}-${end}` }),
+        );
+        parts.push({ ETag: out.CopyPartResult!.ETag!, PartNumber: n });
+      }
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: target, UploadId, MultipartUpload: { Parts: parts } }));
+    } catch (error) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: target, UploadId })).catch(() => undefined);
+      if ((error as Error)?.name !== 'NotImplemented') throw error;
+      await this.copyThrough(source, target, contentType, metadata);
+    }
+  }
+
+  /** Streams an object into another key (a multipart upload of `partSize` parts). */
+  private async copyThrough(source: string, target: string, contentType?: string, metadata?: Record<string, string>): Promise<void> {
+    const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: source }));
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: target, Body: got.Body as Readable, ContentType: contentType, Metadata: metadata },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    await upload.done();
   }
 
   async delete(key: string): Promise<void> {

@@ -53,12 +53,12 @@ describe('MQTT access of pilot connections (Mosquitto dynamic security)', { skip
 
     const credentials = await access.credentialsFor(a.id);
     assert.equal(credentials.username, a.connectionId);
-    assert.equal(credentials.host, broker.url);
+    assert.equal(credentials.host, broker.url.replace('mqtt://', 'tcp://'));
     assert.ok(credentials.password.length >= 24);
     // Stable: a second login gets the same account.
     assert.deepEqual(await access.credentialsFor(a.id), credentials);
 
-    const pilot = await connectAsync(credentials.host, { username: credentials.username, password: credentials.password, reconnectPeriod: 0, protocolVersion: 5 });
+    const pilot = await connectAsync(broker.url, { username: credentials.username, password: credentials.password, reconnectPeriod: 0, protocolVersion: 5 });
     clients.push(pilot);
     // Another connection's serial number: refused by the broker (never delivered).
     await pilot.publishAsync(`thing/product/${snB}/osd`, osd(1), { qos: 1 }).catch(() => undefined);
@@ -79,10 +79,10 @@ describe('MQTT access of pilot connections (Mosquitto dynamic security)', { skip
     const closed = new Promise<void>((resolve) => pilot.once('close', () => resolve()));
     await access.revoke(a.id);
     await closed;
-    await assert.rejects(connectAsync(credentials.host, { username: credentials.username, password: credentials.password, reconnectPeriod: 0, protocolVersion: 5 }));
+    await assert.rejects(connectAsync(broker.url, { username: credentials.username, password: credentials.password, reconnectPeriod: 0, protocolVersion: 5 }));
     // The other connection is untouched.
     const other = await access.credentialsFor(b.id);
-    const pilotB = await connectAsync(other.host, { username: other.username, password: other.password, reconnectPeriod: 0, protocolVersion: 5 });
+    const pilotB = await connectAsync(broker.url, { username: other.username, password: other.password, reconnectPeriod: 0, protocolVersion: 5 });
     clients.push(pilotB);
     await pilotB.publishAsync(`thing/product/${snB}/osd`, osd(5), { qos: 1 });
     await waitFor("the other connection's telemetry", async () => seen.some((s) => s.startsWith(`thing/product/${snB}/osd`)));
