@@ -15,6 +15,8 @@ export type TelemetryResult = 'accepted' | 'late' | 'duplicate' | 'unbound' | 'm
 
 /** Messages written per transaction at most. */
 const MAX_BATCH = 2000;
+/** Batches written at the same time (of different devices), so that one slow commit does not hold every message back. */
+const MAX_CONCURRENT_BATCHES = 2;
 /** Messages waiting beyond this are dropped (counted `overflow`): the database is down or far too slow. */
 const MAX_BUFFERED = 100_000;
 /** Consecutive on-the-ground messages that confirm a landing. */
@@ -40,7 +42,9 @@ export class DroneTelemetryService implements OnApplicationShutdown {
   private readonly logger = new Logger(DroneTelemetryService.name);
   private buffer: Pending[] = [];
   private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  /** Batches being written, and the devices they hold. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly inFlight = new Set<string>();
   private closed = false;
   private readonly messages: Counter<'result'>;
   private readonly flushSeconds: Histogram;
@@ -99,28 +103,51 @@ export class DroneTelemetryService implements OnApplicationShutdown {
   }
 
   private schedule(): void {
-    if (this.closed || this.timer || this.flushing) return;
+    if (this.closed || this.timer || this.running.size >= MAX_CONCURRENT_BATCHES || !this.buffer.length) return;
     const delay = this.buffer.length >= MAX_BATCH ? 0 : this.config.DRONE_TELEMETRY_FLUSH_MS;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flushing = this.flushOnce().finally(() => {
-        this.flushing = undefined;
-        if (this.buffer.length) this.schedule();
-      });
+      this.startBatch();
+      this.schedule();
     }, delay);
+  }
+
+  /**
+   * Takes a batch from the buffer and writes it. Batches written at the same time hold different
+   * devices: a device's messages wait for its batch in progress, so they stay in order.
+   */
+  private startBatch(): void {
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    for (const p of this.buffer) {
+      if (batch.length < MAX_BATCH && !this.inFlight.has(p.sample.sn)) batch.push(p);
+      else rest.push(p);
+    }
+    if (!batch.length) return;
+    this.buffer = rest;
+    const sns = new Set(batch.map((p) => p.sample.sn));
+    for (const sn of sns) this.inFlight.add(sn);
+    const done: Promise<void> = this.flushOnce(batch).finally(() => {
+      for (const sn of sns) this.inFlight.delete(sn);
+      this.running.delete(done);
+      this.schedule();
+    });
+    this.running.add(done);
   }
 
   /** Writes everything received so far (tests, shutdown). */
   async flush(): Promise<void> {
-    while (this.flushing || this.buffer.length) {
-      if (this.flushing) await this.flushing;
-      else await this.flushOnce();
+    while (this.running.size || this.buffer.length) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      if (this.running.size < MAX_CONCURRENT_BATCHES && this.buffer.length) this.startBatch();
+      if (this.running.size) await Promise.race(this.running);
     }
   }
 
-  private async flushOnce(): Promise<void> {
-    const batch = this.buffer.splice(0, MAX_BATCH);
-    if (!batch.length) return;
+  private async flushOnce(batch: Pending[]): Promise<void> {
     const end = this.flushSeconds.startTimer();
     try {
       for (let attempt = 1; ; attempt++) {
@@ -150,6 +177,9 @@ export class DroneTelemetryService implements OnApplicationShutdown {
     const changes = new FlightChanges();
     const live: { workspaceId: string; event: DroneEvent }[] = [];
     await this.dataSource.transaction(async (m: EntityManager) => {
+      // Telemetry is a stream: a crash may lose the last moments of it (as it loses the messages
+      // still buffered), but commits need not wait for the disk.
+      await m.query('SET LOCAL synchronous_commit = off');
       const devices: LockedDevice[] = await m.query(
         `SELECT ${LOCKED_DEVICE_COLUMNS} FROM drone_device
          WHERE sn = ANY($1) AND workspace_id IS NOT NULL AND connection_id IS NOT NULL
@@ -193,7 +223,11 @@ export class DroneTelemetryService implements OnApplicationShutdown {
           if (result.keep) changes.points.push(pointOf(s, result.flightId, true));
         }
         if (!newest) continue;
-        if (device.kind === 'aircraft') changes.stats(state);
+        // The flight row changes only when its figures do (a kept point, a new highest point).
+        const before = device.flight_state ?? {};
+        if (device.kind === 'aircraft' && (state.flightId !== before.flightId || state.points !== before.points || state.maxElevation !== before.maxElevation)) {
+          changes.stats(state);
+        }
         const s = newest.sample;
         deviceUpdates.push({
           id: device.id,
