@@ -7,7 +7,6 @@ import { ErrorResponseDto } from '../common/error-response.js';
 import { DroneEventsService, type DroneEvent } from './drone-events.service.js';
 import { DroneWorkspacesService } from './workspaces.service.js';
 
-const WorkspaceId = () => new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('Workspace not found') });
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 
@@ -33,7 +32,12 @@ export class DroneEventsController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'The event stream (open until the client leaves)' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such workspace, or not yours' })
-  async follow(@CurrentUser() user: AuthUser, @Param('workspaceId', WorkspaceId()) workspaceId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async follow(
+    @CurrentUser() user: AuthUser,
+    @Param('workspaceId', new ParseUUIDPipe({ exceptionFactory: () => new NotFoundException('Workspace not found') })) workspaceId: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     await this.workspaces.get(user, workspaceId);
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -41,26 +45,25 @@ export class DroneEventsController {
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no');
     const flush = () => (res as Response & { flush?: () => void }).flush?.();
-    let closed = false;
-    let unsubscribe: (() => void) | undefined;
+    const stream = { closed: false, unsubscribe: undefined as (() => void) | undefined };
     const keepalive = setInterval(() => {
       res.write(': keepalive\n\n');
       flush();
     }, KEEPALIVE_MS);
     const close = () => {
-      if (closed) return;
-      closed = true;
+      if (stream.closed) return;
+      stream.closed = true;
       clearInterval(keepalive);
-      unsubscribe?.();
+      stream.unsubscribe?.();
     };
     req.on('close', close);
     res.on('close', close);
-    unsubscribe = await this.events.subscribe(workspaceId, (event: DroneEvent) => {
-      if (closed) return;
+    stream.unsubscribe = await this.events.subscribe(workspaceId, (event: DroneEvent) => {
+      if (stream.closed) return;
       res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
       flush();
     });
-    if (closed) unsubscribe();
+    if (stream.closed) stream.unsubscribe();
     // The stream is open once this line arrives (clients may wait for it before acting).
     res.write(`retry: 3000\nevent: ready\ndata: ${JSON.stringify({ type: 'ready', workspace_id: workspaceId })}\n\n`);
     flush();
