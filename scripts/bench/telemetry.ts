@@ -5,8 +5,10 @@
 //
 //   --aircraft=N (default 4000: 2,000 messages/s) --duration=S (default 300) --workers=N (default 1)
 //   --flying=F (share of the fleet in the air, default 0.5) --keep (keep the bench database)
+//   --broker=URL (default: a Mosquitto of the bench's own on a spare port, so that consumers of other
+//   instances on a shared broker neither slow it down nor receive the fleet; else MQTT_URL)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +26,7 @@ const WORKERS = Number(arg('workers', '1'));
 const FLYING = Number(arg('flying', '0.5'));
 const PUBLISHERS = 8;
 const PROBES = 10;
-const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+let MQTT_URL = arg('broker', '');
 const SECRET_KEY = 'bench-secret-key-not-for-production';
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const children: ChildProcess[] = [];
@@ -108,7 +110,32 @@ async function counters(ports: number[]): Promise<Record<string, number>> {
   return total;
 }
 
+/** A Mosquitto of this run only (anonymous, loopback, nothing persisted). */
+async function privateBroker(): Promise<string | undefined> {
+  const bin = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
+  if (!bin) return undefined;
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sightline-bench-mosquitto-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nuser ${os.userInfo().username}\n`);
+  const proc = spawn(bin, ['-c', conf], { stdio: 'ignore' });
+  proc.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  children.push(proc);
+  const url = `mqtt://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const c = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 500 });
+      await c.endAsync();
+      return url;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`the bench's Mosquitto did not answer on ${url}`);
+}
+
 async function main(): Promise<void> {
+  if (!MQTT_URL) MQTT_URL = (await privateBroker()) ?? process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
   const dbName = `sightline_bench_telemetry_${process.pid}`;
   const dbUrl = databaseUrl(dbName);
   await adminQuery(dbUrl, `CREATE DATABASE "${dbName}"`);
