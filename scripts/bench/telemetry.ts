@@ -159,7 +159,11 @@ async function run(dbUrl: string): Promise<void> {
   const group = `bench${process.pid}`;
   const apiPort = await freePort();
   const common = { DATABASE_URL: dbUrl, QUEUE_PREFIX: prefix, MQTT_URL, MQTT_SHARE_GROUP: group, RECONCILE_INTERVAL_SECONDS: '60' };
-  await start('main', { ...common, PORT: String(apiPort), PUBLIC_URL: `http://127.0.0.1:${apiPort}`, MQTT_CONSUMER: 'off', WORKER_HEALTH_PORT: '0' }, /listening on port/);
+  const api = await start(
+    'main',
+    { ...common, PORT: String(apiPort), PUBLIC_URL: `http://127.0.0.1:${apiPort}`, MQTT_CONSUMER: 'off', WORKER_HEALTH_PORT: '0' },
+    /listening on port/,
+  );
   const workerPorts: number[] = [];
   const workers: ChildProcess[] = [];
   for (let i = 0; i < WORKERS; i++) {
@@ -234,7 +238,7 @@ async function run(dbUrl: string): Promise<void> {
   const rss: { t: number; mb: number[] }[] = [];
   const sampler = setInterval(() => rss.push({ t: (Date.now() - started) / 1000, mb: workers.map((w) => rssMb(w.pid!)) }), 5000);
   const rssApi: number[] = [];
-  const apiPid = children[0].pid!;
+  const apiPid = api.pid!;
   const apiSampler = setInterval(() => rssApi.push(rssMb(apiPid)), 5000);
   // Publishing: each tick sends what the fleet owes since the start, one aircraft after the other (each every 2 s).
   const publisher = (async () => {
