@@ -2,9 +2,11 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import compression from 'compression';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import { pinoHttp } from 'pino-http';
 import { configureAuthHttp } from './auth/auth-http.js';
 import { EMBEDDED_PROVIDER_PATH } from './auth/oidc-settings.js';
+import { SESSION_COOKIE } from './auth/session.middleware.js';
 import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
 import { errorBody } from './common/error-response.js';
 import { bodyParsers } from './common/body-parsers.js';
@@ -13,7 +15,10 @@ import { requestContextMiddleware } from './common/last-resort.js';
 import { createValidationPipe } from './common/validation.js';
 import { AppConfig } from './config/app-config.js';
 import { MetricsService } from './health/metrics.service.js';
+import { loggerOptions } from './logger.js';
 import { setupSwagger } from './openapi-document.js';
+import { itemFastPath } from './stac/stac-item-fast-path.js';
+import { StacService } from './stac/stac.service.js';
 
 export const API_PREFIX = 'api';
 /** The DJI Cloud API routes pilot apps call, served at the root of the public address (outside `/api`). */
@@ -131,6 +136,15 @@ export function configureHttpApp(app: NestExpressApplication): void {
   configureAuthHttp(app);
   for (const parser of bodyParsers(config.BODY_LIMIT_BYTES)) app.use(parser);
   app.use(inputGuardMiddleware());
+  // Anonymous single-item reads skip the framework's pipeline; the request log is the same as the LoggerModule's.
+  const requestLog = pinoHttp({ ...loggerOptions(config, 'api').pinoHttp, logger: PinoLogger.root });
+  app.use(
+    itemFastPath({
+      stac: app.get(StacService),
+      anonymous: (req) => req.headers.authorization === undefined && !req.headers.cookie?.includes(`${SESSION_COOKIE}=`),
+      requestLog: (req, res) => requestLog(req, res),
+    }),
+  );
   app.setGlobalPrefix(API_PREFIX, { exclude: DJI_ROUTE_PREFIXES.map((prefix) => `${prefix}/{*path}`) });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(new InputGuardPipe(), new NullFieldsPipe(), createValidationPipe());

@@ -12,6 +12,7 @@
 //   --keep            keep the generated file (its path is printed)
 //
 //   DATABASE_URL / REDIS_URL   where PostgreSQL and Redis are (defaults as for the app)
+//   RENDER_THREADS             render threads of the API (unset: one per core; 0: on its event loop)
 import 'reflect-metadata';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -364,7 +365,9 @@ async function main(): Promise<void> {
     }
 
     log('');
-    log(`datasets bench — ${SIZE}×${SIZE} px, 3 × uint8, ${(fileSize / 1e6).toFixed(1)} MB, ${os.cpus().length} CPU(s)`);
+    log(
+      `datasets bench — ${SIZE}×${SIZE} px, 3 × uint8, ${(fileSize / 1e6).toFixed(1)} MB, ${os.cpus().length} CPU(s), render threads: ${process.env.RENDER_THREADS || 'one per core'}`,
+    );
     for (const f of figures) {
       log('');
       log(`storage driver ${f.driver} (load at the end ${f.load})`);

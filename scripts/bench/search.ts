@@ -377,6 +377,14 @@ async function main(): Promise<void> {
         `goal single item >= 1000 req/s per API process (c=8): ${item.rps.toFixed(0)} req/s measured; the API spends ${item.cpuMs.toFixed(2)} ms CPU per request, ${(1000 / item.cpuMs).toFixed(0)} req/s per core`,
       );
     }
+    // The peer: pgstac 0.9's SQL search() on the same data, on this kind of machine (2 cores).
+    for (const [name, peer] of [
+      ['bbox 3° limit 100 (POST)', 83.1],
+      ['count over a whole year (limit 1)', 4.2],
+    ] as const) {
+      const r = find(name, 1);
+      if (r) log(`goal ${name} p95 <= pgstac's ${peer} ms (c=1): p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms ${r.p95 <= peer ? 'met' : 'NOT met'}`);
+    }
     const bbox100 = find('bbox 0.5° limit 100', 1);
     if (bbox100) log(`goal bbox limit 100 p95 <= 50 ms (c=1): ${bbox100.p95.toFixed(1)} ms ${bbox100.p95 <= 50 ? 'met' : 'NOT met'}`);
     const p1 = find('page 1 (limit 100)', 1);

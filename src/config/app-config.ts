@@ -161,6 +161,14 @@ export class AppConfig {
   @Min(64)
   DATASET_INGEST_MAX_HEAP_MB = 1024;
 
+  /** Threads that draw dataset tiles and thumbnails and sample their pixels, beside the API's own; 0 does it in the API's thread. Unset: one per core. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  RENDER_THREADS?: number;
+
   /** Folders from which `POST /api/datasets/from-path` may register files (comma separated, absolute). */
   @Transform(toList)
   @IsString({ each: true })
@@ -550,6 +558,7 @@ function describe(errors: ValidationError[], raw: Record<string, string>): strin
 /** Settings without a default (unset unless given); the others are the fields AppConfig initialises. */
 export const OPTIONAL_SETTINGS = [
   'SECRET_KEY',
+  'RENDER_THREADS',
   'OIDC_ISSUER',
   'OIDC_CLIENT_SECRET',
   'BLUR_URL',

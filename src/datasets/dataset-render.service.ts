@@ -1,7 +1,10 @@
-import { BadRequestException, HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, HttpException, Inject, Injectable, Logger, NotFoundException, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import os from 'node:os';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { AuthUser } from '../auth/auth.types.js';
+import { AppConfig } from '../config/app-config.js';
+import { PROCESS_ROLE, type ProcessRole } from '../queue/process-role.js';
 import { StorageService } from '../storage/storage.service.js';
 import { StorageNotFoundError } from '../storage/storage.types.js';
 import type { SampleDto, SamplesDto } from './dataset.dto.js';
@@ -13,7 +16,8 @@ import { crsTransformer, periodicWidth, wrapX } from './raster/crs.js';
 import type { RasterFile } from './raster/geotiff-raster.js';
 import { encodePng } from '../media/png.js';
 import { RasterProblem, type RasterInfo } from './raster/raster-info.js';
-import { renderGrid, type Resampling, samplePixels, thumbnailSourceGrid, tileSourceGrid, tileTouchesFootprint } from './raster/render.js';
+import { type PixelSample, renderGrid, type Resampling, samplePixels, thumbnailSourceGrid, tileSourceGrid, tileTouchesFootprint } from './raster/render.js';
+import { RasterFileGone, type RenderJob, RenderPool, type ThreadSource } from './raster/render-pool.js';
 
 export interface RenderedPng {
   png: Buffer;
@@ -22,6 +26,13 @@ export interface RenderedPng {
 }
 
 const TILE_SIZE = 256;
+/** Decoded blocks each render thread keeps for reuse. */
+const THREAD_BLOCK_CACHE_BYTES = 128 * 1024 * 1024;
+/** How long a presigned object URL handed to the render threads is valid, and how long it is reused. */
+const THREAD_URL_SECONDS = 3600;
+const THREAD_URL_REUSE_MS = 30 * 60_000;
+/** How long a checked local path is reused before it is checked again (as long as a file stays open anyway). */
+const THREAD_PATH_REUSE_MS = 60_000;
 let transparentTile: Promise<Buffer> | undefined;
 
 /** The tile outside a dataset's footprint: fully transparent, encoded once. */
@@ -32,17 +43,75 @@ function emptyTile(): Promise<Buffer> {
 
 /** Thumbnails, XYZ tiles and point sampling of ready datasets; rendered images are cached in storage. */
 @Injectable()
-export class DatasetRenderService {
+export class DatasetRenderService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DatasetRenderService.name);
   /** Renders running or being stored, by cache key. */
   private readonly rendering = new Map<string, Promise<Buffer>>();
+  /** Render threads (RENDER_THREADS); null: rendering in this thread. */
+  private readonly pool: RenderPool | null;
+  /** Where the render threads read each dataset revision's file, for a while. */
+  private readonly threadSources = new Map<string, { source: Promise<ThreadSource | null>; until: number }>();
 
   constructor(
     private readonly datasets: DatasetsService,
     private readonly files: DatasetFiles,
     private readonly storage: StorageService,
     private readonly rasters: OpenRasters,
-  ) {}
+    config: AppConfig,
+    @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
+  ) {
+    const threads = config.RENDER_THREADS ?? os.availableParallelism();
+    this.pool = threads > 0 ? new RenderPool(threads, THREAD_BLOCK_CACHE_BYTES) : null;
+  }
+
+  /** The API's render threads start with it, not with the first tile someone waits for. */
+  onApplicationBootstrap(): void {
+    if (this.role === 'api') this.pool?.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  private threadSource(dataset: DatasetWithItem): Promise<ThreadSource | null> {
+    const key = `${dataset.id}:${dataset.revision}`;
+    const now = Date.now();
+    const hit = this.threadSources.get(key);
+    if (hit && hit.until > now) return hit.source;
+    for (const [k, v] of this.threadSources) if (v.until <= now) this.threadSources.delete(k);
+    const source = this.files.threadRasterSource(dataset, THREAD_URL_SECONDS);
+    const entry = { source, until: now + THREAD_PATH_REUSE_MS };
+    this.threadSources.set(key, entry);
+    source.then(
+      (s) => {
+        if (s === null) this.threadSources.delete(key);
+        else if (typeof s !== 'string') entry.until = now + THREAD_URL_REUSE_MS;
+      },
+      () => this.threadSources.delete(key),
+    );
+    return source;
+  }
+
+  /** A job done by a render thread, with the answers of withFile for what goes wrong. */
+  private async inThread(dataset: DatasetWithItem, job: RenderJob): Promise<{ png?: Uint8Array; samples?: PixelSample[] }> {
+    const missing = () => new NotFoundException({ message: 'The file of this dataset is missing', details: { reason: 'file_missing' } });
+    const source = await this.threadSource(dataset);
+    if (!source) throw missing();
+    try {
+      return await this.pool!.run(`${dataset.id}:${dataset.revision}`, source, dataset.raster!, job);
+    } catch (error) {
+      if (error instanceof RasterProblem) throw new HttpException({ message: error.message, details: { reason: error.code } }, error.status);
+      // Located afresh next time (a file moved away, an object URL no longer valid).
+      this.threadSources.delete(`${dataset.id}:${dataset.revision}`);
+      if (error instanceof RasterFileGone) throw missing();
+      throw error;
+    }
+  }
+
+  private async pngInThread(dataset: DatasetWithItem, job: RenderJob): Promise<Buffer> {
+    const { png } = await this.inThread(dataset, job);
+    return Buffer.from(png!.buffer, png!.byteOffset, png!.byteLength);
+  }
 
   private cacheKey(dataset: DatasetWithItem, name: string): string {
     return `datasets/${dataset.id}/cache/r${dataset.revision}/${name}`;
@@ -104,9 +173,11 @@ export class DatasetRenderService {
     const info = dataset.raster!;
     const effective = Math.min(size, Math.max(info.width, info.height));
     return this.cached(dataset, `thumbnail-${effective}.png`, () =>
-      this.withFile(dataset, async (file) =>
-        encodePng(await renderGrid(file, info, thumbnailSourceGrid(info, effective), info.render.mode === 'palette' ? 'nearest' : 'bilinear')),
-      ),
+      this.pool
+        ? this.pngInThread(dataset, { kind: 'thumbnail', size: effective })
+        : this.withFile(dataset, async (file) =>
+            encodePng(await renderGrid(file, info, thumbnailSourceGrid(info, effective), info.render.mode === 'palette' ? 'nearest' : 'bilinear')),
+          ),
     );
   }
 
@@ -122,12 +193,15 @@ export class DatasetRenderService {
     if (!info.footprint) throw new NotFoundException('The dataset is not georeferenced: it has no tiles');
     // A map asks for every tile in view: outside the footprint it gets an image (a JSON 404 would be blocked by browsers).
     if (!tileTouchesFootprint(info, z, x, y)) return { png: await emptyTile(), public: isPublicDataset(dataset) };
+    if (!info.crs || !info.transform) throw new NotFoundException('The dataset is not georeferenced: it has no tiles');
     return this.cached(dataset, `tiles/${resampling}/${z}/${x}/${y}.png`, () =>
-      this.withFile(dataset, async (file) => {
-        const grid = tileSourceGrid(info, z, x, y);
-        if (!grid) throw new NotFoundException('The dataset is not georeferenced: it has no tiles');
-        return encodePng(await renderGrid(file, info, grid, resampling));
-      }),
+      this.pool
+        ? this.pngInThread(dataset, { kind: 'tile', z, x, y, resampling })
+        : this.withFile(dataset, async (file) => {
+            const grid = tileSourceGrid(info, z, x, y);
+            if (!grid) throw new NotFoundException('The dataset is not georeferenced: it has no tiles');
+            return encodePng(await renderGrid(file, info, grid, resampling));
+          }),
     );
   }
 
@@ -170,15 +244,12 @@ export class DatasetRenderService {
       });
     }
     const insideIdx = located.map((p, i) => (p.inside ? i : -1)).filter((i) => i >= 0);
-    const values = insideIdx.length
-      ? await this.withFile(dataset, (file) =>
-          samplePixels(
-            file,
-            info,
-            insideIdx.map((i) => ({ col: located[i]!.col, row: located[i]!.row })),
-          ),
-        )
-      : [];
+    const pixels = insideIdx.map((i) => ({ col: located[i]!.col, row: located[i]!.row }));
+    const values = !insideIdx.length
+      ? []
+      : this.pool
+        ? (await this.inThread(dataset, { kind: 'sample', pixels })).samples!
+        : await this.withFile(dataset, (file) => samplePixels(file, info, pixels));
     const byIndex = new Map(insideIdx.map((i, k) => [i, values[k]!.values]));
     const samples: SampleDto[] = located.map((p, i) => ({
       lon: p.lon,

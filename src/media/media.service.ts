@@ -158,6 +158,8 @@ export class MediaService implements OnModuleInit {
       const W = meta.width!;
       const H = meta.height!;
       const overlays: OverlayOptions[] = [];
+      // The pixels are decoded once for every patch (not once per box), and once more to compose.
+      let pixels: { data: Buffer; raw: { width: number; height: number; channels: 1 | 2 | 3 | 4 } } | undefined;
       for (const b of boxes) {
         const left = Math.max(0, Math.floor(b.x));
         const top = Math.max(0, Math.floor(b.y));
@@ -165,8 +167,12 @@ export class MediaService implements OnModuleInit {
         const height = Math.min(H - top, Math.ceil(b.height));
         if (width <= 0 || height <= 0) continue;
         const sigma = Math.max(4, Math.min(width, height) / 6);
-        const patch = await this.open(input).extract({ left, top, width, height }).blur(sigma).toBuffer();
-        overlays.push({ input: patch, left, top });
+        if (!pixels) {
+          const { data, info } = await this.open(input).raw().toBuffer({ resolveWithObject: true });
+          pixels = { data, raw: { width: info.width, height: info.height, channels: info.channels } };
+        }
+        const patch = await sharp(pixels.data, { raw: pixels.raw }).extract({ left, top, width, height }).blur(sigma).raw().toBuffer({ resolveWithObject: true });
+        overlays.push({ input: patch.data, raw: { width: patch.info.width, height: patch.info.height, channels: patch.info.channels }, left, top });
       }
       return await this.open(input).composite(overlays).keepMetadata().jpeg({ quality: 92 }).toBuffer();
     } catch (error) {

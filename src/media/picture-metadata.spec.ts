@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fieldOfView, missingFields, normalizeMetadata, parseExifDate } from './picture-metadata.js';
+import sharp from 'sharp';
+import { fieldOfView, missingFields, normalizeMetadata, parseExifDate, readJpegHeaderFrom, readPictureMetadata } from './picture-metadata.js';
 
 /** Raw metadata as exifr gives it (sections, raw values). */
 const nikon = () => ({
@@ -142,5 +143,46 @@ describe('fieldOfView', () => {
     assert.equal(fieldOfView('perspective', 26, 3000, 4000), 53.1);
     assert.equal(fieldOfView('perspective', null, 4000, 3000), null);
     assert.equal(fieldOfView('equirectangular', null, 4000, 2000), 360);
+  });
+});
+
+describe('readJpegHeaderFrom', () => {
+  /** A geotagged JPEG whose EXIF comes after `fillers` application segments of 60 000 bytes each. */
+  async function jpegWithFillers(fillers: number): Promise<Buffer> {
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#7a8b9c' } })
+      .jpeg()
+      .withExif({ IFD0: { Make: 'Sightline' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '45/1 30/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '5/1 15/1 0/1' } })
+      .toBuffer();
+    // The length field counts itself: 60 000 bytes after the marker.
+    const filler = Buffer.alloc(60_000, 0x41);
+    filler.writeUInt16BE(60_000, 0);
+    const segments = Array.from({ length: fillers }, () => Buffer.concat([Buffer.from([0xff, 0xe9]), filler]));
+    return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
+  }
+
+  const reader = (data: Buffer, reads: number[]) => async (position: number, size: number) => {
+    reads.push(size);
+    return Buffer.from(data.subarray(position, position + size));
+  };
+
+  it('reads every segment before the image data, across blocks, in a few reads', async () => {
+    for (const fillers of [0, 5, 12]) {
+      const jpeg = await jpegWithFillers(fillers);
+      const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
+      const reads: number[] = [];
+      const head = await readJpegHeaderFrom(reader(jpeg, reads));
+      assert.ok(head.equals(jpeg.subarray(0, Math.min(jpeg.length, sos + 1024))), `${fillers} fillers: the header up to the scan and 1 KiB more`);
+      assert.ok(reads.length <= 1 + Math.ceil(sos / (256 * 1024)), `${fillers} fillers: ${reads.length} reads`);
+      const meta = await readPictureMetadata(head);
+      assert.equal(meta.make, 'Sightline');
+      assert.ok(Math.abs(meta.lat! - 45.5) < 1e-9 && Math.abs(meta.lon! - 5.25) < 1e-9, `${fillers} fillers: position read`);
+    }
+  });
+
+  it('gives the first 64 KiB of a file that is not a JPEG, and what there is of a short one', async () => {
+    const text = Buffer.alloc(300_000, 0x20);
+    assert.equal((await readJpegHeaderFrom(reader(text, []))).length, 64 * 1024);
+    const truncated = (await jpegWithFillers(5)).subarray(0, 200_000);
+    assert.ok((await readJpegHeaderFrom(reader(truncated, []))).equals(truncated));
   });
 });

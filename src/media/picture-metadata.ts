@@ -172,46 +172,58 @@ function sections(raw: Dict | undefined): Sections {
 }
 
 const HEADER_CAP = 16 * 1024 * 1024;
+/** Bytes read at a time: the whole metadata of most cameras' JPEGs fits in the first block. */
+const HEADER_BLOCK = 256 * 1024;
+
+/** Reads up to `size` bytes at `position` (fewer at the end of the file). */
+export type RangeReader = (position: number, size: number) => Promise<Buffer>;
 
 /**
- * The metadata part of a JPEG file: every segment before the image data (start of scan), read
- * segment by segment, so a 100 MB picture costs a few kilobytes of IO. (exifr's own chunked
- * file reading trips over some segment layouts.)
+ * The metadata part of a JPEG: every segment before the image data (start of scan), plus a
+ * little of what follows. Read in blocks of 256 KiB through `read` (a file, or ranged reads of
+ * an object store), so a 100 MB picture costs one or two reads. Not a JPEG: its first 64 KiB.
+ * (exifr's own chunked file reading trips over some segment layouts.)
  */
+export async function readJpegHeaderFrom(read: RangeReader): Promise<Buffer> {
+  let data = await read(0, HEADER_BLOCK);
+  let eof = data.length < HEADER_BLOCK;
+  /** Makes sure `data` holds the bytes up to `end` when the file has them; false when it does not. */
+  const have = async (end: number): Promise<boolean> => {
+    while (data.length < end && !eof) {
+      const more = await read(data.length, Math.max(HEADER_BLOCK, end - data.length));
+      eof = more.length === 0 || data.length + more.length < end;
+      data = Buffer.concat([data, more]);
+    }
+    return data.length >= end;
+  };
+  if (data.length < 2 || data[0] !== 0xff || data[1] !== 0xd8) return data.subarray(0, 64 * 1024);
+  let position = 2;
+  while (position < HEADER_CAP) {
+    if (!(await have(position + 4)) || data[position] !== 0xff) break;
+    const type = data[position + 1]!;
+    if (type === 0xda || type === 0xd9) break;
+    if (type === 0xff) {
+      position += 1;
+      continue;
+    }
+    const size = data.readUInt16BE(position + 2);
+    if (size < 2) break;
+    position += 2 + size;
+  }
+  // A little of what follows: exifr refuses a segment that ends exactly at the end of its input.
+  await have(position + 1024);
+  return data.subarray(0, Math.min(data.length, position + 1024));
+}
+
+/** readJpegHeaderFrom a local file. */
 export async function readJpegHeader(path: string): Promise<Buffer> {
   const file = await open(path, 'r');
   try {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    const read = async (position: number, size: number): Promise<Buffer> => {
-      const buffer = Buffer.alloc(size);
+    return await readJpegHeaderFrom(async (position, size) => {
+      const buffer = Buffer.allocUnsafe(size);
       const { bytesRead } = await file.read(buffer, 0, size, position);
       return buffer.subarray(0, bytesRead);
-    };
-    const soi = await read(0, 2);
-    if (soi.length < 2 || soi[0] !== 0xff || soi[1] !== 0xd8) return read(0, 64 * 1024);
-    chunks.push(soi);
-    length = 2;
-    let position = 2;
-    while (length < HEADER_CAP) {
-      const marker = await read(position, 4);
-      if (marker.length < 4 || marker[0] !== 0xff) break;
-      const type = marker[1]!;
-      if (type === 0xda || type === 0xd9) break;
-      if (type === 0xff) {
-        position += 1;
-        continue;
-      }
-      const size = marker.readUInt16BE(2);
-      if (size < 2) break;
-      const segment = await read(position, 2 + size);
-      chunks.push(segment);
-      length += segment.length;
-      position += 2 + size;
-    }
-    // A little of what follows: exifr refuses a segment that ends exactly at the end of its input.
-    chunks.push(await read(position, 1024));
-    return Buffer.concat(chunks);
+    });
   } finally {
     await file.close();
   }

@@ -1,11 +1,10 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { open } from 'node:fs/promises';
 import { DataSource, EntityManager } from 'typeorm';
 import { point } from '../database/geometry.js';
 import { MediaService } from '../media/media.service.js';
 import { InvalidPictureError } from '../media/media.types.js';
-import { fieldOfView, missingFields, readPictureMetadata } from '../media/picture-metadata.js';
+import { fieldOfView, missingFields, readJpegHeader, readJpegHeaderFrom, readPictureMetadata } from '../media/picture-metadata.js';
 import { tileGrid } from '../media/tiles.js';
 import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
@@ -96,13 +95,17 @@ export class PictureIntakeService {
         'info',
       );
     }
-    const path = this.storage.localPath(input.storageKey);
-    const data: string | Buffer = path ?? (await this.readAll(input.storageKey));
-    const markers = input.jpegStart === undefined || input.jpegEnd === undefined ? await jpegMarkers(data) : { start: input.jpegStart, end: input.jpegEnd };
+    // Only the head of the file is read: its metadata segments (EXIF, XMP) and the frame header
+    // come before the image data; the rest is never loaded (a 100 MB file costs a read or two).
+    const head = await this.readHead(input.storageKey);
+    const markers =
+      input.jpegStart === undefined || input.jpegEnd === undefined
+        ? { start: head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff, end: await this.endsWithEoi(input.storageKey) }
+        : { start: input.jpegStart, end: input.jpegEnd };
     if (!markers.start) throw new PictureIntakeRejection('invalid_file', HttpStatus.BAD_REQUEST, 'The file is not a JPEG picture');
     let probe;
     try {
-      probe = await this.media.probe(data);
+      probe = await this.media.probe(head);
     } catch (error) {
       if (error instanceof InvalidPictureError) throw new PictureIntakeRejection('invalid_file', HttpStatus.BAD_REQUEST, `The file is not a valid JPEG picture: ${error.message}`);
       throw error;
@@ -111,7 +114,7 @@ export class PictureIntakeService {
     if (!markers.end) throw new PictureIntakeRejection('invalid_file', HttpStatus.BAD_REQUEST, 'The file is truncated: it does not end with a JPEG end-of-image marker');
 
     const overrides = input.overrides ?? {};
-    const meta = await readPictureMetadata(data, overrides);
+    const meta = await readPictureMetadata(head, overrides);
     const missing = missingFields(meta);
     if (missing.length) {
       const what = missing.map((m) => (m === 'location' ? 'GPS position' : 'capture time')).join(' and ');
@@ -188,31 +191,29 @@ export class PictureIntakeService {
       .catch((error: Error) => this.logger.warn({ err: error.message }, 'picture not queued; the reconciler will'));
   }
 
-  private async readAll(key: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.storage.get(key)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+  /** The metadata part of a stored JPEG (see readJpegHeaderFrom); a file's first bytes when it is not one. */
+  private async readHead(key: string): Promise<Buffer> {
+    const path = this.storage.localPath(key);
+    if (path) return readJpegHeader(path);
+    return readJpegHeaderFrom((position, size) => this.readRange(key, position, size));
   }
-}
 
-/** Whether a file starts with a JPEG start-of-image marker (and a segment) and ends with an end-of-image one. */
-async function jpegMarkers(data: string | Buffer): Promise<{ start: boolean; end: boolean }> {
-  let head: Buffer;
-  let tail: Buffer;
-  if (Buffer.isBuffer(data)) {
-    head = data.subarray(0, 3);
-    tail = data.subarray(Math.max(0, data.length - 2));
-  } else {
-    const file = await open(data, 'r');
-    try {
-      const { size } = await file.stat();
-      head = Buffer.alloc(3);
-      tail = Buffer.alloc(2);
-      await file.read(head, 0, 3, 0);
-      await file.read(tail, 0, 2, Math.max(0, size - 2));
-    } finally {
-      await file.close();
-    }
+  /** Whether the stored file ends with a JPEG end-of-image marker. */
+  private async endsWithEoi(key: string): Promise<boolean> {
+    const stat = await this.storage.stat(key);
+    if (!stat || stat.size < 2) return false;
+    const tail = await this.readRange(key, stat.size - 2, 2);
+    return tail[0] === 0xff && tail[1] === 0xd9;
   }
-  return { start: head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff, end: tail[0] === 0xff && tail[1] === 0xd9 };
+
+  /** Up to `size` bytes of a stored object from `position` (fewer at its end, none past it). */
+  private async readRange(key: string, position: number, size: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of await this.storage.get(key, { start: position, end: position + size - 1 })) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+    }
+    return Buffer.concat(chunks, length).subarray(0, size);
+  }
 }

@@ -135,6 +135,10 @@ export class PictureProcessor {
       // The upload itself becomes hd: a rename, not a copy, where storage allows it.
       if (sourceKey !== hdKey) await this.storage.move(sourceKey, hdKey);
       await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
+      picture.hdStoredAt = new Date();
+      // Moved: nothing is left at the original's key.
+      picture.sourceKey = null;
+      return;
     }
     picture.hdStoredAt = new Date();
     // The row no longer names the original (markHdStored cleared it); a crash before this

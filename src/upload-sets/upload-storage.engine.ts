@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { pipeline, Transform } from 'node:stream';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
-import { coalesce } from '../common/coalesce.js';
 import { originalTempKey } from '../pictures/picture-storage.js';
 import { StorageService } from '../storage/storage.service.js';
+import { PutResult, StorageLimitError } from '../storage/storage.types.js';
 
 /** What the engine adds to multer's file object. */
 export interface ReceivedPicture {
@@ -21,15 +26,48 @@ export interface ReceivedPicture {
 }
 
 /**
- * A multer storage engine that streams the file part straight into storage under `tmp/`,
- * hashed on the way and cut off past `maxBytes`: the body is never held in memory, and a
- * failed write leaves nothing behind. It also notes the JPEG start and end markers, so a
- * truncated upload is caught without decoding it.
+ * Uploads pushed from their staging file into an object store at once (see PictureStorageEngine):
+ * each push holds up to 32 MiB (S3 multipart parts in flight).
+ */
+const OBJECT_STORE_PUSHES = 1;
+
+/** Runs at most `limit` tasks at a time, the others in order of arrival. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+/**
+ * A multer storage engine that streams the file part into storage under `tmp/`, hashed on the
+ * way and cut off past `maxBytes`: the body is never held in memory, and a failed write leaves
+ * nothing behind. It also notes the JPEG start and end markers, so a truncated upload is caught
+ * without decoding it.
+ *
+ * With local storage the part goes straight to its file. An object store's multipart upload
+ * holds up to (queue + 1) parts of each upload in memory (32 MiB on S3), so there the part is
+ * first staged in a file of the system's temporary folder, at the client's pace, and then pushed
+ * to the store OBJECT_STORE_PUSHES at a time: many large uploads at once cost disk, not
+ * memory, and a slow client holds no push.
  */
 export class PictureStorageEngine implements StorageEngine {
+  private readonly pushes = new Limiter(OBJECT_STORE_PUSHES);
+
   constructor(
     private readonly storage: StorageService,
     private readonly maxBytes: number,
+    private readonly stagingDir: string = os.tmpdir(),
   ) {}
 
   _handleFile(_req: Request, file: Express.Multer.File, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
@@ -37,8 +75,9 @@ export class PictureStorageEngine implements StorageEngine {
     const key = originalTempKey(pictureId);
     let head = Buffer.alloc(0);
     let tail = Buffer.alloc(0);
-    // Notes the JPEG markers on the way, and hands storage chunks of about 1 MB (see coalesce).
-    const batch = coalesce();
+    // Notes the JPEG markers on the way. The chunks go on as they came (the socket's, up to
+    // 64 KiB): gathering them into larger ones would hold megabytes per upload in flight, and
+    // the local driver's file stream writes what queues up in one call anyway.
     const peek = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         if (head.length < 3) head = Buffer.concat([head, chunk.subarray(0, 3 - head.length)]);
@@ -46,8 +85,15 @@ export class PictureStorageEngine implements StorageEngine {
         done(null, chunk);
       },
     });
-    const body = pipeline(file.stream, peek, batch, () => undefined);
-    this.storage.put(key, body, { maxBytes: this.maxBytes, contentType: 'image/jpeg' }).then(
+    // Piped, not pipelined: when storage stops early (size limit) it destroys `peek`, and the
+    // multipart part must not be destroyed with it (multer would answer before storage removed
+    // its partial write); it is drained below instead. The part's own failure is handed on.
+    peek.on('error', () => undefined);
+    file.stream.on('error', (error) => peek.destroy(error));
+    file.stream.pipe(peek);
+    const body = peek;
+    const stored = this.storage.localPath(key) ? this.storage.put(key, body, { maxBytes: this.maxBytes, contentType: 'image/jpeg' }) : this.stageAndPush(key, body);
+    stored.then(
       (result) => {
         const info: ReceivedPicture = {
           pictureId,
@@ -66,6 +112,26 @@ export class PictureStorageEngine implements StorageEngine {
         callback(error);
       },
     );
+  }
+
+  /** Writes `body` to a staging file (within maxBytes), then pushes that file to storage. */
+  private async stageAndPush(key: string, body: Readable): Promise<PutResult> {
+    const staged = path.join(this.stagingDir, `sightline-upload-${randomUUID()}.part`);
+    const limit = this.maxBytes;
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > limit) return done(new StorageLimitError(limit));
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipelineAsync(body, meter, createWriteStream(staged, { flags: 'wx' }));
+      return await this.pushes.run(() => this.storage.put(key, createReadStream(staged), { maxBytes: limit, contentType: 'image/jpeg' }));
+    } finally {
+      await rm(staged, { force: true });
+    }
   }
 
   _removeFile(_req: Request, file: Express.Multer.File, callback: (error: Error | null) => void): void {

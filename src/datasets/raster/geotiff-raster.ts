@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { ZSTDDecoder } from 'zstddec';
@@ -22,6 +22,7 @@ import { type AcquisitionTime, acquisitionTime } from './acquisition-time.js';
 import { crsFromGeoKeys, crsTransformer } from './crs.js';
 import { densifiedOutline, footprintBboxes, footprintFromOutline } from './footprint.js';
 import type { BlockCache } from './block-cache.js';
+import { type BlockLayout, blockRows, type ByteRange, copyBlockToWindow, type DecodedBlock, decodeBlock, mergeRanges, sampleArrayType } from './block-reader.js';
 import type { BandInfo, BandRole, BandStatistics, LevelInfo, RasterDataType, RasterInfo } from './raster-info.js';
 import { RasterProblem } from './raster-info.js';
 
@@ -310,19 +311,55 @@ function openTiff(source: RasterSource, signal?: AbortSignal): Promise<GeoTIFF> 
   return fromCustomClient(new RangedFileClient(source), REMOTE_BLOCKS, signal);
 }
 
+/**
+ * Reads of blocks that lie closer than this are made as one (a request to an object store; a
+ * system call on a local file): a request costs far more than the bytes read through a gap.
+ */
+const REMOTE_MERGE_GAP = 256 * 1024;
+const LOCAL_MERGE_GAP = 128 * 1024;
+/** Largest single read of merged blocks. */
+const MAX_MERGED_READ = 8 * 1024 * 1024;
+/** Range requests to an object store in flight at once, per batch of blocks. */
+const REMOTE_READS_IN_FLIGHT = 8;
+
+/** A block wanted: its column and row in the grid of blocks, its plane (planar files) and the rows needed from its top. */
+export interface BlockRequest {
+  bx: number;
+  by: number;
+  plane: number;
+  rows: number;
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, keeping the order of the results. */
+async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return out;
+}
+
 /** An open GeoTIFF file; close it when done (it may hold a file descriptor). */
 export class RasterFile {
   private readonly images = new Map<number, Promise<GeoTIFFImage>>();
+  private readonly layouts = new Map<number, Promise<BlockLayout | null>>();
   private readonly id = randomUUID();
+  private handle?: Promise<FileHandle>;
 
   private constructor(
     readonly tiff: GeoTIFF,
-    private readonly blocks?: BlockCache,
+    private readonly source: RasterSource,
+    private readonly blockCache?: BlockCache,
   ) {}
 
   /** `blocks`: share decoded blocks through this cache (long-lived files serving requests). */
   static async open(source: RasterSource, signal?: AbortSignal, blocks?: BlockCache): Promise<RasterFile> {
-    return new RasterFile(await openTiff(source, signal), blocks);
+    return new RasterFile(await openTiff(source, signal), source, blocks);
   }
 
   image(ifd: number): Promise<GeoTIFFImage> {
@@ -333,7 +370,7 @@ export class RasterFile {
           readArraysInFileOrder(image);
           await readBlocksInFileOrder(image);
         }
-        const cache = this.blocks;
+        const cache = this.blockCache;
         if (cache) {
           const read: BlockReader = image.getTileOrStrip.bind(image);
           image.getTileOrStrip = ((x, y, sample, decoder, signal) => cache.get(`${this.id}/${ifd}/${x}/${y}/${sample}`, () => read(x, y, sample, decoder, signal))) as BlockReader;
@@ -346,10 +383,146 @@ export class RasterFile {
     return p;
   }
 
+  /** How the blocks of an image are read directly, or null when they go through geotiff.js (other codecs, predictors, odd sample layouts). */
+  layout(ifd: number): Promise<BlockLayout | null> {
+    let p = this.layouts.get(ifd);
+    if (!p) {
+      p = this.image(ifd).then((image) => blockLayout(image, this.tiff.littleEndian));
+      this.layouts.set(ifd, p);
+      p.catch(() => this.layouts.delete(ifd));
+    }
+    return p;
+  }
+
+  /**
+   * Decoded blocks of an image with a direct layout, from the shared cache when there (with
+   * enough rows), else read together (neighbouring ones in one read on an object store) and
+   * decoded in parallel, off the JavaScript thread.
+   */
+  async blocks(ifd: number, layout: BlockLayout, wanted: BlockRequest[], signal?: AbortSignal): Promise<DecodedBlock[]> {
+    const cache = this.blockCache;
+    const key = (b: BlockRequest) => `${this.id}/${ifd}/d${b.bx}/${b.by}/${b.plane}`;
+    const hits = await Promise.all(
+      wanted.map((b) => {
+        const hit = cache?.peek<DecodedBlock>(key(b));
+        return hit ? hit.then((block) => (block.rows >= b.rows ? block : null)).catch(() => null) : null;
+      }),
+    );
+    const missing = wanted.map((_, i) => i).filter((i) => !hits[i]);
+    if (missing.length === 0) return hits as DecodedBlock[];
+    signal?.throwIfAborted();
+    const fd = (await this.image(ifd)).getFileDirectory();
+    const [offsetsTag, countsTag] = layout.tiled ? ['TileOffsets', 'TileByteCounts'] : ['StripOffsets', 'StripByteCounts'];
+    const places = await Promise.all(
+      missing.map(async (i) => {
+        const b = wanted[i]!;
+        const index = (layout.planar ? b.plane * layout.across * layout.down : 0) + b.by * layout.across + b.bx;
+        const length = Number(await fd.loadValueIndexed(countsTag as never, index));
+        return { offset: length === 0 ? 0 : Number(await fd.loadValueIndexed(offsetsTag as never, index)), length };
+      }),
+    );
+    const stored = places.filter((p) => p.length > 0);
+    const read = stored.length ? this.readRanges(stored, signal) : Promise.resolve([]);
+    let k = 0;
+    const decoded = missing.map((i, m) => {
+      const b = wanted[i]!;
+      const slot = places[m]!.length > 0 ? k++ : -1;
+      const block = read.then((bytes) => decodeBlock(layout, b.by, slot < 0 ? null : bytes[slot]!, b.rows));
+      return cache ? cache.put(key(b), block) : block;
+    });
+    const blocks = await Promise.all(decoded);
+    missing.forEach((i, m) => (hits[i] = blocks[m]!));
+    return hits as DecodedBlock[];
+  }
+
+  /** Byte ranges of the file; ranges close together are read at once. */
+  async readRanges(ranges: ByteRange[], signal?: AbortSignal): Promise<Uint8Array[]> {
+    const local = typeof this.source === 'string';
+    const { reads, at } = mergeRanges(ranges, local ? LOCAL_MERGE_GAP : REMOTE_MERGE_GAP, MAX_MERGED_READ);
+    const data = await mapLimit(reads, local ? 16 : REMOTE_READS_IN_FLIGHT, (r) => this.readBytes(r.offset, r.length, signal));
+    return ranges.map((r, i) => data[at[i]!.read]!.subarray(at[i]!.start, at[i]!.start + r.length));
+  }
+
+  private async readBytes(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    signal?.throwIfAborted();
+    const source = this.source;
+    if (typeof source === 'string') {
+      this.handle ??= open(source, 'r');
+      const buffer = Buffer.allocUnsafeSlow(length);
+      const { bytesRead } = await (await this.handle).read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    }
+    const end = Math.min(offset + length, source.size) - 1;
+    if (end < offset) return new Uint8Array(0);
+    if (!('url' in source)) return source.read(offset, end);
+    const res = await fetch(source.url, { headers: { range: `bytes=${offset}-${end}` }, signal });
+    if (res.status !== 206 && res.status !== 200) throw new Error(`Range request answered ${res.status}`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    return res.status === 200 ? bytes.subarray(offset, end + 1) : bytes;
+  }
+
   async close(): Promise<void> {
-    this.blocks?.forget(`${this.id}/`);
+    this.blockCache?.forget(`${this.id}/`);
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.then((h) => h.close()).catch(() => undefined);
     await this.tiff.close();
   }
+}
+
+/** The direct layout of an image (see BlockLayout), or null. */
+async function blockLayout(image: GeoTIFFImage, littleEndian: boolean): Promise<BlockLayout | null> {
+  const fd = image.getFileDirectory();
+  const compression = Number((await tag(fd, 'Compression')) ?? 1);
+  const predictor = Number((await tag(fd, 'Predictor')) ?? 1);
+  if (!(compression === 1 || compression === 8 || compression === 32946) || predictor !== 1) return null;
+  if (Number((await tag(fd, 'PhotometricInterpretation')) ?? 1) === 6) return null;
+  const samples = image.getSamplesPerPixel();
+  const bits = numbers(await tag(fd, 'BitsPerSample'));
+  const formats = numbers(await tag(fd, 'SampleFormat')) ?? Array.from({ length: samples }, () => 1);
+  if (!(samples >= 1) || !bits || bits.length !== samples || formats.length !== samples) return null;
+  if (bits.some((b) => b !== bits[0]) || formats.some((f) => f !== formats[0])) return null;
+  const type = sampleArrayType(formats[0]!, bits[0]!);
+  if (!type || (!littleEndian && type.BYTES_PER_ELEMENT > 1)) return null;
+  const [blockWidth, blockHeight, width, height] = [image.getTileWidth(), image.getTileHeight(), image.getWidth(), image.getHeight()];
+  if (!(blockWidth >= 1 && blockHeight >= 1 && width >= 1 && height >= 1)) return null;
+  const planar = image.planarConfiguration === 2;
+  if (!planar && image.planarConfiguration !== 1) return null;
+  return {
+    width,
+    height,
+    blockWidth,
+    blockHeight,
+    across: Math.ceil(width / blockWidth),
+    down: Math.ceil(height / blockHeight),
+    tiled: image.isTiled,
+    samples,
+    planar,
+    type,
+    compression: compression === 1 ? 'none' : 'deflate',
+    fill: Number(image.getGDALNoData() || 0),
+  };
+}
+
+/** Every band of a window read from whole decoded blocks (direct layouts). */
+async function readWindowDirect(file: RasterFile, ifd: number, layout: BlockLayout, w: Window, signal?: AbortSignal): Promise<TypedArray[]> {
+  const { blockWidth: bw, blockHeight: bh } = layout;
+  const bx0 = Math.max(0, Math.floor(w.x0 / bw));
+  const bx1 = Math.min(layout.across - 1, Math.floor((w.x1 - 1) / bw));
+  const by0 = Math.max(0, Math.floor(w.y0 / bh));
+  const by1 = Math.min(layout.down - 1, Math.floor((w.y1 - 1) / bh));
+  const wanted: BlockRequest[] = [];
+  for (let by = by0; by <= by1; by++) {
+    const rows = Math.min(blockRows(layout, by), w.y1 - by * bh);
+    for (let bx = bx0; bx <= bx1; bx++) {
+      for (let plane = 0; plane < (layout.planar ? layout.samples : 1); plane++) wanted.push({ bx, by, plane, rows });
+    }
+  }
+  const blocks = wanted.length ? await file.blocks(ifd, layout, wanted, signal) : [];
+  const n = Math.max(0, w.x1 - w.x0) * Math.max(0, w.y1 - w.y0);
+  const out: TypedArray[] = Array.from({ length: layout.samples }, () => new layout.type(n));
+  wanted.forEach((b, i) => copyBlockToWindow(layout, blocks[i]!, b.bx, b.by, b.plane, out, w));
+  return out;
 }
 
 const SIGNATURES: [string, number[]][] = [
@@ -664,9 +837,15 @@ export interface Window {
 
 /** Band values (one array per band, row-major over the window) of a level; YCbCr comes back as RGB. */
 export async function readWindow(file: RasterFile, info: RasterInfo, level: LevelInfo, w: Window, signal?: AbortSignal): Promise<TypedArray[]> {
-  const image = await file.image(level.ifd);
-  const result = (await image.readRasters({ window: [w.x0, w.y0, w.x1, w.y1], interleave: false, signal })) as unknown as TypedArray[];
-  const bands = Array.from(result);
+  if (!(w.x0 <= w.x1 && w.y0 <= w.y1)) throw new Error('Invalid subsets');
+  const layout = await file.layout(level.ifd);
+  let bands: TypedArray[];
+  if (layout) {
+    bands = await readWindowDirect(file, level.ifd, layout, w, signal);
+  } else {
+    const image = await file.image(level.ifd);
+    bands = Array.from((await image.readRasters({ window: [w.x0, w.y0, w.x1, w.y1], interleave: false, signal })) as unknown as TypedArray[]);
+  }
   if (info.photometric === 6 && bands.length >= 3) ycbcrToRgb(bands[0]!, bands[1]!, bands[2]!);
   return bands;
 }
@@ -674,6 +853,8 @@ export async function readWindow(file: RasterFile, info: RasterInfo, level: Leve
 /** The transparency mask over a window (non-zero = valid), or null when the level has none. */
 export async function readMask(file: RasterFile, level: LevelInfo, w: Window, signal?: AbortSignal): Promise<TypedArray | null> {
   if (level.maskIfd === null) return null;
+  const layout = await file.layout(level.maskIfd);
+  if (layout) return (await readWindowDirect(file, level.maskIfd, layout, w, signal))[0] ?? null;
   const image = await file.image(level.maskIfd);
   const result = (await image.readRasters({ window: [w.x0, w.y0, w.x1, w.y1], interleave: false, samples: [0], signal })) as unknown as TypedArray[];
   return result[0] ?? null;

@@ -2,7 +2,8 @@ import type { TypedArray } from 'geotiff';
 import { applyAffine, invertAffine } from './affine.js';
 import { crsTransformer, mercatorToLonLat, periodicWidth, wrapX } from './crs.js';
 import { type Bbox, bboxesIntersect } from './footprint.js';
-import { nodataNumber, RasterFile, readMask, readWindow, type Window } from './geotiff-raster.js';
+import { type BlockLayout, blockStride } from './block-reader.js';
+import { type BlockRequest, nodataNumber, RasterFile, readMask, readWindow, type Window } from './geotiff-raster.js';
 import { RasterProblem, type RasterInfo } from './raster-info.js';
 
 export type Resampling = 'nearest' | 'bilinear';
@@ -225,14 +226,27 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
     );
   }
 
-  // Bucket output pixels by the source row they start from, then read stripe by stripe.
-  const topRow = (o: number) => Math.max(y0, Math.floor(mode === 'bilinear' ? ly[o]! - 0.5 : ly[o]!));
+  // Bucket output pixels by the source row they start from, then read stripe by stripe (one
+  // stripe, the whole window, unless it is large).
   const rowsPerStripe = (x1 - x0) * (y1 - y0) <= MAX_WINDOW_PIXELS ? y1 - y0 : Math.max(info.blockHeight, Math.floor(MAX_WINDOW_PIXELS / (x1 - x0)));
   const stripeCount = Math.ceil((y1 - y0) / rowsPerStripe);
-  const buckets: number[][] = Array.from({ length: stripeCount }, () => []);
-  for (let o = 0; o < n; o++) {
-    if (Number.isNaN(lx[o]!)) continue;
-    buckets[Math.min(stripeCount - 1, Math.floor((topRow(o) - y0) / rowsPerStripe))]!.push(o);
+  let buckets: Int32Array[] | null = null;
+  if (stripeCount > 1) {
+    const stripeOf = new Int32Array(n).fill(-1);
+    const counts = new Int32Array(stripeCount);
+    for (let o = 0; o < n; o++) {
+      if (Number.isNaN(lx[o]!)) continue;
+      const top = Math.max(y0, Math.floor(mode === 'bilinear' ? ly[o]! - 0.5 : ly[o]!));
+      const s = Math.min(stripeCount - 1, Math.floor((top - y0) / rowsPerStripe));
+      stripeOf[o] = s;
+      counts[s]!++;
+    }
+    buckets = Array.from(counts, (c) => new Int32Array(c));
+    const fill = new Int32Array(stripeCount);
+    for (let o = 0; o < n; o++) {
+      const s = stripeOf[o]!;
+      if (s >= 0) buckets[s]![fill[s]!++] = o;
+    }
   }
 
   const bands = info.render.bands;
@@ -247,16 +261,19 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
     const [lo, hi] = narrow ? [band.statistics!.minimum ?? 0, band.statistics!.maximum!] : (band.stretch ?? [band.statistics?.minimum ?? 0, band.statistics?.maximum ?? 1]);
     return [lo, 255 / (hi - lo || 1)] as const;
   });
-  const palette = info.palette;
+  const palette = info.render.mode === 'palette' ? info.palette : null;
   const paletteSize = palette ? palette.length / 3 : 0;
+  const invert = info.render.invert;
+  const bilinear = mode === 'bilinear';
+  const nb = bands.length;
   let opaque = true;
   let empty = true;
 
   for (let s = 0; s < stripeCount; s++) {
-    const pixels = buckets[s]!;
+    const pixels = buckets ? buckets[s]! : null;
     const r0 = y0 + s * rowsPerStripe;
     const r1 = Math.min(y1, r0 + rowsPerStripe + 1);
-    if (pixels.length === 0) continue;
+    if (pixels && pixels.length === 0) continue;
     signal?.throwIfAborted();
     const w: Window = { x0, y0: r0, x1, y1: r1 };
     const data = await readWindow(file, info, level, w, signal);
@@ -264,82 +281,203 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
     const ww = x1 - x0;
     const colour = bands.map((b) => data[b]!);
     const alpha = alphaBand !== null ? data[alphaBand]! : null;
+    const c0 = colour[0]!;
+    const c1 = colour[nb > 1 ? 1 : 0]!;
+    const c2 = colour[nb > 2 ? 2 : 0]!;
 
-    const at = (c: number, r: number) => (r - r0) * ww + (c - x0);
-    const isValid = (i: number): boolean => {
-      if (mask && mask[i] === 0) return false;
-      if (alpha && alpha[i] === 0) return false;
-      for (let b = 0; b < colour.length; b++) {
-        const v = colour[b]![i]!;
-        const nd = nodata[b];
-        if (!(Number.isNaN(v) || v === nd)) return true;
+    // Which source pixels of the window are valid (not masked, transparent or nodata in every band).
+    const size = ww * (r1 - r0);
+    const valid = new Uint8Array(size);
+    let validCount = 0;
+    const nd0 = nodata[0] ?? null;
+    const nd1 = nodata[nb > 1 ? 1 : 0] ?? null;
+    const nd2 = nodata[nb > 2 ? 2 : 0] ?? null;
+    for (let i = 0; i < size; i++) {
+      if ((mask && mask[i] === 0) || (alpha && alpha[i] === 0)) continue;
+      const v0 = c0[i]!;
+      let ok = !(Number.isNaN(v0) || v0 === nd0);
+      if (!ok && nb > 1) {
+        const v1 = c1[i]!;
+        ok = !(Number.isNaN(v1) || v1 === nd1);
       }
-      return false;
-    };
-    const clampC = (c: number) => (c < x0 ? x0 : c >= x1 ? x1 - 1 : c);
-    const clampR = (r: number) => (r < r0 ? r0 : r >= r1 ? r1 - 1 : r);
-
-    const values = new Float64Array(3);
-    const idx = new Int32Array(4);
-    const wts = new Float64Array(4);
-    for (const o of pixels) {
-      const px = lx[o]!;
-      const py = ly[o]!;
-      const nearest = at(clampC(Math.floor(px)), clampR(Math.floor(py)));
-      if (!isValid(nearest)) {
-        opaque = false;
-        continue;
+      if (!ok && nb > 2) {
+        const v2 = c2[i]!;
+        ok = !(Number.isNaN(v2) || v2 === nd2);
       }
-      values.fill(0);
-      if (mode === 'nearest') {
-        for (let b = 0; b < colour.length; b++) values[b] = colour[b]![nearest]!;
-      } else {
-        const u = px - 0.5;
-        const v = py - 0.5;
-        const c0 = Math.floor(u);
-        const rr0 = Math.floor(v);
-        const tx = u - c0;
-        const ty = v - rr0;
-        idx[0] = at(clampC(c0), clampR(rr0));
-        idx[1] = at(clampC(c0 + 1), clampR(rr0));
-        idx[2] = at(clampC(c0), clampR(rr0 + 1));
-        idx[3] = at(clampC(c0 + 1), clampR(rr0 + 1));
-        wts[0] = (1 - tx) * (1 - ty);
-        wts[1] = tx * (1 - ty);
-        wts[2] = (1 - tx) * ty;
-        wts[3] = tx * ty;
-        let total = 0;
-        for (let k = 0; k < 4; k++) {
-          if (wts[k]! <= 0 || (idx[k] !== nearest && !isValid(idx[k]!))) continue;
-          total += wts[k]!;
-          for (let b = 0; b < colour.length; b++) values[b]! += colour[b]![idx[k]!]! * wts[k]!;
-        }
-        for (let b = 0; b < colour.length; b++) values[b] = total > 0 ? values[b]! / total : colour[b]![nearest]!;
+      if (ok) {
+        valid[i] = 1;
+        validCount++;
       }
-      const out = o * 4;
-      if (info.render.mode === 'palette' && palette) {
-        const k = Math.max(0, Math.min(paletteSize - 1, Math.round(values[0]!)));
-        rgba[out] = palette[k]! >> 8;
-        rgba[out + 1] = palette[paletteSize + k]! >> 8;
-        rgba[out + 2] = palette[2 * paletteSize + k]! >> 8;
-      } else {
-        for (let b = 0; b < 3; b++) {
-          const src = colour.length === 1 ? 0 : b;
-          const st = stretch[src];
-          let value = values[src]!;
-          if (st) value = (value - st[0]) * st[1];
-          value = value < 0 ? 0 : value > 255 ? 255 : Math.round(value);
-          rgba[out + b] = info.render.invert ? 255 - value : value;
-        }
-      }
-      const a = alpha ? Math.max(0, Math.min(255, alpha[nearest]!)) : 255;
-      rgba[out + 3] = a;
-      if (a < 255) opaque = false;
-      if (a > 0) empty = false;
     }
+    // Every source pixel valid (the usual case): no neighbour needs checking.
+    const allValid = validCount === size;
+
+    const drawn = drawStripe({
+      pixels,
+      n,
+      lx,
+      ly,
+      x0,
+      r0,
+      xMax: x1 - 1,
+      yMax: r1 - 1,
+      ww,
+      valid,
+      allValid,
+      bilinear,
+      c0,
+      c1,
+      c2,
+      alpha,
+      palette,
+      paletteSize,
+      stretch,
+      nb,
+      invert,
+      rgba,
+    });
+    if (!drawn.opaque) opaque = false;
+    if (!drawn.empty) empty = false;
   }
   for (let o = 0; o < n && opaque; o++) if (Number.isNaN(lx[o]!)) opaque = false;
   return { width, height, rgba, opaque, empty };
+}
+
+/** What drawStripe needs: output positions, the stripe's window of source values and how to colour them. */
+interface Stripe {
+  /** Output pixels to draw (null: all of them). */
+  pixels: Int32Array | null;
+  n: number;
+  lx: Float64Array;
+  ly: Float64Array;
+  x0: number;
+  r0: number;
+  xMax: number;
+  yMax: number;
+  ww: number;
+  valid: Uint8Array;
+  allValid: boolean;
+  bilinear: boolean;
+  c0: TypedArray;
+  c1: TypedArray;
+  c2: TypedArray;
+  alpha: TypedArray | null;
+  palette: number[] | null;
+  paletteSize: number;
+  stretch: (readonly [number, number] | null)[];
+  nb: number;
+  invert: boolean;
+  rgba: Uint8Array;
+}
+
+/** Resamples one stripe into the image (a function of its own: compiled once, not inside a loop of an async function). */
+function drawStripe(stripe: Stripe): { opaque: boolean; empty: boolean } {
+  const { pixels, n, lx, ly, x0, r0, xMax, yMax, ww, valid, allValid, bilinear, c0, c1, c2, alpha, palette, paletteSize, stretch, nb, invert, rgba } = stripe;
+  let opaque = true;
+  let empty = true;
+  const count = pixels ? pixels.length : n;
+  for (let p = 0; p < count; p++) {
+    const o = pixels ? pixels[p]! : p;
+    const px = lx[o]!;
+    if (Number.isNaN(px)) continue;
+    const py = ly[o]!;
+    let fx0 = Math.floor(px);
+    let fy0 = Math.floor(py);
+    fx0 = fx0 < x0 ? x0 : fx0 > xMax ? xMax : fx0;
+    fy0 = fy0 < r0 ? r0 : fy0 > yMax ? yMax : fy0;
+    const nearest = (fy0 - r0) * ww + (fx0 - x0);
+    if (!allValid && valid[nearest] === 0) {
+      opaque = false;
+      continue;
+    }
+    let v0: number;
+    let v1: number;
+    let v2: number;
+    if (!bilinear) {
+      v0 = c0[nearest]!;
+      v1 = c1[nearest]!;
+      v2 = c2[nearest]!;
+    } else {
+      const u = px - 0.5;
+      const v = py - 0.5;
+      const ca = Math.floor(u);
+      const ra = Math.floor(v);
+      const tx = u - ca;
+      const ty = v - ra;
+      const cl = (ca < x0 ? x0 : ca > xMax ? xMax : ca) - x0;
+      const cr = (ca + 1 < x0 ? x0 : ca + 1 > xMax ? xMax : ca + 1) - x0;
+      const rt = ((ra < r0 ? r0 : ra > yMax ? yMax : ra) - r0) * ww;
+      const rb = ((ra + 1 < r0 ? r0 : ra + 1 > yMax ? yMax : ra + 1) - r0) * ww;
+      const i00 = rt + cl;
+      const i10 = rt + cr;
+      const i01 = rb + cl;
+      const i11 = rb + cr;
+      const w00 = (1 - tx) * (1 - ty);
+      const w10 = tx * (1 - ty);
+      const w01 = (1 - tx) * ty;
+      const w11 = tx * ty;
+      let total = 0;
+      v0 = 0;
+      v1 = 0;
+      v2 = 0;
+      if (w00 > 0 && (allValid || i00 === nearest || valid[i00] === 1)) {
+        total += w00;
+        v0 += c0[i00]! * w00;
+        v1 += c1[i00]! * w00;
+        v2 += c2[i00]! * w00;
+      }
+      if (w10 > 0 && (allValid || i10 === nearest || valid[i10] === 1)) {
+        total += w10;
+        v0 += c0[i10]! * w10;
+        v1 += c1[i10]! * w10;
+        v2 += c2[i10]! * w10;
+      }
+      if (w01 > 0 && (allValid || i01 === nearest || valid[i01] === 1)) {
+        total += w01;
+        v0 += c0[i01]! * w01;
+        v1 += c1[i01]! * w01;
+        v2 += c2[i01]! * w01;
+      }
+      if (w11 > 0 && (allValid || i11 === nearest || valid[i11] === 1)) {
+        total += w11;
+        v0 += c0[i11]! * w11;
+        v1 += c1[i11]! * w11;
+        v2 += c2[i11]! * w11;
+      }
+      if (total > 0) {
+        v0 /= total;
+        v1 /= total;
+        v2 /= total;
+      } else {
+        v0 = c0[nearest]!;
+        v1 = c1[nearest]!;
+        v2 = c2[nearest]!;
+      }
+    }
+    const out = o * 4;
+    if (palette) {
+      const k = Math.max(0, Math.min(paletteSize - 1, Math.round(v0)));
+      rgba[out] = palette[k]! >> 8;
+      rgba[out + 1] = palette[paletteSize + k]! >> 8;
+      rgba[out + 2] = palette[2 * paletteSize + k]! >> 8;
+    } else {
+      rgba[out] = toByte(v0, stretch[0]!, invert);
+      rgba[out + 1] = toByte(v1, stretch[nb > 1 ? 1 : 0]!, invert);
+      rgba[out + 2] = toByte(v2, stretch[nb > 2 ? 2 : 0]!, invert);
+    }
+    const a = alpha ? Math.max(0, Math.min(255, alpha[nearest]!)) : 255;
+    rgba[out + 3] = a;
+    if (a < 255) opaque = false;
+    if (a > 0) empty = false;
+  }
+  return { opaque, empty };
+}
+
+/** A band value as a byte of the image: stretched (non-byte data), rounded, clamped, inverted (white-is-zero). */
+function toByte(value: number, stretch: readonly [number, number] | null, invert: boolean): number {
+  let v = stretch ? (value - stretch[0]) * stretch[1] : value;
+  v = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+  return invert ? 255 - v : v;
 }
 
 /** Blocks read at once by samplePixels. */
@@ -352,10 +490,14 @@ export interface PixelSample {
   values: (number | null)[];
 }
 
+/** Blocks decoded per batch by samplePixels (a batch's reads are made together). */
+const SAMPLE_BATCH_BLOCKS = 48;
+
 /**
  * Every band's value at full-resolution pixels, reading each needed block once, in block order
  * (row by row, as a tiled or stripped file stores them) and a few at a time: reads move forward
- * through the file, and on an object store their round trips overlap.
+ * through the file, and on an object store their round trips overlap. A block is decoded only
+ * down to the lowest row asked for in it.
  */
 export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: { col: number; row: number }[], signal?: AbortSignal): Promise<PixelSample[]> {
   const level = info.levels[0]!;
@@ -370,19 +512,25 @@ export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: {
   const order = [...groups.keys()].sort((a, b) => a - b);
   const nodata = info.bands.map((b) => nodataNumber(b.nodata, b.dataType));
   const results: PixelSample[] = new Array(pixels.length);
-  // A few blocks in flight: reads from an object store wait on the network, not on this process.
-  let next = 0;
-  const reader = async () => {
-    try {
-      while (next < order.length) await sampleBlock(groups.get(order[next++]!)!);
-    } catch (error) {
-      next = order.length; // the others stop too
-      throw error;
-    }
+  const alphaBand = info.render.alpha;
+  const layout = await file.layout(level.ifd);
+
+  const record = (m: number, value: (band: number) => number, hidden: boolean) => {
+    const { col, row } = pixels[m]!;
+    results[m] = {
+      col,
+      row,
+      values: info.bands.map((_, b) => {
+        const v = value(b);
+        const nd = nodata[b];
+        if (hidden || Number.isNaN(v) || v === nd) return null;
+        return v;
+      }),
+    };
   };
-  const sampleBlock = async (members: number[]) => {
-    signal?.throwIfAborted();
-    // Only the pixels asked for within the block (the block is decoded once either way).
+
+  /** The members' bounding window within their block. */
+  const windowOf = (members: number[]): Window => {
     const w: Window = { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity };
     for (const m of members) {
       const { col, row } = pixels[m]!;
@@ -391,24 +539,70 @@ export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: {
       w.x1 = Math.max(w.x1, col + 1);
       w.y1 = Math.max(w.y1, row + 1);
     }
+    return w;
+  };
+
+  // Blocks read straight from the file: a batch of blocks at a time, each decoded once.
+  const sampleDirect = async (batch: number[], blockLayout: BlockLayout) => {
+    const planes = blockLayout.planar ? blockLayout.samples : 1;
+    const wanted: BlockRequest[] = [];
+    for (const block of batch) {
+      const by = Math.floor(block / across);
+      const bx = block % across;
+      let lowest = 0;
+      for (const m of groups.get(block)!) lowest = Math.max(lowest, pixels[m]!.row - by * blockLayout.blockHeight + 1);
+      for (let plane = 0; plane < planes; plane++) wanted.push({ bx, by, plane, rows: lowest });
+    }
+    const blocks = await file.blocks(level.ifd, blockLayout, wanted, signal);
+    const stride = blockStride(blockLayout);
+    for (let k = 0; k < batch.length; k++) {
+      const block = batch[k]!;
+      const members = groups.get(block)!;
+      const { bx, by } = wanted[k * planes]!;
+      const mw = windowOf(members);
+      const mask = level.maskIfd !== null ? await readMask(file, level, mw, signal) : null;
+      for (const m of members) {
+        const { col, row } = pixels[m]!;
+        const at = (row - by * blockLayout.blockHeight) * blockLayout.blockWidth + (col - bx * blockLayout.blockWidth);
+        const value = (b: number) => (planes > 1 ? blocks[k * planes + b]!.data[at]! : blocks[k * planes]!.data[at * stride + b]!);
+        const hidden = (mask !== null && mask[(row - mw.y0) * (mw.x1 - mw.x0) + (col - mw.x0)] === 0) || (alphaBand !== null && value(alphaBand) === 0);
+        record(m, value, hidden);
+      }
+    }
+  };
+
+  // Anything else, through geotiff.js: only the pixels asked for within each block (decoded once either way).
+  const sampleWindow = async (block: number) => {
+    const members = groups.get(block)!;
+    const w = windowOf(members);
     const data = await readWindow(file, info, level, w, signal);
     const mask = await readMask(file, level, w, signal);
     for (const m of members) {
       const { col, row } = pixels[m]!;
       const i = (row - w.y0) * (w.x1 - w.x0) + (col - w.x0);
-      const hidden = (mask && mask[i] === 0) || (info.render.alpha !== null && data[info.render.alpha]![i] === 0);
-      results[m] = {
-        col,
-        row,
-        values: data.map((band: TypedArray, b) => {
-          const v = band[i]!;
-          const nd = nodata[b];
-          if (hidden || Number.isNaN(v) || v === nd) return null;
-          return v;
-        }),
-      };
+      const hidden = (mask && mask[i] === 0) || (alphaBand !== null && data[alphaBand]![i] === 0);
+      record(m, (b) => (data[b] as TypedArray)[i]!, Boolean(hidden));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(SAMPLE_READS_IN_FLIGHT, order.length) }, reader));
+
+  const batches: number[][] = [];
+  const perBatch = layout ? SAMPLE_BATCH_BLOCKS : 1;
+  for (let i = 0; i < order.length; i += perBatch) batches.push(order.slice(i, i + perBatch));
+  // Two batches at a time: one's reads overlap the other's decoding. Reads move forward through the file.
+  let next = 0;
+  const reader = async () => {
+    try {
+      while (next < batches.length) {
+        signal?.throwIfAborted();
+        const batch = batches[next++]!;
+        if (layout) await sampleDirect(batch, layout);
+        else await sampleWindow(batch[0]!);
+      }
+    } catch (error) {
+      next = batches.length; // the others stop too
+      throw error;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(layout ? 2 : SAMPLE_READS_IN_FLIGHT, batches.length) }, reader));
   return results;
 }
