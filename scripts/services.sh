@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL (with PostGIS) and Redis are available for Sightline.
+# Make sure PostgreSQL (with PostGIS), Redis and an MQTT broker (Mosquitto) are available for Sightline.
 #
 #   DATABASE_URL  default postgres://postgres@127.0.0.1:5432/sightline
 #   REDIS_URL     default redis://127.0.0.1:6379
+#   MQTT_URL      default mqtt://127.0.0.1:1883
 #
 # Idempotent: a server that already answers is used as it is. Otherwise a locally installed
 # server is started, and as a last resort (root + apt-get) the packages are installed.
@@ -10,16 +11,19 @@
 # log file under /tmp. The script does not create the application database itself.
 #
 # Without root or apt-get, run the containers instead:
-#   SECRET_KEY=dev docker compose -f docker/compose.yml up -d postgis redis
+#   SECRET_KEY=dev docker compose -f docker/compose.yml up -d postgis redis mosquitto
 set -euo pipefail
 
 DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sightline}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+MQTT_URL=${MQTT_URL:-mqtt://127.0.0.1:1883}
 
 # Per user, so a root run does not leave files another user cannot append to.
 APT_LOG=/tmp/sightline-services-apt.$(id -u).log
 SERVICE_LOG=/tmp/sightline-services.$(id -u).log
 REDIS_LOG=/tmp/sightline-redis.$(id -u).log
+MOSQUITTO_LOG=/tmp/sightline-mosquitto.$(id -u).log
+MOSQUITTO_CONF=/tmp/sightline-mosquitto.$(id -u).conf
 # Compose interpolates the whole file, so SECRET_KEY must be set even to start only these two.
 COMPOSE_HINT="SECRET_KEY=dev docker compose -f docker/compose.yml up -d postgis redis, then set DATABASE_URL=postgres://sightline:sightline@127.0.0.1:5432/sightline and REDIS_URL=redis://127.0.0.1:6379"
 
@@ -324,4 +328,79 @@ elif can_apt; then
   start_local_redis
 else
   die "Redis does not answer at $RD_WHERE and is not installed (installing needs root and apt-get); use $COMPOSE_HINT"
+fi
+
+# =============================================================================================
+# MQTT broker (Mosquitto): DJI Pilot 2 and docks publish telemetry there; Sightline's consumers subscribe.
+parse_url MQ "$MQTT_URL"
+case $MQ_SCHEME in
+  mqtt) MQ_DEFAULT_PORT=1883 ;;
+  mqtts) MQ_DEFAULT_PORT=8883 ;;
+  ws) MQ_DEFAULT_PORT=80 ;;
+  wss) MQ_DEFAULT_PORT=443 ;;
+  *) die "MQTT_URL must start with mqtt://, mqtts://, ws:// or wss:// (got '$MQ_SCHEME://...')" ;;
+esac
+MQ_HOST=${MQ_HOST:-127.0.0.1}
+MQ_PORT=${MQ_PORT:-$MQ_DEFAULT_PORT}
+MQ_WHERE=$(hostport "$MQ_HOST" "$MQ_PORT")
+
+# An MQTT 3.1.1 CONNECT answered by a CONNACK (any return code: a broker that wants credentials
+# still answers). TLS and WebSocket listeners are only checked for an open port.
+mqtt_ready() {
+  if [[ $MQ_SCHEME != mqtt ]]; then
+    tcp_open "$MQ_HOST" "$MQ_PORT"
+    return
+  fi
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  timeout 3 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "\x10\x14\x00\x04MQTT\x04\x02\x00\x3c\x00\x08sl-probe" >&3
+    IFS= read -r -d "" -n 1 first <&3 || exit 1
+    [[ $first == " " ]]' "$MQ_HOST" "$MQ_PORT" 2>/dev/null
+}
+
+mosquitto_bin() {
+  if have mosquitto; then
+    command -v mosquitto
+  elif [[ -x /usr/sbin/mosquitto ]]; then
+    printf '/usr/sbin/mosquitto'
+  fi
+}
+
+# A development broker: loopback only, anonymous clients allowed, nothing persisted. Production
+# brokers require credentials (see the README: MQTT broker and its security).
+start_local_mosquitto() {
+  local bin
+  bin=$(mosquitto_bin)
+  cat >"$MOSQUITTO_CONF" <<CONF
+listener $MQ_PORT 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest file $MOSQUITTO_LOG
+user $(id -un)
+CONF
+  say "starting mosquitto on $MQ_WHERE (config $MOSQUITTO_CONF, log: $MOSQUITTO_LOG)"
+  "$bin" -d -c "$MOSQUITTO_CONF" >>"$SERVICE_LOG" 2>&1 || die "mosquitto failed to start; see $SERVICE_LOG and $MOSQUITTO_LOG"
+  wait_for 15 mqtt_ready || die "Mosquitto did not answer at $MQ_WHERE within 15 s; see $MOSQUITTO_LOG"
+  say "Mosquitto answers at $MQ_WHERE"
+}
+
+if mqtt_ready; then
+  say "MQTT broker answers at $MQ_WHERE (using it)"
+elif ! is_local_host "$MQ_HOST"; then
+  die "the MQTT broker does not answer at $MQ_WHERE (remote host: nothing to start here); check MQTT_URL"
+elif [[ $MQ_SCHEME != mqtt ]]; then
+  die "the MQTT broker does not answer at $MQ_WHERE; this script starts only plain mqtt:// brokers (use MQTT_URL=mqtt://127.0.0.1:1883 for development)"
+elif [[ -n $(mosquitto_bin) ]]; then
+  start_local_mosquitto
+elif can_apt; then
+  apt_install mosquitto
+  # Debian's postinst may have started its own broker on 1883 already.
+  if mqtt_ready; then
+    say "Mosquitto answers at $MQ_WHERE (started by the package)"
+  else
+    start_local_mosquitto
+  fi
+else
+  die "the MQTT broker does not answer at $MQ_WHERE and Mosquitto is not installed (installing needs root and apt-get: package mosquitto); use SECRET_KEY=dev docker compose -f docker/compose.yml up -d mosquitto"
 fi

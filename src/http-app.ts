@@ -97,7 +97,7 @@ function outsideApiNotFound() {
   return (req: Request, res: Response, next: NextFunction) => {
     const path = req.path;
     if (path === `/${API_PREFIX}` || path.startsWith(`/${API_PREFIX}/`) || path === EMBEDDED_PROVIDER_PATH || path.startsWith(`${EMBEDDED_PROVIDER_PATH}/`)) return next();
-    // DJI's routes, at the root paths pilot apps call.
+    // DJI's routes are served where pilot apps call them (outside /api).
     if (DJI_ROUTE_PREFIXES.some((prefix) => path.startsWith(`/${prefix}/`))) return next();
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return res.redirect(302, `/${API_PREFIX}/`);
     res.status(404).json(errorBody(404, `Nothing at ${req.method} ${path.slice(0, 200)}: the API is under /${API_PREFIX}/`));

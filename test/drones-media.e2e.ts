@@ -505,6 +505,29 @@ describe('drone media: the OpenFlightHub-style multipart route (local storage)',
     assert.equal(gone.status, 410);
   });
 
+  it('a file taken in is announced on the workspace’s live events (media_arrived)', async () => {
+    const controller = new AbortController();
+    const res = await api.fetch(`/api/drones/workspaces/${pilot.workspaceId}/events`, { headers: { ...owner.headers, accept: 'text/event-stream' }, signal: controller.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the event stream ended before ${pattern}: ${text}`);
+        text += Buffer.from(value).toString('utf8');
+      }
+    };
+    await readUntil(/event: ready/);
+    const data = randomBytes(3000);
+    const uploaded = await json(await upload(pilot.headers, { fingerprint: md5(data), name: 'notes.txt' }, { name: 'notes.txt', data }));
+    await readUntil(/event: media_arrived\ndata: .*\n\n/);
+    const event = JSON.parse(/event: media_arrived\ndata: (.*)\n/.exec(text)![1]!);
+    assert.equal(event.media_id, uploaded.id);
+    assert.equal(event.kind, 'other');
+    controller.abort();
+  });
+
   it('sts on local storage: a 501 in DJI’s envelope saying why', async () => {
     const res = await dji(api, pilot, 'storage/sts', {});
     assert.equal(res.status, 501);

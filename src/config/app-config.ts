@@ -509,6 +509,66 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   MAP_GRID_REFRESH_SECONDS = 30;
+
+  /** The MQTT broker DJI Pilot 2 and docks publish telemetry to (Mosquitto, EMQX…). */
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['mqtt', 'mqtts', 'ws', 'wss'] })
+  MQTT_URL = 'mqtt://127.0.0.1:1883';
+
+  /** Sightline's own account on the broker (with the dynamic-security plugin: an account allowed to manage it). */
+  @IsOptional()
+  @IsString()
+  MQTT_USERNAME?: string;
+
+  @IsOptional()
+  @IsString()
+  MQTT_PASSWORD?: string;
+
+  /**
+   * Sightline manages the broker's accounts and topic ACLs through Mosquitto's dynamic-security
+   * plugin (`$CONTROL/dynamic-security/v1`, as MQTT_USERNAME): one account per pilot connection,
+   * allowed to publish only for the serial numbers bound through it.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  MQTT_DYNSEC = false;
+
+  /**
+   * Which processes consume telemetry from the broker: `worker` (every worker), `api`, `both` or `off`.
+   * Several consumers share the subscriptions (MQTT shared subscriptions of MQTT_SHARE_GROUP).
+   */
+  @IsIn(['worker', 'api', 'both', 'off'])
+  MQTT_CONSUMER: 'worker' | 'api' | 'both' | 'off' = 'worker';
+
+  /** The shared-subscription group (`$share/<group>/…`): consumers of one group split the messages between them. */
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'MQTT_SHARE_GROUP must be 1-64 letters, digits, "_" or "-"' })
+  MQTT_SHARE_GROUP = 'sightline';
+
+  /** Larger MQTT messages are counted as malformed and dropped unread, in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  MQTT_MAX_MESSAGE_BYTES = 64 * 1024;
+
+  /** How long telemetry waits to be written with the messages that arrive meanwhile, in ms (one transaction per batch). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  DRONE_TELEMETRY_FLUSH_MS = 50;
+
+  /** An aircraft's track keeps a point at most this often (besides take-off, landing and mode changes), in seconds; 0 keeps every message. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  DRONE_TRACK_INTERVAL_SECONDS = 5;
+
+  /** A flight whose aircraft sent nothing for this long ends (reason `silence`), in seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(86400)
+  DRONE_SILENCE_SECONDS = 30;
 }
 
 export class ConfigError extends Error {}
@@ -540,6 +600,8 @@ export const OPTIONAL_SETTINGS = [
   'S3_STS_ROLE_ARN',
   'DRONES_PLATFORM_NAME',
   'MQTT_PUBLIC_URL',
+  'MQTT_USERNAME',
+  'MQTT_PASSWORD',
 ] as const;
 
 /** Builds and validates the configuration; throws a ConfigError naming every bad variable. */

@@ -4,8 +4,13 @@ import { JobQueueService } from '../queue/job-queue.service.js';
 import { HEARTBEAT_INTERVAL_MS } from '../queue/worker.service.js';
 import { StorageService } from '../storage/storage.service.js';
 
+/** A dependency a domain reports on (e.g. the MQTT broker of a telemetry consumer). */
+export type ExtraHealthProbe = () => Promise<{ up: boolean; details?: Record<string, unknown> }>;
+
 @Injectable()
 export class HealthService {
+  private readonly extra = new Map<string, ExtraHealthProbe>();
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
@@ -14,7 +19,12 @@ export class HealthService {
     private readonly storage: StorageService,
   ) {}
 
-  /** Database, Redis (with queue depths) and storage; throws 503 when any is down. */
+  /** Adds a dependency to the readiness check of this process (down = 503). */
+  registerCheck(name: string, probe: ExtraHealthProbe): void {
+    this.extra.set(name, probe);
+  }
+
+  /** Database, Redis (with queue depths), storage and the registered checks; throws 503 when any is down. */
   ready() {
     return this.health.check([
       () => this.db.pingCheck('database', { timeout: 3000 }),
@@ -57,6 +67,15 @@ export class HealthService {
           return storage.down({ message: (error as Error).message });
         }
       },
+      ...[...this.extra].map(([name, probe]) => async () => {
+        const indicator = this.indicators.check(name);
+        try {
+          const { up, details } = await withTimeout(probe(), 3000);
+          return up ? indicator.up(details) : indicator.down(details);
+        } catch (error) {
+          return indicator.down({ message: (error as Error).message });
+        }
+      }),
     ]);
   }
 }

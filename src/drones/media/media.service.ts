@@ -4,11 +4,9 @@ import {
   ForbiddenException,
   GoneException,
   HttpException,
-  Inject,
   Injectable,
   Logger,
   NotFoundException,
-  Optional,
   PayloadTooLargeException,
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
@@ -25,10 +23,10 @@ import { assertValidKey, InvalidStorageKeyError, StorageLimitError, StorageNotFo
 import { DroneDevice } from '../device.entity.js';
 import { readDjiMetadata } from '../dji-metadata.js';
 import { DroneMedia, type DroneMediaKind } from '../drone-media.entity.js';
+import { DroneEventsService } from '../drone-events.service.js';
 import { DroneFlight } from '../flight.entity.js';
 import { FLIGHT_SOURCE, FlightPictures } from './flight-pictures.js';
 import { groundCoverageFeature, photoMetadata } from './media-coverage.js';
-import { DRONE_MEDIA_EVENTS, type DroneMediaEventSink } from './media-events.js';
 import { contentType, mediaKey, mediaKind, safeFileName, senderFacts, uploadPrefix, type SenderFacts } from './media-files.js';
 
 /** Bytes read from the start of a photo for its metadata (DJI's XMP and EXIF come before the image data). */
@@ -97,7 +95,7 @@ export class DroneMediaService {
     private readonly config: AppConfig,
     private readonly intake: PictureIntakeService,
     private readonly flightPictures: FlightPictures,
-    @Optional() @Inject(DRONE_MEDIA_EVENTS) private readonly events?: DroneMediaEventSink,
+    private readonly events: DroneEventsService,
   ) {}
 
   // --- temporary credentials ---------------------------------------------------------------
@@ -387,20 +385,20 @@ export class DroneMediaService {
     return this.published(mediaId);
   }
 
-  /** The media as stored now, announced to live listeners. */
+  /** The media as stored now, announced to the workspace's live followers (`media_arrived`). */
   private async published(mediaId: string): Promise<DroneMedia> {
     const media = (await this.media.findOneBy({ id: mediaId }))!;
     try {
-      await this.events?.publishMedia({
+      await this.events.publish(media.workspaceId, {
         type: 'media_arrived',
-        workspaceId: media.workspaceId,
-        mediaId: media.id,
-        flightId: media.flightId,
-        deviceSn: media.deviceSn,
+        at: new Date().toISOString(),
+        media_id: media.id,
+        flight_id: media.flightId,
+        sn: media.deviceSn,
         kind: media.kind,
         name: media.name,
         status: media.status,
-        at: new Date().toISOString(),
+        picture_id: media.pictureId,
       });
     } catch (error) {
       this.logger.warn({ mediaId, err: (error as Error).message }, 'media event not published');
