@@ -17,14 +17,8 @@ export class LocationDto {
   lat: number;
 }
 
-export class UpdateWorkspaceDto {
-  @ApiPropertyOptional({ example: 'Survey team Zürich', maxLength: 200 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
-  name?: string;
-
+/** What both creating and editing a workspace may set (the name's rule differs: class-validator merges inherited rules). */
+class WorkspaceFieldsDto {
   @ApiPropertyOptional({ maxLength: 2000 })
   @IsOptional()
   @IsString()
@@ -38,12 +32,21 @@ export class UpdateWorkspaceDto {
   location?: LocationDto | null;
 }
 
-export class CreateWorkspaceDto extends UpdateWorkspaceDto {
+export class UpdateWorkspaceDto extends WorkspaceFieldsDto {
+  @ApiPropertyOptional({ example: 'Survey team Zürich', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+}
+
+export class CreateWorkspaceDto extends WorkspaceFieldsDto {
   @ApiProperty({ example: 'Survey team Zürich', maxLength: 200 })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
-  declare name: string;
+  name: string;
 }
 
 export class WorkspaceDto {

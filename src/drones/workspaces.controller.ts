@@ -8,6 +8,7 @@ import { PageQueryDto, pageParams, toPage } from '../common/pagination.js';
 import { publicRequestUrl } from '../common/request-url.js';
 import { AppConfig } from '../config/app-config.js';
 import { DroneConnectionsService } from './connections.service.js';
+import { DroneMediaService } from './media/media.service.js';
 import { DRONE_MQTT_ACCESS, type DroneMqttAccess } from './drone-mqtt-access.js';
 import {
   ConnectionDto,
@@ -35,6 +36,7 @@ export class DroneWorkspacesController {
   constructor(
     private readonly workspaces: DroneWorkspacesService,
     private readonly connections: DroneConnectionsService,
+    private readonly media: DroneMediaService,
     private readonly config: AppConfig,
     @Optional() @Inject(DRONE_MQTT_ACCESS) private readonly mqttAccess?: DroneMqttAccess,
   ) {
@@ -91,6 +93,8 @@ export class DroneWorkspacesController {
   async remove(@CurrentUser() user: AuthUser, @Param('id', WorkspaceId()) id: string): Promise<void> {
     const workspace = await this.workspaces.get(user, id);
     for (const c of await this.connections.list(workspace)) await this.mqttAccess?.revoke(c);
+    // The flights' sequences, pictures and stored files go first; the rows then cascade.
+    await this.media.removeWorkspaceMedia(workspace.id, { signal: new AbortController().signal, progress: async () => undefined });
     await this.workspaces.remove(user, id);
   }
 

@@ -70,20 +70,8 @@ export class HarvesterScheduleDto {
   list_ids_every_hours?: number;
 }
 
-export class UpdateHarvesterDto {
-  @ApiPropertyOptional({ example: 'Earth Search', maxLength: 200 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
-  name?: string;
-
-  @ApiPropertyOptional({ example: 'https://earth-search.aws.element84.com/v1', description: 'The remote (landing page, catalog file, GeoNode or CSW endpoint)' })
-  @IsOptional()
-  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
-  @MaxLength(2000)
-  url?: string;
-
+/** What creating and editing a harvester may set; name and URL are required on creation (class-validator merges inherited rules, so each subclass declares its own). */
+class HarvesterFieldsDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: "Type-specific settings, checked against the type's config_schema (defaults filled in)" })
   @IsOptional()
   @IsObject()
@@ -155,12 +143,27 @@ export class UpdateHarvesterDto {
   status?: string;
 }
 
-export class CreateHarvesterDto extends UpdateHarvesterDto {
+export class UpdateHarvesterDto extends HarvesterFieldsDto {
+  @ApiPropertyOptional({ example: 'Earth Search', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'https://earth-search.aws.element84.com/v1', description: 'The remote (landing page, catalog file, GeoNode or CSW endpoint)' })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @MaxLength(2000)
+  url?: string;
+}
+
+export class CreateHarvesterDto extends HarvesterFieldsDto {
   @ApiProperty({ example: 'Earth Search', maxLength: 200 })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
-  declare name: string;
+  name: string;
 
   @ApiProperty({ example: 'stac-api', description: 'One of GET /api/harvester-types' })
   @IsString()
@@ -170,7 +173,7 @@ export class CreateHarvesterDto extends UpdateHarvesterDto {
   @ApiProperty({ example: 'https://earth-search.aws.element84.com/v1' })
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   @MaxLength(2000)
-  declare url: string;
+  url: string;
 }
 
 export class ListHarvestersQueryDto extends PageQueryDto {
