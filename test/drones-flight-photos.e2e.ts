@@ -8,6 +8,7 @@ import { startApi, type TestApi } from './support/app.js';
 import { createUser, type TestUser } from './support/auth.js';
 import { uniqueSn } from './support/drones.js';
 import { sharedPath } from './support/env.js';
+import { decodeMvt, tileOf } from './support/mvt.js';
 import { json, waitFor } from './support/net.js';
 import { startWorker, type ChildHandle } from './support/processes.js';
 
@@ -168,6 +169,18 @@ describe('a flight detected from telemetry, and its photos published as its sequ
     const sequence = await json(await api.fetch(`/api/collections/${sequenceId}/items?limit=20`, { headers: owner.headers }));
     const first = sequence.features[0];
     assert.equal(first.properties.datetime, '2016-06-23T21:31:59Z');
+
+    // On the map (its owner's tiles): each photo where it was taken, and its footprint.
+    const { z, x, y } = tileOf(-91.9945599, 46.8426071, 15);
+    const pictures = decodeMvt(new Uint8Array(await (await api.fetch(`/api/map/${z}/${x}/${y}.mvt`, { headers: owner.headers })).arrayBuffer())).pictures;
+    const point = pictures?.features.find((f) => f.properties.id === first.id);
+    assert.equal(point?.type, 1, 'the photo is a point of the pictures layer');
+    const footprints = decodeMvt(new Uint8Array(await (await api.fetch(`/api/map/footprints/${z}/${x}/${y}.mvt`, { headers: owner.headers })).arrayBuffer())).footprints;
+    const footprint = footprints?.features.find((f) => f.properties.id === first.id);
+    assert.equal(footprint?.type, 3, 'its footprint is a polygon of the footprints layer');
+    assert.equal(footprint?.properties.kind, 'picture');
+    // Private: nobody else sees either.
+    assert.equal((await api.fetch(`/api/map/footprints/${z}/${x}/${y}.mvt`)).status, 204);
   });
 
   it('deleting the workspace takes its flights, photos, sequence and files along', async () => {

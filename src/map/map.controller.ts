@@ -30,9 +30,9 @@ export class MapController {
 
   @Get('footprints/:z/:x/:y.mvt')
   @ApiOperation({
-    summary: 'Vector tile (Mapbox Vector Tile) of the footprints of datasets and harvested records the caller may see',
+    summary: 'Vector tile (Mapbox Vector Tile) of the footprints of datasets, harvested records and drone photos the caller may see',
     description:
-      'One layer, `footprints`, from zoom 2: polygons (or points) with `id`, `kind` (`dataset`, `harvested`), `collection_id`, `title` and ' +
+      "One layer, `footprints`, from zoom 2: polygons (or points) with `id`, `kind` (`dataset`, `harvested`, `picture` for a drone photo's ground coverage), `collection_id`, `title` and " +
       '`datetime`. Same caching, visibility and ETag rules as the picture tiles.',
   })
   @ApiProduces(MVT_CONTENT_TYPE)
@@ -50,7 +50,7 @@ export class MapController {
     description:
       'Layers by zoom: `grid` below 6 (polygons with `count`: pictures anyone may see, per cell; 16 × 16 cells per tile), ' +
       '`sequences` from 6 (lines with `id`, `title`, `date`), `pictures` from 14 (points with `id`, `heading`, `sequence_id`, ' +
-      '`datetime`). Anonymous tiles are public and cached; an authenticated caller also gets what only they may see, privately. ' +
+      '`datetime`; a drone photo is drawn where it was taken, its footprint is in the footprints tiles). Anonymous tiles are public and cached; an authenticated caller also gets what only they may see, privately. ' +
       'A strong ETag allows conditional requests.',
   })
   @ApiProduces(MVT_CONTENT_TYPE)

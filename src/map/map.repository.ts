@@ -11,6 +11,14 @@ const EXTENT = 4096;
 const BUFFER = 64;
 
 /** The pictures the grid counts: ready, and visible to anonymous users (picture and sequence). */
+/**
+ * Where a picture was taken: its geometry, or, for a picture whose geometry is what it sees on the
+ * ground (a drone photo's footprint), its perspective centre (else a point of the footprint).
+ */
+const CAMERA_POINT_SQL = `CASE WHEN GeometryType(i.geom) = 'POINT' THEN i.geom
+  WHEN jsonb_typeof(i.properties->'pers:perspective_center'->0) = 'number' AND jsonb_typeof(i.properties->'pers:perspective_center'->1) = 'number'
+    THEN ST_SetSRID(ST_MakePoint((i.properties->'pers:perspective_center'->>0)::float8, (i.properties->'pers:perspective_center'->>1)::float8), 4326)
+  ELSE ST_PointOnSurface(i.geom) END`;
 const PUBLIC_PICTURE_SQL = `i.kind = 'picture' AND i.status = 'ready' AND i.visibility = 'anyone' AND c.visibility = 'anyone'`;
 
 /** Serialises grid refreshes across workers (two at once could write stale counts last). */
@@ -84,7 +92,7 @@ export class MapRepository {
                 CASE WHEN jsonb_typeof(i.properties->'view:azimuth') = 'number' THEN (i.properties->>'view:azimuth')::float8 END AS heading,
                 i.collection_id::text AS sequence_id,
                 to_char(i.datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS datetime,
-                ST_AsMVTGeom(ST_Transform(i.geom, 3857), ST_TileEnvelope($1, $2, $3), ${EXTENT}, ${BUFFER}, true) AS geom
+                ST_AsMVTGeom(ST_Transform(${CAMERA_POINT_SQL}, 3857), ST_TileEnvelope($1, $2, $3), ${EXTENT}, ${BUFFER}, true) AS geom
          FROM item i JOIN collection c ON c.id = i.collection_id
          WHERE i.kind = 'picture' AND i.status = 'ready'
            AND i.geom && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => ${BUFFER / EXTENT}), 4326)
@@ -96,8 +104,9 @@ export class MapRepository {
   }
 
   /**
-   * The `footprints` layer: ready items other than pictures (datasets, harvested records) the
-   * caller may see, with id, kind, collection id, title and date.
+   * The `footprints` layer: ready items other than pictures (datasets, harvested records) and
+   * pictures whose geometry is their ground footprint (drone photos) the caller may see, with id,
+   * kind, collection id, title and date.
    */
   async footprintsTile(z: number, x: number, y: number, user: AuthUser | undefined, manager: EntityManager = this.db.manager): Promise<Buffer> {
     const vis = itemVisibilitySql('i', 'c', user, 4);
@@ -108,7 +117,7 @@ export class MapRepository {
                 to_char(i.datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS datetime,
                 ST_AsMVTGeom(ST_Transform(i.geom, 3857), ST_TileEnvelope($1, $2, $3), ${EXTENT}, ${BUFFER}, true) AS geom
          FROM item i JOIN collection c ON c.id = i.collection_id
-         WHERE i.kind <> 'picture' AND i.status = 'ready' AND c.status <> 'deleting'
+         WHERE (i.kind <> 'picture' OR GeometryType(i.geom) <> 'POINT') AND i.status = 'ready' AND c.status <> 'deleting'
            AND i.geom && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => ${BUFFER / EXTENT}), 4326)
            AND ${vis.sql}
          LIMIT 20000
