@@ -12,7 +12,7 @@ import {
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { DataSource, EntityManager, In, Repository } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { AppConfig } from '../../config/app-config.js';
 import { PictureIntakeRejection, PictureIntakeService, type PictureDraft } from '../../pictures/picture-intake.service.js';
@@ -431,8 +431,8 @@ export class DroneMediaService {
       // One creator per workspace, aircraft and day.
       await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`drone-unassigned|${workspaceId}|${sn ?? ''}|${day}`]);
       const repo = manager.getRepository(DroneFlight);
-      const existing = await repo.findOne({ where: { workspaceId, deviceSn: sn ?? undefined, isCreatedManually: true, startedAt: start, name } });
-      if (existing && existing.deviceSn === sn) return existing;
+      const existing = await repo.findOne({ where: { workspaceId, deviceSn: sn ?? IsNull(), isCreatedManually: true, startedAt: start, name } });
+      if (existing) return existing;
       const device = sn ? await manager.getRepository(DroneDevice).findOneBy({ sn }) : null;
       return repo.save(
         repo.create({
