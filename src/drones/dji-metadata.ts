@@ -1,4 +1,4 @@
-import { readRawMetadata } from '../media/picture-metadata.js';
+import { dms, readRawMetadata } from '../media/picture-metadata.js';
 import type { GroundCoverageInput } from './ground-coverage.js';
 
 /**
@@ -111,20 +111,6 @@ const section = (raw: Dict | undefined, key: string): Dict => {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Dict) : {};
 };
 
-/** Degrees from EXIF `[d, m, s]` (or a plain number) and its hemisphere reference. */
-function exifDegrees(value: unknown, ref: unknown, negativeRef: string): number | null {
-  let deg: number | null;
-  if (Array.isArray(value)) {
-    const [d, m = 0, s = 0] = value.map(num);
-    if (d === null || m === null || s === null) return null;
-    deg = d + m / 60 + s / 3600;
-  } else {
-    deg = num(value);
-  }
-  if (deg === null) return null;
-  return str(ref)?.toUpperCase() === negativeRef ? -Math.abs(deg) : deg;
-}
-
 const DRONE_FIELDS = [
   'GimbalPitchDegree',
   'GimbalYawDegree',
@@ -156,8 +142,8 @@ export function djiMetadataFromRaw(raw: Dict | undefined, frame: { width: number
   let positionSource: DjiMetadata['positionSource'] = 'xmp-dji';
   if (!validPosition(lat, lon)) {
     if (lat !== null || lon !== null) warnings.push(`drone-dji position ${lat},${lon} ignored`);
-    lat = exifDegrees(gps.GPSLatitude, gps.GPSLatitudeRef, 'S');
-    lon = exifDegrees(gps.GPSLongitude, gps.GPSLongitudeRef, 'W');
+    lat = dms(gps.GPSLatitude, gps.GPSLatitudeRef, 'S');
+    lon = dms(gps.GPSLongitude, gps.GPSLongitudeRef, 'W');
     positionSource = 'exif';
     if (!validPosition(lat, lon)) {
       if (lat !== null || lon !== null) warnings.push(`EXIF GPS position ${lat},${lon} ignored`);

@@ -77,7 +77,7 @@ const str = (v: unknown): string | null => {
 };
 
 /** Degrees from `[d, m, s]` (or a plain number) and a hemisphere reference. */
-function dms(value: unknown, ref: unknown, negativeRef: string): number | null {
+export function dms(value: unknown, ref: unknown, negativeRef: string): number | null {
   let deg: number | null;
   if (Array.isArray(value)) {
     const [d, m = 0, s = 0] = value.map(num);
