@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startApi, TestApi } from './support/app.js';
 import { fillProviderLogin } from './support/auth.js';
-import { browserSkipReason, launchBrowser } from './support/browser.js';
+import { browserSkipReason, launchBrowser, scrollUntilDrawn } from './support/browser.js';
 import { artifactsDir } from './support/env.js';
 import { freePort, json } from './support/net.js';
 
@@ -51,6 +51,7 @@ describe('Login in a real browser: Swagger UI, CSRF, token claim, logout', { ski
     await page.screenshot({ path: path.join(artifactsDir(), 'auth-swagger-logged-in.png') });
 
     const operation = page.locator('.opblock.opblock-get', { has: page.locator('.opblock-summary-path[data-path="/api/users/me"]') });
+    await scrollUntilDrawn(page, operation);
     await operation.locator('.opblock-summary').click();
     await operation.getByRole('button', { name: 'Try it out' }).click();
     await operation.getByRole('button', { name: 'Execute' }).click();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startApi, TestApi } from './support/app.js';
-import { browserSkipReason, launchBrowser } from './support/browser.js';
+import { browserSkipReason, launchBrowser, scrollUntilDrawn } from './support/browser.js';
 import { artifactsDir } from './support/env.js';
 
 describe('Swagger UI in a real browser', { skip: browserSkipReason() }, () => {
@@ -21,7 +21,7 @@ describe('Swagger UI in a real browser', { skip: browserSkipReason() }, () => {
       await title.waitFor({ timeout: 20_000 });
       assert.match(await title.innerText(), /Sightline API/);
       assert.equal(await page.title(), 'Sightline API');
-      await page.locator('.opblock-summary-path', { hasText: '/api/health/ready' }).first().waitFor();
+      await scrollUntilDrawn(page, page.locator('.opblock-summary-path', { hasText: '/api/health/ready' }));
       await page.screenshot({ path: path.join(artifactsDir(), 'swagger-ui.png'), fullPage: false });
     } finally {
       await browser.close();
