@@ -231,7 +231,17 @@ export class DroneMqttAccessService implements DroneMqttAccess, OnApplicationShu
           });
         }),
     );
-    await client.publishAsync(CONTROL_TOPIC, JSON.stringify({ commands: tagged }), { qos: 1 });
+    // Answers still pending when the publish fails (or the connection drops) must not reject unheard.
+    for (const answer of answers) answer.catch(() => undefined);
+    try {
+      await client.publishAsync(CONTROL_TOPIC, JSON.stringify({ commands: tagged }), { qos: 1 });
+    } catch (error) {
+      for (const c of tagged) {
+        this.pending.get(c.correlationData)?.reject(new ControlConnectionLost());
+        this.pending.delete(c.correlationData);
+      }
+      throw error;
+    }
     return Promise.all(answers);
   }
 
