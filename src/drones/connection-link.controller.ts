@@ -42,7 +42,7 @@ export class ConnectionLinkController {
     const { connection, workspace, token, expiresAt } = session;
     const mqtt: MqttCredentials = this.mqttAccess
       ? await this.mqttAccess.credentialsFor(connection, token)
-      : { host: brokerAddress(this.config.MQTT_PUBLIC_URL ?? this.mqttUrl()), username: connection.connectionId, password: token };
+      : { host: brokerAddress(this.config.MQTT_PUBLIC_URL ?? this.config.MQTT_URL), username: connection.connectionId, password: token };
     const platformName = this.config.DRONES_PLATFORM_NAME ?? this.config.INSTANCE_NAME;
     return {
       token,
@@ -70,10 +70,6 @@ export class ConnectionLinkController {
       },
       mqtt,
     };
-  }
-
-  private mqttUrl(): string {
-    return (this.config as unknown as { MQTT_URL?: string }).MQTT_URL ?? 'mqtt://127.0.0.1:1883';
   }
 }
 
