@@ -3,17 +3,18 @@
 // and tiles over HTTP at concurrency 1 and 8, printing p50/p95/p99 per query.
 //
 //   BENCH_DATABASE_URL   default: DATABASE_URL (or postgres://postgres@127.0.0.1:5432/…) with the database name sightline_bench
-//   --items=N --sequences=N --requests=N (per scenario and concurrency) --reseed --only=<substring>
+//   --items=N --sequences=N --requests=N (per scenario and concurrency) --warmup-seconds=N (before measuring, default 20)
+//   --reseed --only=<substring>
 //   --profile=<dir>   the API writes a V8 CPU profile there (open it in Chrome DevTools)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { BenchClient, cpuSeconds, freePort, percentile } from './common.js';
 import { AREA, seedBench } from './search-seed.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -30,6 +31,15 @@ const REQUESTS = Number(arg('requests', '200'));
 const ONLY = arg('only', '');
 const PROFILE = arg('profile', '');
 const BENCH_DB = 'sightline_bench';
+/**
+ * Warm-up: first every scenario in turn for this long (a fresh Node process needs a few thousand
+ * requests before its hot paths are compiled and its latencies settle: figures are for a server
+ * that has been up a while), then before each measured scenario and concurrency a few more
+ * requests (WARMUP_REQUESTS, at most WARMUP_MS).
+ */
+const WARMUP_SECONDS = Number(arg('warmup-seconds', '20'));
+const WARMUP_REQUESTS = 100;
+const WARMUP_MS = 1000;
 
 function benchUrl(): string {
   if (process.env.BENCH_DATABASE_URL) return process.env.BENCH_DATABASE_URL;
@@ -50,17 +60,6 @@ function rng(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function prepareDatabase(url: string): Promise<void> {
@@ -195,26 +194,12 @@ interface Result {
   note?: string;
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+let client: BenchClient | undefined;
 
 async function send(base: string, req: Request): Promise<{ ms: number; status: number; body: string }> {
-  const t0 = performance.now();
-  const res = await fetch(`${base}${req.path}`, {
-    method: req.method,
-    headers: req.body ? { 'content-type': 'application/json' } : undefined,
-    body: req.body ? JSON.stringify(req.body) : undefined,
-  });
-  const body = await res.text();
-  return { ms: performance.now() - t0, status: res.status, body };
+  client ??= new BenchClient(base);
+  const r = await client.request(req.method, req.path, { body: req.body });
+  return { ms: r.ms, status: r.status, body: r.body.toString() };
 }
 
 /** An empty vector tile answers 204: a valid answer for a tile scenario. */
@@ -224,10 +209,18 @@ function ok(s: Scenario, status: number): boolean {
 
 async function measure(api: Api, s: Scenario, concurrency: number, requests: number): Promise<Result> {
   const base = api.base;
-  for (let i = 0; i < Math.min(20, requests); i++) {
-    const r = await send(base, s.make(100_000 + i));
-    if (!ok(s, r.status)) throw new Error(`${s.name}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
-  }
+  // Warm-up at the same concurrency, other values: a server that has been up a while has compiled
+  // its hot paths (the first few hundred requests of a fresh process run up to twice as slow).
+  let warm = 0;
+  const warmUntil = performance.now() + WARMUP_MS;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (warm < WARMUP_REQUESTS && performance.now() < warmUntil) {
+        const r = await send(base, s.make(100_000 + warm++));
+        if (!ok(s, r.status)) throw new Error(`${s.name}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+      }
+    }),
+  );
   const times: number[] = [];
   let next = 0;
   const cpu0 = cpuSeconds(api.proc.pid!);
@@ -246,6 +239,19 @@ async function measure(api: Api, s: Scenario, concurrency: number, requests: num
   const cpuMs = ((cpuSeconds(api.proc.pid!) - cpu0) * 1000) / requests;
   times.sort((a, b) => a - b);
   return { name: s.name, concurrency, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), rps: requests / seconds, cpuMs };
+}
+
+/** Every scenario in turn, four requests at a time, for WARMUP_SECONDS. */
+async function warmUp(base: string, list: Scenario[]): Promise<void> {
+  const until = performance.now() + WARMUP_SECONDS * 1000;
+  let sent = 0;
+  while (performance.now() < until) {
+    for (const s of list) {
+      await Promise.all(Array.from({ length: 4 }, () => send(base, s.make(200_000 + sent++))));
+      if (performance.now() >= until) break;
+    }
+  }
+  log(`warmed up with ${sent} requests over ${WARMUP_SECONDS} s`);
 }
 
 function tileOf(lon: number, lat: number, z: number): [number, number] {
@@ -352,6 +358,7 @@ async function main(): Promise<void> {
   const api = await startApi(url);
   try {
     const { list, notes } = await scenarios(api.base);
+    await warmUp(api.base, list);
     const results: Result[] = [];
     for (const s of list) {
       for (const c of [1, 8]) {
@@ -396,6 +403,7 @@ async function main(): Promise<void> {
     }
     for (const n of notes) log(`note: ${n}`);
   } finally {
+    client?.close();
     api.proc.kill('SIGTERM');
     await new Promise((r) => api.proc.once('exit', r));
   }
