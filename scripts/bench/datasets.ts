@@ -8,6 +8,7 @@
 //   --size=10000      raster width and height in pixels
 //   --tiles=60        distinct tiles per zoom scenario
 //   --samples=200     single-point sample requests
+//   --warmup-rounds=3 rounds of tiles drawn from another dataset before the measured ones
 //   --drivers=local,s3  storage drivers to measure
 //   --keep            keep the generated file (its path is printed)
 //
@@ -17,7 +18,6 @@ import 'reflect-metadata';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openAsBlob, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import proj4 from 'proj4';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { startS3, type TestS3 } from '../../test/support/s3.js';
+import { BenchClient, freePort } from './common.js';
 import { writeTiff } from './datasets-tiff-writer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -39,6 +40,8 @@ const DRIVERS = arg('drivers', 'local,s3')
   .split(',')
   .filter((d): d is 'local' | 's3' => d === 'local' || d === 's3');
 const CONCURRENCIES = [1, 8];
+/** Rounds of tiles (TILES per zoom) drawn from another dataset before measuring. */
+const WARMUP_ROUNDS = Number(arg('warmup-rounds', '3'));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 // The raster: UTM 33N, 0.5 m pixels, south-west of Berlin.
@@ -82,17 +85,6 @@ async function timedPool<T>(items: T[], concurrency: number, work: (item: T) => 
     }),
   );
   return times;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function start(entry: 'main' | 'worker', env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
@@ -153,6 +145,7 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
   let api: ChildProcess | undefined;
   let worker: ChildProcess | undefined;
   let s3: TestS3 | undefined;
+  let client: BenchClient | undefined;
   try {
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}"`);
     await admin.query(`CREATE DATABASE "${dbName}"`);
@@ -226,42 +219,56 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
     const pathTotalMs = performance.now() - t0;
 
     // 2. Thumbnail.
-    const timed = async (url: string, init?: RequestInit) => {
-      const t = performance.now();
-      const res = await fetch(`${base}${url}`, { ...init, headers: { ...auth, ...(init?.headers ?? {}) } });
-      await res.arrayBuffer();
-      return { status: res.status, ms: performance.now() - t };
-    };
+    client = new BenchClient(base);
+    const http = client;
+    const timed = (url: string, init?: { method?: string; body?: unknown }) => http.request(init?.method ?? 'GET', url, { body: init?.body, headers: auth });
     const thumbCold = await timed(`/datasets/${first.id}/thumbnail.png?size=512`);
     const thumbWarm = await timed(`/datasets/${first.id}/thumbnail.png?size=512`);
 
     // 3. Tiles, cold (rendered) then warm (cached), at the native zoom and three coarser ones; each
     // concurrency on a dataset of its own (an uploaded copy), so that its cold tiles are cold.
     const toLonLat = proj4(UTM33, 'EPSG:4326');
-    const random = rng(42);
     const tiles: TileFigures[] = [];
     const centreLat = (toLonLat.forward([ORIGIN[0] + (SIZE * PIXEL) / 2, ORIGIN[1] - (SIZE * PIXEL) / 2]) as number[])[1]!;
     const nativeZ = Math.round(Math.log2((156543.03 * Math.cos((centreLat * Math.PI) / 180)) / PIXEL));
+    /** Up to TILES distinct tiles of a dataset at zoom z, where its pixels are (the same ones for a given seed). */
+    const tileUrls = (id: string, z: number, seed: number) => {
+      const tileRandom = rng(seed);
+      const seen = new Set<string>();
+      const urls: string[] = [];
+      for (let i = 0; i < TILES * 10 && urls.length < TILES; i++) {
+        const [lon, lat] = toLonLat.forward([ORIGIN[0] + tileRandom() * SIZE * PIXEL, ORIGIN[1] - tileRandom() * SIZE * PIXEL]) as [number, number];
+        const n = 2 ** z;
+        const x = Math.floor(((lon + 180) / 360) * n);
+        const rad = (lat * Math.PI) / 180;
+        const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
+        if (seen.has(`${x}/${y}`)) continue;
+        seen.add(`${x}/${y}`);
+        urls.push(`/datasets/${id}/tiles/${z}/${x}/${y}.png`);
+      }
+      return urls;
+    };
+    const get = async (u: string) => {
+      const r = await timed(u);
+      if (r.status !== 200) throw new Error(`${u} answered ${r.status}`);
+    };
+    const zooms = [nativeZ, nativeZ - 2, nativeZ - 4, nativeZ - 6];
+    // Warm-up on another dataset (the registered copy): a server that has been up a while has its
+    // rendering code compiled; the first tiles of a fresh process are up to twice as slow. The
+    // measured datasets' blocks are still in no cache.
+    let warmed = 0;
+    for (let round = 0; round < WARMUP_ROUNDS; round++) {
+      for (const z of zooms) {
+        const urls = tileUrls(regBody.id, z, 1000 + round);
+        await timedPool(urls, 2, get);
+        warmed += urls.length;
+      }
+    }
+    log(`  warmed up with ${warmed} tiles of another dataset`);
     for (const concurrency of CONCURRENCIES) {
       const id = concurrency === CONCURRENCIES[0] ? first.id : (await uploadDataset(`bench upload c=${concurrency}`)).id;
-      const tileRandom = rng(42);
-      for (const z of [nativeZ, nativeZ - 2, nativeZ - 4, nativeZ - 6]) {
-        const seen = new Set<string>();
-        const urls: string[] = [];
-        for (let i = 0; i < TILES * 10 && urls.length < TILES; i++) {
-          const [lon, lat] = toLonLat.forward([ORIGIN[0] + tileRandom() * SIZE * PIXEL, ORIGIN[1] - tileRandom() * SIZE * PIXEL]) as [number, number];
-          const n = 2 ** z;
-          const x = Math.floor(((lon + 180) / 360) * n);
-          const rad = (lat * Math.PI) / 180;
-          const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
-          if (seen.has(`${x}/${y}`)) continue;
-          seen.add(`${x}/${y}`);
-          urls.push(`/datasets/${id}/tiles/${z}/${x}/${y}.png`);
-        }
-        const get = async (u: string) => {
-          const r = await timed(u);
-          if (r.status !== 200) throw new Error(`${u} answered ${r.status}`);
-        };
+      for (const z of zooms) {
+        const urls = tileUrls(id, z, 42);
         const cold = await timedPool(urls, concurrency, get);
         const warm = await timedPool(urls, concurrency, get);
         tiles.push({ z, concurrency, cold, warm });
@@ -269,6 +276,7 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
     }
 
     // 4. Sampling.
+    const random = rng(42);
     const single: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
       const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
@@ -282,7 +290,7 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
         const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
         return { lon, lat };
       });
-      const r = await timed(`/datasets/${first.id}/sample`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points }) });
+      const r = await timed(`/datasets/${first.id}/sample`, { method: 'POST', body: { points } });
       if (r.status !== 200) throw new Error(`batch sample answered ${r.status}`);
       batches.push(r.ms);
     }
@@ -302,6 +310,7 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
       batches,
     };
   } finally {
+    client?.close();
     await Promise.all([stop(api), stop(worker)]);
     await s3?.close();
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);

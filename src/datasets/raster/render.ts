@@ -312,35 +312,136 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
     // Every source pixel valid (the usual case): no neighbour needs checking.
     const allValid = validCount === size;
 
-    const drawn = drawStripe({
-      pixels,
-      n,
-      lx,
-      ly,
-      x0,
-      r0,
-      xMax: x1 - 1,
-      yMax: r1 - 1,
-      ww,
-      valid,
-      allValid,
-      bilinear,
-      c0,
-      c1,
-      c2,
-      alpha,
-      palette,
-      paletteSize,
-      stretch,
-      nb,
-      invert,
-      rgba,
-    });
+    const plain = allValid && !palette && !alpha && !invert && stretch.every((st) => st === null) && [c0, c1, c2].every((c) => c instanceof Uint8Array);
+    const drawn = plain
+      ? {
+          opaque: true,
+          empty: drawByteStripe({ pixels, n, lx, ly, x0, r0, xMax: x1 - 1, yMax: r1 - 1, ww, c0: c0 as Uint8Array, c1: c1 as Uint8Array, c2: c2 as Uint8Array, rgba }, bilinear),
+        }
+      : drawStripe({
+          pixels,
+          n,
+          lx,
+          ly,
+          x0,
+          r0,
+          xMax: x1 - 1,
+          yMax: r1 - 1,
+          ww,
+          valid,
+          allValid,
+          bilinear,
+          c0,
+          c1,
+          c2,
+          alpha,
+          palette,
+          paletteSize,
+          stretch,
+          nb,
+          invert,
+          rgba,
+        });
     if (!drawn.opaque) opaque = false;
     if (!drawn.empty) empty = false;
   }
   for (let o = 0; o < n && opaque; o++) if (Number.isNaN(lx[o]!)) opaque = false;
   return { width, height, rgba, opaque, empty };
+}
+
+/**
+ * drawStripe for the most common case, kept apart so that it compiles to a tight loop: byte
+ * bands shown as they are, every source pixel valid, no alpha band. The same bytes as drawStripe
+ * (the same sums in the same order: its zero terms add nothing). Returns whether nothing was drawn.
+ */
+function drawByteStripe(s: ByteStripe, bilinear: boolean): boolean {
+  if (s.pixels) {
+    let empty = true;
+    for (let p = 0; p < s.pixels.length; p++) if (bilinear ? byteBilinear(s, s.pixels[p]!) : byteNearest(s, s.pixels[p]!)) empty = false;
+    return empty;
+  }
+  return bilinear ? byteBilinearAll(s) : byteNearestAll(s);
+}
+
+interface ByteStripe {
+  pixels: Int32Array | null;
+  n: number;
+  lx: Float64Array;
+  ly: Float64Array;
+  x0: number;
+  r0: number;
+  xMax: number;
+  yMax: number;
+  ww: number;
+  c0: Uint8Array;
+  c1: Uint8Array;
+  c2: Uint8Array;
+  rgba: Uint8Array;
+}
+
+function byteBilinearAll(s: ByteStripe): boolean {
+  let empty = true;
+  for (let o = 0; o < s.n; o++) if (byteBilinear(s, o)) empty = false;
+  return empty;
+}
+
+function byteNearestAll(s: ByteStripe): boolean {
+  let empty = true;
+  for (let o = 0; o < s.n; o++) if (byteNearest(s, o)) empty = false;
+  return empty;
+}
+
+/** Draws output pixel `o` (bilinear); false when it falls outside the raster. */
+function byteBilinear(s: ByteStripe, o: number): boolean {
+  const px = s.lx[o]!;
+  if (px !== px) return false; // NaN: outside the raster
+  const py = s.ly[o]!;
+  const { x0, r0, xMax, yMax, ww, c0, c1, c2, rgba } = s;
+  const u = px - 0.5;
+  const v = py - 0.5;
+  const ca = Math.floor(u);
+  const ra = Math.floor(v);
+  const tx = u - ca;
+  const ty = v - ra;
+  const cl = (ca < x0 ? x0 : ca > xMax ? xMax : ca) - x0;
+  const cr = (ca + 1 < x0 ? x0 : ca + 1 > xMax ? xMax : ca + 1) - x0;
+  const rt = ((ra < r0 ? r0 : ra > yMax ? yMax : ra) - r0) * ww;
+  const rb = ((ra + 1 < r0 ? r0 : ra + 1 > yMax ? yMax : ra + 1) - r0) * ww;
+  const i00 = rt + cl;
+  const i10 = rt + cr;
+  const i01 = rb + cl;
+  const i11 = rb + cr;
+  const w00 = (1 - tx) * (1 - ty);
+  const w10 = tx * (1 - ty);
+  const w01 = (1 - tx) * ty;
+  const w11 = tx * ty;
+  const total = w00 + w10 + w01 + w11;
+  const out = o * 4;
+  // A byte store truncates: + 0.5 rounds these non-negative values half up as Math.round does, without
+  // its data-dependent branch (mispredicted on most pixels of real imagery: it made this loop 2.6× slower).
+  rgba[out] = (c0[i00]! * w00 + c0[i10]! * w10 + c0[i01]! * w01 + c0[i11]! * w11) / total + 0.5;
+  rgba[out + 1] = (c1[i00]! * w00 + c1[i10]! * w10 + c1[i01]! * w01 + c1[i11]! * w11) / total + 0.5;
+  rgba[out + 2] = (c2[i00]! * w00 + c2[i10]! * w10 + c2[i01]! * w01 + c2[i11]! * w11) / total + 0.5;
+  rgba[out + 3] = 255;
+  return true;
+}
+
+/** Draws output pixel `o` (nearest); false when it falls outside the raster. */
+function byteNearest(s: ByteStripe, o: number): boolean {
+  const px = s.lx[o]!;
+  if (px !== px) return false;
+  const { x0, r0, xMax, yMax, ww, c0, c1, c2, rgba } = s;
+  let fx = Math.floor(px);
+  let fy = Math.floor(s.ly[o]!);
+  fx = fx < x0 ? x0 : fx > xMax ? xMax : fx;
+  fy = fy < r0 ? r0 : fy > yMax ? yMax : fy;
+  const i = (fy - r0) * ww + (fx - x0);
+  const out = o * 4;
+  rgba[out] = c0[i]!;
+  rgba[out + 1] = c1[i]!;
+  rgba[out + 2] = c2[i]!;
+  rgba[out + 3] = 255;
+  return true;
 }
 
 /** What drawStripe needs: output positions, the stripe's window of source values and how to colour them. */
@@ -476,7 +577,8 @@ function drawStripe(stripe: Stripe): { opaque: boolean; empty: boolean } {
 /** A band value as a byte of the image: stretched (non-byte data), rounded, clamped, inverted (white-is-zero). */
 function toByte(value: number, stretch: readonly [number, number] | null, invert: boolean): number {
   let v = stretch ? (value - stretch[0]) * stretch[1] : value;
-  v = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+  // floor(v + 0.5) is Math.round for v >= 0, without its data-dependent branch.
+  v = v < 0 ? 0 : v > 255 ? 255 : Math.floor(v + 0.5);
   return invert ? 255 - v : v;
 }
 
