@@ -9,6 +9,7 @@
 //   --tiles=60        distinct tiles per zoom scenario
 //   --samples=200     single-point sample requests
 //   --warmup-rounds=3 rounds of tiles drawn from another dataset before the measured ones
+//   --batches=20      batches of 1000 random points sampled
 //   --drivers=local,s3  storage drivers to measure
 //   --keep            keep the generated file (its path is printed)
 //
@@ -42,6 +43,8 @@ const DRIVERS = arg('drivers', 'local,s3')
 const CONCURRENCIES = [1, 8];
 /** Rounds of tiles (TILES per zoom) drawn from another dataset before measuring. */
 const WARMUP_ROUNDS = Number(arg('warmup-rounds', '3'));
+/** Batches of 1000 random points sampled, one after the other (the decoded-block cache fills as they go). */
+const BATCHES = Number(arg('batches', '20'));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 // The raster: UTM 33N, 0.5 m pixels, south-west of Berlin.
@@ -131,6 +134,7 @@ interface DriverFigures {
   tiles: TileFigures[];
   single: number[];
   batches: number[];
+  again: number[];
 }
 
 /** One storage driver: its own database, queue prefix, data folder (and bucket), API and worker. */
@@ -285,15 +289,22 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
       single.push(r.ms);
     }
     const batches: number[] = [];
-    for (let k = 0; k < 5; k++) {
-      const points = Array.from({ length: 1000 }, () => {
+    const again: number[] = [];
+    let points: { lon: number; lat: number }[] = [];
+    const sampleBatch = async () => {
+      const r = await timed(`/datasets/${first.id}/sample`, { method: 'POST', body: { points } });
+      if (r.status !== 200) throw new Error(`batch sample answered ${r.status}`);
+      return r.ms;
+    };
+    for (let k = 0; k < BATCHES; k++) {
+      points = Array.from({ length: 1000 }, () => {
         const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
         return { lon, lat };
       });
-      const r = await timed(`/datasets/${first.id}/sample`, { method: 'POST', body: { points } });
-      if (r.status !== 200) throw new Error(`batch sample answered ${r.status}`);
-      batches.push(r.ms);
+      batches.push(await sampleBatch());
     }
+    // The last batch again: its blocks are all decoded already, what remains is the request itself.
+    for (let k = 0; k < 5; k++) again.push(await sampleBatch());
     return {
       driver,
       load: load(),
@@ -308,6 +319,7 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
       tiles,
       single,
       batches,
+      again,
     };
   } finally {
     client?.close();
@@ -391,6 +403,9 @@ async function main(): Promise<void> {
       }
       log(`  sample GET (1 point)                  ${stats(f.single)}`);
       log(`  sample POST (1000 points)             ${stats(f.batches)}`);
+      log(`    one after the other: ${f.batches.map((v) => v.toFixed(0)).join(' ')} ms`);
+      if (f.batches.length >= 10) log(`    the second half (the block cache full)  ${stats(f.batches.slice(Math.floor(f.batches.length / 2)))}`);
+      log(`  sample POST (same 1000 points again)  ${stats(f.again)}`);
     }
   } finally {
     await admin.end();

@@ -26,7 +26,7 @@ export interface RenderedPng {
 }
 
 const TILE_SIZE = 256;
-/** Decoded blocks each render thread keeps for reuse. */
+/** Decoded blocks the render threads keep for reuse, all together (each thread holds its share). */
 const THREAD_BLOCK_CACHE_BYTES = 128 * 1024 * 1024;
 /** How long a presigned object URL handed to the render threads is valid, and how long it is reused. */
 const THREAD_URL_SECONDS = 3600;
@@ -61,7 +61,7 @@ export class DatasetRenderService implements OnApplicationBootstrap, OnApplicati
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
   ) {
     const threads = config.RENDER_THREADS ?? os.availableParallelism();
-    this.pool = threads > 0 ? new RenderPool(threads, THREAD_BLOCK_CACHE_BYTES) : null;
+    this.pool = threads > 0 ? new RenderPool(threads, Math.floor(THREAD_BLOCK_CACHE_BYTES / threads)) : null;
   }
 
   /** The API's render threads start with it, not with the first tile someone waits for. */
@@ -93,12 +93,17 @@ export class DatasetRenderService implements OnApplicationBootstrap, OnApplicati
   }
 
   /** A job done by a render thread, with the answers of withFile for what goes wrong. */
-  private async inThread(dataset: DatasetWithItem, job: RenderJob): Promise<{ png?: Uint8Array; samples?: PixelSample[] }> {
+  private inThread(dataset: DatasetWithItem, job: RenderJob): Promise<{ png?: Uint8Array; samples?: PixelSample[] }> {
+    return this.withThreads(dataset, (pool, key, source) => pool.run(key, source, dataset.raster!, job));
+  }
+
+  /** Work for the render threads on a dataset's file, with the answers of withFile for what goes wrong. */
+  private async withThreads<T>(dataset: DatasetWithItem, work: (pool: RenderPool, key: string, source: ThreadSource) => Promise<T>): Promise<T> {
     const missing = () => new NotFoundException({ message: 'The file of this dataset is missing', details: { reason: 'file_missing' } });
     const source = await this.threadSource(dataset);
     if (!source) throw missing();
     try {
-      return await this.pool!.run(`${dataset.id}:${dataset.revision}`, source, dataset.raster!, job);
+      return await work(this.pool!, `${dataset.id}:${dataset.revision}`, source);
     } catch (error) {
       if (error instanceof RasterProblem) throw new HttpException({ message: error.message, details: { reason: error.code } }, error.status);
       // Located afresh next time (a file moved away, an object URL no longer valid).
@@ -248,7 +253,7 @@ export class DatasetRenderService implements OnApplicationBootstrap, OnApplicati
     const values = !insideIdx.length
       ? []
       : this.pool
-        ? (await this.inThread(dataset, { kind: 'sample', pixels })).samples!
+        ? await this.withThreads(dataset, (pool, key, source) => pool.sample(key, source, info, pixels))
         : await this.withFile(dataset, (file) => samplePixels(file, info, pixels));
     const byIndex = new Map(insideIdx.map((i, k) => [i, values[k]!.values]));
     const samples: SampleDto[] = located.map((p, i) => ({

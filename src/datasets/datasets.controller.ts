@@ -63,6 +63,7 @@ import {
 import { DatasetRenderService, type RenderedPng } from './dataset-render.service.js';
 import { DatasetsService, type StoredDatasetUpload } from './datasets.service.js';
 import { sendStoredFile } from '../common/stored-file-response.js';
+import { SamplePointsPipe } from './sample-points.pipe.js';
 
 const NOT_FOUND = { description: 'No such dataset, or not visible to the caller', type: ErrorResponseDto };
 const NOT_READY = { description: 'The dataset is pending or broken', type: ErrorResponseDto };
@@ -298,7 +299,9 @@ export class DatasetsController {
   @ApiBadRequestResponse({ description: 'Bad points, more than 1000, or a dataset without CRS', type: ErrorResponseDto })
   @ApiNotFoundResponse(NOT_FOUND)
   @ApiConflictResponse(NOT_READY)
-  samplePoints(@CurrentUser() user: AuthUser | undefined, @Param('id', ParseUUIDPipe) id: string, @Body() body: SamplePointsDto): Promise<SamplesDto> {
-    return this.render.sample(user, id, body.points, false);
+  @ApiBody({ type: SamplePointsDto })
+  // Typed `unknown` for the framework (the global validation then leaves it alone): SamplePointsPipe validates it.
+  samplePoints(@CurrentUser() user: AuthUser | undefined, @Param('id', ParseUUIDPipe) id: string, @Body(SamplePointsPipe) body: unknown): Promise<SamplesDto> {
+    return this.render.sample(user, id, (body as SamplePointsDto).points, false);
   }
 }

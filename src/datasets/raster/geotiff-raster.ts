@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
+import { readSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { ZSTDDecoder } from 'zstddec';
@@ -22,7 +23,7 @@ import { type AcquisitionTime, acquisitionTime } from './acquisition-time.js';
 import { crsFromGeoKeys, crsTransformer } from './crs.js';
 import { densifiedOutline, footprintBboxes, footprintFromOutline } from './footprint.js';
 import type { BlockCache } from './block-cache.js';
-import { type BlockLayout, blockRows, type ByteRange, copyBlockToWindow, type DecodedBlock, decodeBlock, mergeRanges, sampleArrayType } from './block-reader.js';
+import { type BlockLayout, blockRows, type ByteRange, copyBlockToWindow, type DecodedBlock, decodeBlock, type DecodeMode, mergeRanges, sampleArrayType } from './block-reader.js';
 import type { BandInfo, BandRole, BandStatistics, LevelInfo, RasterDataType, RasterInfo } from './raster-info.js';
 import { RasterProblem } from './raster-info.js';
 
@@ -399,7 +400,7 @@ export class RasterFile {
    * enough rows), else read together (neighbouring ones in one read on an object store) and
    * decoded in parallel, off the JavaScript thread.
    */
-  async blocks(ifd: number, layout: BlockLayout, wanted: BlockRequest[], signal?: AbortSignal): Promise<DecodedBlock[]> {
+  async blocks(ifd: number, layout: BlockLayout, wanted: BlockRequest[], signal?: AbortSignal, mode: DecodeMode = 'async'): Promise<DecodedBlock[]> {
     const cache = this.blockCache;
     const key = (b: BlockRequest) => `${this.id}/${ifd}/d${b.bx}/${b.by}/${b.plane}`;
     const hits = await Promise.all(
@@ -422,12 +423,12 @@ export class RasterFile {
       }),
     );
     const stored = places.filter((p) => p.length > 0);
-    const read = stored.length ? this.readRanges(stored, signal) : Promise.resolve([]);
+    const read = stored.length ? this.readRanges(stored, signal, mode) : Promise.resolve([]);
     let k = 0;
     const decoded = missing.map((i, m) => {
       const b = wanted[i]!;
       const slot = places[m]!.length > 0 ? k++ : -1;
-      const block = read.then((bytes) => decodeBlock(layout, b.by, slot < 0 ? null : bytes[slot]!, b.rows));
+      const block = read.then((bytes) => decodeBlock(layout, b.by, slot < 0 ? null : bytes[slot]!, b.rows, mode));
       return cache ? cache.put(key(b), block) : block;
     });
     const blocks = await Promise.all(decoded);
@@ -436,19 +437,20 @@ export class RasterFile {
   }
 
   /** Byte ranges of the file; ranges close together are read at once. */
-  async readRanges(ranges: ByteRange[], signal?: AbortSignal): Promise<Uint8Array[]> {
+  async readRanges(ranges: ByteRange[], signal?: AbortSignal, mode: DecodeMode = 'async'): Promise<Uint8Array[]> {
     const local = typeof this.source === 'string';
     const { reads, at } = mergeRanges(ranges, local ? LOCAL_MERGE_GAP : REMOTE_MERGE_GAP, MAX_MERGED_READ);
-    const data = await mapLimit(reads, local ? 16 : REMOTE_READS_IN_FLIGHT, (r) => this.readBytes(r.offset, r.length, signal));
+    const data = await mapLimit(reads, local ? 16 : REMOTE_READS_IN_FLIGHT, (r) => this.readBytes(r.offset, r.length, signal, mode));
     return ranges.map((r, i) => data[at[i]!.read]!.subarray(at[i]!.start, at[i]!.start + r.length));
   }
 
-  private async readBytes(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  private async readBytes(offset: number, length: number, signal?: AbortSignal, mode: DecodeMode = 'async'): Promise<Uint8Array> {
     signal?.throwIfAborted();
     const source = this.source;
     if (typeof source === 'string') {
       this.handle ??= open(source, 'r');
       const buffer = Buffer.allocUnsafeSlow(length);
+      if (mode === 'sync') return buffer.subarray(0, readSync((await this.handle).fd, buffer, 0, length, offset));
       const { bytesRead } = await (await this.handle).read(buffer, 0, length, offset);
       return buffer.subarray(0, bytesRead);
     }

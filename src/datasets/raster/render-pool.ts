@@ -61,7 +61,36 @@ export class RenderPool {
 
   /** Runs a job on the least busy thread; samples of a raster go to the same thread (its cache has the blocks). */
   run(key: string, source: ThreadSource, info: RasterInfo, job: RenderJob): Promise<RenderReply & { ok: true }> {
-    const index = job.kind === 'sample' ? hash(key) % this.size : this.leastBusy();
+    return this.runOn(job.kind === 'sample' ? hash(key) % this.size : this.leastBusy(), key, source, info, job);
+  }
+
+  /**
+   * Full-resolution pixels of a raster, sampled by every thread at once: each block belongs to
+   * one thread (by its index), which reads, decodes and caches it, so the threads' caches hold
+   * different blocks and a batch of points spread over the raster is decoded on every core.
+   */
+  async sample(key: string, source: ThreadSource, info: RasterInfo, pixels: { col: number; row: number }[]): Promise<PixelSample[]> {
+    if (this.size === 1) return (await this.runOn(0, key, source, info, { kind: 'sample', pixels })).samples!;
+    const across = Math.ceil(info.width / info.blockWidth);
+    const parts = Array.from({ length: this.size }, () => ({ pixels: [] as { col: number; row: number }[], at: [] as number[] }));
+    pixels.forEach((p, i) => {
+      const block = Math.floor(p.row / info.blockHeight) * across + Math.floor(p.col / info.blockWidth);
+      const part = parts[(hash(key) + block) % this.size]!;
+      part.pixels.push(p);
+      part.at.push(i);
+    });
+    const samples: PixelSample[] = new Array(pixels.length);
+    await Promise.all(
+      parts.map(async (part, thread) => {
+        if (part.pixels.length === 0) return;
+        const reply = await this.runOn(thread, key, source, info, { kind: 'sample', pixels: part.pixels });
+        reply.samples!.forEach((s, k) => (samples[part.at[k]!] = s));
+      }),
+    );
+    return samples;
+  }
+
+  private runOn(index: number, key: string, source: ThreadSource, info: RasterInfo, job: RenderJob): Promise<RenderReply & { ok: true }> {
     if (this.threads[index] === null) this.start();
     const thread = this.threads[index]!;
     const id = this.nextId++;

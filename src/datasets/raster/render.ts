@@ -2,7 +2,7 @@ import type { TypedArray } from 'geotiff';
 import { applyAffine, invertAffine } from './affine.js';
 import { crsTransformer, mercatorToLonLat, periodicWidth, wrapX } from './crs.js';
 import { type Bbox, bboxesIntersect } from './footprint.js';
-import { type BlockLayout, blockStride } from './block-reader.js';
+import { type BlockLayout, blockStride, type DecodeMode } from './block-reader.js';
 import { type BlockRequest, nodataNumber, RasterFile, readMask, readWindow, type Window } from './geotiff-raster.js';
 import { RasterProblem, type RasterInfo } from './raster-info.js';
 
@@ -601,7 +601,13 @@ const SAMPLE_BATCH_BLOCKS = 48;
  * through the file, and on an object store their round trips overlap. A block is decoded only
  * down to the lowest row asked for in it.
  */
-export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: { col: number; row: number }[], signal?: AbortSignal): Promise<PixelSample[]> {
+export async function samplePixels(
+  file: RasterFile,
+  info: RasterInfo,
+  pixels: { col: number; row: number }[],
+  signal?: AbortSignal,
+  inflate: DecodeMode = 'async',
+): Promise<PixelSample[]> {
   const level = info.levels[0]!;
   const across = Math.ceil(info.width / info.blockWidth);
   const groups = new Map<number, number[]>();
@@ -655,7 +661,7 @@ export async function samplePixels(file: RasterFile, info: RasterInfo, pixels: {
       for (const m of groups.get(block)!) lowest = Math.max(lowest, pixels[m]!.row - by * blockLayout.blockHeight + 1);
       for (let plane = 0; plane < planes; plane++) wanted.push({ bx, by, plane, rows: lowest });
     }
-    const blocks = await file.blocks(level.ifd, blockLayout, wanted, signal);
+    const blocks = await file.blocks(level.ifd, blockLayout, wanted, signal, inflate);
     const stride = blockStride(blockLayout);
     for (let k = 0; k < batch.length; k++) {
       const block = batch[k]!;

@@ -70,7 +70,8 @@ async function withFile<T>(key: string, source: ThreadSource, work: (file: Raste
 async function handle(request: RenderRequest): Promise<RenderReply> {
   const { id, key, source, info, job } = request;
   return withFile(key, source, async (file) => {
-    if (job.kind === 'sample') return { id, ok: true, samples: await samplePixels(file, info, job.pixels) };
+    // A thread of its own: it reads local files and inflates blocks itself, without trips to libuv's pool.
+    if (job.kind === 'sample') return { id, ok: true, samples: await samplePixels(file, info, job.pixels, undefined, 'sync') };
     const grid = job.kind === 'tile' ? tileSourceGrid(info, job.z, job.x, job.y) : thumbnailSourceGrid(info, job.size);
     if (!grid) throw new Error('The dataset is not georeferenced: it has no tiles');
     const resampling = job.kind === 'tile' ? job.resampling : info.render.mode === 'palette' ? 'nearest' : 'bilinear';
