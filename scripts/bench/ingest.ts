@@ -18,8 +18,8 @@
  * The uploading client (this process, node:http streaming each file from disk) shares the CPUs
  * with the system: its CPU is printed too.
  *
- *   npm run bench:ingest -- [--count 40] [--uploads 4] [--worker-concurrency 2] [--sharp-concurrency 0] [--phases]
- *                           [--big-uploads 50] [--big-mb 20] [--big-only] [--storage local|s3] [--no-vips]
+ *   npm run bench:ingest -- [--count 40] [--warmup 16] [--uploads 4] [--worker-concurrency 2] [--sharp-concurrency 0] [--phases]
+ *                           [--big-uploads 50] [--big-mb 20] [--big-only] [--storage local|s3] [--no-vips] [--profile dir]
  *
  * `--big-only` measures only the upload memory; `--storage s3` keeps the files in an s3rver
  * bucket started for the run instead of the data folder.
@@ -62,6 +62,10 @@ const BIG_UPLOADS = flag('big-uploads', 50);
 const BIG_MB = flag('big-mb', 20);
 /** `--big-only`: only the upload memory (no derivative work, no raw references). */
 const BIG_ONLY = process.argv.includes('--big-only');
+/** `--warmup 16`: pictures uploaded and processed before the measured ones (not with --phases). */
+const WARMUP = PHASES ? 0 : flag('warmup', 16);
+/** `--profile <dir>`: API and worker write V8 CPU profiles there (open them in Chrome DevTools). */
+const PROFILE = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1]! : '';
 const STORAGE = process.argv.includes('--storage') ? process.argv[process.argv.indexOf('--storage') + 1] : 'local';
 if (STORAGE !== 'local' && STORAGE !== 's3') throw new Error(`--storage is local or s3, not ${STORAGE}`);
 // The derivatives' sizes and qualities, as src/media makes them (for vipsthumbnail).
@@ -144,7 +148,8 @@ async function peakRss(pid: number): Promise<number | null> {
 }
 
 function start(entry: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src', entry)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE)}`] : [];
+  const child = spawn(process.execPath, [...profile, path.join(ROOT, 'dist/src', entry)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${out.slice(-2000)}`)), 60_000);
@@ -251,20 +256,24 @@ async function main(): Promise<void> {
       .raw()
       .toBuffer();
     const files: string[] = [];
+    // Pictures for the warm-up come after the measured ones: elsewhere, a day later.
+    const warmupFiles: string[] = [];
     const start0 = Date.UTC(2024, 6, 1, 9, 0, 0);
     await pool(
-      Array.from({ length: COUNT }, (_, i) => i),
+      Array.from({ length: COUNT + WARMUP }, (_, i) => i),
       os.cpus().length,
       async (i) => {
         const pixels = Buffer.from(base);
         for (let y = 0; y < 64; y++) pixels.fill(i % 256, (y * WIDTH + 64 * (i % 50)) * 3, (y * WIDTH + 64 * (i % 50) + 64) * 3);
+        const warm = i >= COUNT;
         const tagged = await sharp(pixels, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
           .jpeg({ quality: 88 })
-          .withExif(cameraExif({ lon: 5.0, lat: 45.0 + i * 0.00005, time: new Date(start0 + i * 2000) }))
+          .withExif(cameraExif({ lon: warm ? 6.0 : 5.0, lat: 45.0 + i * 0.00005, time: new Date(start0 + i * 2000 + (warm ? 86_400_000 : 0)) }))
           .toBuffer();
         const file = path.join(imageDir, `IMG_${String(i + 1).padStart(4, '0')}.jpg`);
         await writeFile(file, tagged);
-        files[i] = file;
+        if (warm) warmupFiles[i - COUNT] = file;
+        else files[i] = file;
       },
     );
     const sizes = await Promise.all(files.map(async (f) => (await readFile(f)).length));
@@ -333,20 +342,42 @@ async function main(): Promise<void> {
     const port = await freePort();
     api = await start('main.js', { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }, /Sightline API listening/);
     if (!PHASES) worker = await start('worker.js', env, /Sightline worker started/);
-    const workerIdleCpu = worker ? await cpuSeconds(worker.pid!) : 0;
     const token = await createToken(env);
     const headers = { authorization: `Bearer ${token}` };
     const baseApi = `http://127.0.0.1:${port}/api`;
-    const setRes = await fetch(`${baseApi}/upload_sets`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'Bench', estimated_nb_files: COUNT }),
-    });
-    if (setRes.status !== 201) throw new Error(`upload set: ${setRes.status} ${await setRes.text()}`);
-    const setId = ((await setRes.json()) as { id: string }).id;
+    const newSet = async (title: string, count: number) => {
+      const setRes = await fetch(`${baseApi}/upload_sets`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ title, estimated_nb_files: count }),
+      });
+      if (setRes.status !== 201) throw new Error(`upload set: ${setRes.status} ${await setRes.text()}`);
+      return ((await setRes.json()) as { id: string }).id;
+    };
     const db = new pg.Client({ connectionString: env.DATABASE_URL });
     db.on('error', (error) => say(`  (database connection lost: ${error.message})`));
     await db.connect();
+    const readyIn = async (setId: string) => {
+      const { rows } = await db.query(
+        `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE source_kind = 'upload-set' AND source_id = $1`,
+        [setId],
+      );
+      if (rows[0].broken) throw new Error(`${rows[0].broken} pictures broke`);
+      return rows[0].ready as number;
+    };
+    // Warm-up: a server that has been up a while has its code compiled; the first pictures of fresh
+    // processes cost up to a third more CPU (most of it the compiler's own threads).
+    if (worker && WARMUP > 0) {
+      const warmSet = await newSet('Warm-up', WARMUP);
+      await pool(warmupFiles, UPLOADS, async (file) => {
+        const res = await postFile(`${baseApi}/upload_sets/${warmSet}/files`, headers, file);
+        if (res.status !== 202) throw new Error(`upload ${file}: ${res.status} ${res.body}`);
+      });
+      while ((await readyIn(warmSet)) < WARMUP) await new Promise((r) => setTimeout(r, 50));
+      say(`  warmed up with ${WARMUP} pictures`);
+    }
+    const setId = await newSet('Bench', COUNT);
+    const workerIdleCpu = worker ? await cpuSeconds(worker.pid!) : 0;
 
     const apiCpu0 = await cpuSeconds(api.pid!);
     const clientCpu0 = process.cpuUsage();
@@ -365,12 +396,7 @@ async function main(): Promise<void> {
     let ready = 0;
     while (ready < COUNT) {
       await new Promise((r) => setTimeout(r, 50));
-      const { rows } = await db.query(
-        `SELECT count(*) FILTER (WHERE status = 'ready')::int AS ready, count(*) FILTER (WHERE status = 'broken')::int AS broken FROM picture WHERE source_kind = 'upload-set' AND source_id = $1`,
-        [setId],
-      );
-      ready = rows[0].ready;
-      if (rows[0].broken) throw new Error(`${rows[0].broken} pictures broke`);
+      ready = await readyIn(setId);
       if (performance.now() - s0 > 30 * 60_000) throw new Error('gave up after 30 minutes');
     }
     const allReady = performance.now();
