@@ -8,7 +8,10 @@ import { RasterProblem, type RasterInfo } from './raster-info.js';
 
 export type Resampling = 'nearest' | 'bilinear';
 
-/** Source positions (full-resolution pixel space, continuous; NaN = nothing there) of every output pixel. */
+/**
+ * Source positions (full-resolution pixel space, continuous; NaN = nothing there) of every output
+ * pixel. renderGrid consumes it: it reuses the arrays, then hands them back for the next grid.
+ */
 export interface SourceGrid {
   width: number;
   height: number;
@@ -20,6 +23,22 @@ export interface SourceGrid {
 
 export const TILE_SIZE = 256;
 const EARTH_HALF = Math.PI * 6378137;
+
+/**
+ * Position arrays of recent grids, reused by the next ones of this thread: a tile's 1 MB of them,
+ * new each time, had V8 run a full collection every few tiles (it counts memory outside its heap).
+ */
+const spareArrays: Float64Array[] = [];
+const SPARE_ARRAYS = 8;
+
+function positions(length: number): Float64Array {
+  const i = spareArrays.findIndex((a) => a.length === length);
+  return i >= 0 ? spareArrays.splice(i, 1)[0]! : new Float64Array(length);
+}
+
+function recycle(grid: SourceGrid): void {
+  for (const a of [grid.sx, grid.sy]) if (spareArrays.length < SPARE_ARRAYS && !spareArrays.includes(a)) spareArrays.push(a);
+}
 
 /** Web Mercator bounds [minx, miny, maxx, maxy] of an XYZ tile. */
 export function tileBounds(z: number, x: number, y: number): [number, number, number, number] {
@@ -94,8 +113,8 @@ export function tileSourceGrid(info: RasterInfo, z: number, x: number, y: number
   const level = info.levels[chooseLevel(info, ratio)]!;
   const tolerance = 0.25 * (info.width / level.width);
 
-  const sx = new Float64Array(size * size);
-  const sy = new Float64Array(size * size);
+  const sx = positions(size * size);
+  const sy = positions(size * size);
   for (let l = 0; l < cells; l++) {
     for (let k = 0; k < cells; k++) {
       const a = l * nodes + k;
@@ -136,8 +155,8 @@ export function thumbnailSourceGrid(info: RasterInfo, maxSize: number): SourceGr
   const scale = Math.min(1, maxSize / Math.max(info.width, info.height));
   const width = Math.max(1, Math.round(info.width * scale));
   const height = Math.max(1, Math.round(info.height * scale));
-  const sx = new Float64Array(width * height);
-  const sy = new Float64Array(width * height);
+  const sx = positions(width * height);
+  const sy = positions(width * height);
   const fx = info.width / width;
   const fy = info.height / height;
   for (let j = 0; j < height; j++) {
@@ -181,6 +200,14 @@ export interface RenderedImage {
  * palette or the 2–98 % stretch of non-byte data.
  */
 export async function renderGrid(file: RasterFile, info: RasterInfo, grid: SourceGrid, resampling: Resampling, signal?: AbortSignal): Promise<RenderedImage> {
+  try {
+    return await drawGrid(file, info, grid, resampling, signal);
+  } finally {
+    recycle(grid);
+  }
+}
+
+async function drawGrid(file: RasterFile, info: RasterInfo, grid: SourceGrid, resampling: Resampling, signal?: AbortSignal): Promise<RenderedImage> {
   const { width, height } = grid;
   const rgba = new Uint8Array(width * height * 4);
   const levelIndex = chooseLevel(info, grid.ratio);
@@ -190,9 +217,9 @@ export async function renderGrid(file: RasterFile, info: RasterInfo, grid: Sourc
   const mode = info.render.mode === 'palette' ? 'nearest' : resampling;
   const n = width * height;
 
-  // Positions in level pixels; outside the raster → NaN.
-  const lx = new Float64Array(n);
-  const ly = new Float64Array(n);
+  // Positions in level pixels, in place of the grid's; outside the raster → NaN.
+  const lx = grid.sx;
+  const ly = grid.sy;
   let minX = Infinity;
   let minY = Infinity;
   let maxX = -Infinity;
