@@ -31,7 +31,7 @@ import 'reflect-metadata';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,9 @@ import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { startS3, type TestS3 } from '../../test/support/s3.js';
 import { cameraExif, syntheticJpeg } from './ingest-images.js';
+
+/** The services' process names, for their CPU time. */
+const SERVICES = ['postgres', 'redis-server'];
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -97,6 +100,19 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /** CPU seconds of the children this process has waited for (user + system). */
+/** CPU seconds used so far by the processes named `names` (PostgreSQL's backends, Redis), where /proc tells. */
+async function servicesCpuSeconds(names: string[]): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (!names.includes(name)) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return total;
+}
 async function childrenCpuSeconds(): Promise<number> {
   const stat = await readFile('/proc/self/stat', 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -380,6 +396,7 @@ async function main(): Promise<void> {
     const workerIdleCpu = worker ? await cpuSeconds(worker.pid!) : 0;
 
     const apiCpu0 = await cpuSeconds(api.pid!);
+    const servicesCpu0 = await servicesCpuSeconds(SERVICES);
     const clientCpu0 = process.cpuUsage();
     const s0 = performance.now();
     await pool(files, UPLOADS, async (file) => {
@@ -401,6 +418,7 @@ async function main(): Promise<void> {
     }
     const allReady = performance.now();
     const clientCpu = process.cpuUsage(clientCpu0);
+    const servicesCpu = (await servicesCpuSeconds(SERVICES)) - servicesCpu0;
     await db.end();
     const system = COUNT / ((allReady - s0 - (w0 - uploaded)) / 1000);
     const apiPeak = await peakRss(api.pid!);
@@ -436,6 +454,7 @@ async function main(): Promise<void> {
       `  CPU per picture:     API ${((apiCpu / COUNT) * 1000).toFixed(0)} ms + worker ${((workerCpu / COUNT) * 1000).toFixed(0)} ms = ${(((apiCpu + workerCpu) / COUNT) * 1000).toFixed(0)} ms; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((apiCpu + workerCpu) / COUNT / rawCpu).toFixed(2)}× (goal ≤ 1.2×; against the least raw run ${((apiCpu + workerCpu) / COUNT / leastRawCpu).toFixed(2)}×; PostgreSQL and Redis not counted)`,
     );
     say(`  uploading client:    ${(((clientCpu.user + clientCpu.system) / 1e6 / COUNT) * 1000).toFixed(0)} ms CPU per picture (this process, on the same CPUs)`);
+    say(`  PostgreSQL + Redis:  ${((servicesCpu / COUNT) * 1000).toFixed(0)} ms CPU per picture (every process of theirs on this machine, on the same CPUs)`);
     if (vips.ok)
       say(
         `  vipsthumbnail:       ${vipsRate.toFixed(2)} pictures/s, ${(vipsCpu * 1000).toFixed(0)} ms CPU per picture → raw sharp ${(raw / vipsRate).toFixed(2)}× its rate, system ${(system / vipsRate).toFixed(2)}×`,
