@@ -67,6 +67,8 @@ const BIG_MB = flag('big-mb', 20);
 const BIG_ONLY = process.argv.includes('--big-only');
 /** `--warmup 16`: pictures uploaded and processed before the measured ones (not with --phases). */
 const WARMUP = PHASES ? 0 : flag('warmup', 16);
+/** `--threads`: the API's and worker's CPU by thread at the end. */
+const THREADS = process.argv.includes('--threads');
 /** `--profile <dir>`: API and worker write V8 CPU profiles there (open them in Chrome DevTools). */
 const PROFILE = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1]! : '';
 const STORAGE = process.argv.includes('--storage') ? process.argv[process.argv.indexOf('--storage') + 1] : 'local';
@@ -100,6 +102,19 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /** CPU seconds of the children this process has waited for (user + system). */
+/** CPU seconds of a process's threads, summed by thread name (libvips', V8's, libuv's…). */
+async function threadsCpu(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  return byName;
+}
+
 /** CPU seconds used so far by the processes named `names` (PostgreSQL's backends, Redis), where /proc tells. */
 async function servicesCpuSeconds(names: string[]): Promise<number> {
   let total = 0;
@@ -425,6 +440,15 @@ async function main(): Promise<void> {
     const workerPeak = await peakRss(worker!.pid!);
     const apiCpu = (await cpuSeconds(api.pid!)) - apiCpu0;
     const workerCpu = (await cpuSeconds(worker!.pid!)) - workerCpu0;
+    if (THREADS) {
+      for (const [who, pid] of [
+        ['API', api.pid!],
+        ['worker', worker!.pid!],
+      ] as const) {
+        const threads = [...(await threadsCpu(pid))].sort((a, b) => b[1] - a[1]);
+        say(`  ${who} threads (CPU s since start): ${threads.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}`);
+      }
+    }
     await stop(worker);
 
     // Upload memory: many large pictures arriving at once (the worker is stopped: only the API's
