@@ -67,7 +67,7 @@ const BIG_MB = flag('big-mb', 20);
 const BIG_ONLY = process.argv.includes('--big-only');
 /** `--warmup 16`: pictures uploaded and processed before the measured ones (not with --phases). */
 const WARMUP = PHASES ? 0 : flag('warmup', 16);
-/** `--threads`: the API's and worker's CPU by thread at the end. */
+/** `--threads`: the API's and worker's CPU per picture by thread (not with --phases). */
 const THREADS = process.argv.includes('--threads');
 /** `--profile <dir>`: API and worker write V8 CPU profiles there (open them in Chrome DevTools). */
 const PROFILE = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1]! : '';
@@ -96,13 +96,18 @@ async function freePort(): Promise<number> {
 
 /** CPU seconds (user + system) a process has used so far. */
 async function cpuSeconds(pid: number): Promise<number> {
+  const { user, system } = await cpuSplit(pid);
+  return user + system;
+}
+/** CPU seconds a process has used so far, in user space and in the kernel. */
+async function cpuSplit(pid: number): Promise<{ user: number; system: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 /** CPU seconds of the children this process has waited for (user + system). */
-/** CPU seconds of a process's threads, summed by thread name (libvips', V8's, libuv's…). */
+/** CPU seconds of a process's threads, summed by thread name (libvips' workers; Node.js names all of its own `node`). */
 async function threadsCpu(pid: number): Promise<Map<string, number>> {
   const byName = new Map<string, number>();
   for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
@@ -411,6 +416,9 @@ async function main(): Promise<void> {
     const workerIdleCpu = worker ? await cpuSeconds(worker.pid!) : 0;
 
     const apiCpu0 = await cpuSeconds(api.pid!);
+    const apiThreads0 = await threadsCpu(api.pid!);
+    const apiSplit0 = await cpuSplit(api.pid!);
+    const workerThreads0 = worker ? await threadsCpu(worker.pid!) : new Map<string, number>();
     const servicesCpu0 = await servicesCpuSeconds(SERVICES);
     const clientCpu0 = process.cpuUsage();
     const s0 = performance.now();
@@ -441,13 +449,16 @@ async function main(): Promise<void> {
     const apiCpu = (await cpuSeconds(api.pid!)) - apiCpu0;
     const workerCpu = (await cpuSeconds(worker!.pid!)) - workerCpu0;
     if (THREADS) {
-      for (const [who, pid] of [
-        ['API', api.pid!],
-        ['worker', worker!.pid!],
+      for (const [who, pid, start] of [
+        ['API', api.pid!, apiThreads0],
+        ['worker', worker!.pid!, workerThreads0],
       ] as const) {
-        const threads = [...(await threadsCpu(pid))].sort((a, b) => b[1] - a[1]);
-        say(`  ${who} threads (CPU s since start): ${threads.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}`);
+        const threads = [...(await threadsCpu(pid))].map(([n, c]) => [n, c - (start.get(n) ?? 0)] as const).sort((a, b) => b[1] - a[1]);
+        say(`  ${who} threads: ${threads.map(([n, c]) => `${n} ${((c / COUNT) * 1000).toFixed(0)} ms`).join(', ')} CPU per picture`);
       }
+      const apiSplit = await cpuSplit(api.pid!);
+      const perPicture = (s: number) => `${((s / COUNT) * 1000).toFixed(0)} ms`;
+      say(`  API CPU split:       user ${perPicture(apiSplit.user - apiSplit0.user)}, kernel ${perPicture(apiSplit.system - apiSplit0.system)} per picture`);
     }
     await stop(worker);
 
