@@ -1,10 +1,9 @@
-import { BadRequestException, HttpException, Inject, Injectable, Logger, NotFoundException, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { BadRequestException, HttpException, Injectable, Logger, NotFoundException, type OnApplicationShutdown } from '@nestjs/common';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { AuthUser } from '../auth/auth.types.js';
 import { AppConfig } from '../config/app-config.js';
-import { PROCESS_ROLE, type ProcessRole } from '../queue/process-role.js';
 import { StorageService } from '../storage/storage.service.js';
 import { StorageNotFoundError } from '../storage/storage.types.js';
 import type { SampleDto, SamplesDto } from './dataset.dto.js';
@@ -43,7 +42,7 @@ function emptyTile(): Promise<Buffer> {
 
 /** Thumbnails, XYZ tiles and point sampling of ready datasets; rendered images are cached in storage. */
 @Injectable()
-export class DatasetRenderService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DatasetRenderService implements OnApplicationShutdown {
   private readonly logger = new Logger(DatasetRenderService.name);
   /** Renders running or being stored, by cache key. */
   private readonly rendering = new Map<string, Promise<Buffer>>();
@@ -58,15 +57,9 @@ export class DatasetRenderService implements OnApplicationBootstrap, OnApplicati
     private readonly storage: StorageService,
     private readonly rasters: OpenRasters,
     config: AppConfig,
-    @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
   ) {
     const threads = config.RENDER_THREADS ?? os.availableParallelism();
     this.pool = threads > 0 ? new RenderPool(threads, Math.floor(THREAD_BLOCK_CACHE_BYTES / threads)) : null;
-  }
-
-  /** The API's render threads start with it, not with the first tile someone waits for. */
-  onApplicationBootstrap(): void {
-    if (this.role === 'api') this.pool?.start();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -46,10 +46,17 @@ export class RenderPool {
   private readonly threads: (Thread | null)[];
   private nextId = 1;
   private turn = 0;
+  private lastUsed = Date.now();
+  private idleTimer?: NodeJS.Timeout;
 
+  /**
+   * `idleMs`: threads with nothing to do for that long are stopped (their memory, some 25 MB each,
+   * goes back to the system), and started again by the next job.
+   */
   constructor(
     readonly size: number,
     private readonly cacheBytes: number,
+    private readonly idleMs = 10 * 60_000,
   ) {
     this.threads = Array.from({ length: size }, () => null);
   }
@@ -57,6 +64,23 @@ export class RenderPool {
   /** Starts every thread (each loads its modules once, ahead of the first job). */
   start(): void {
     for (let i = 0; i < this.size; i++) this.threads[i] ??= this.spawn(i);
+    this.idleTimer ??= setInterval(() => this.stopIfIdle(), Math.max(1000, Math.min(60_000, this.idleMs / 4)));
+    this.idleTimer.unref();
+  }
+
+  /** Whether any thread is running. */
+  get running(): boolean {
+    return this.threads.some((t) => t !== null);
+  }
+
+  private stopIfIdle(): void {
+    const busy = this.threads.some((t) => t !== null && t.pending.size > 0);
+    if (busy || Date.now() - this.lastUsed < this.idleMs) return;
+    const threads = this.threads.filter((t): t is Thread => t !== null);
+    this.threads.fill(null);
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    for (const t of threads) void t.worker.terminate();
   }
 
   /** Runs a job on the least busy thread; samples of a raster go to the same thread (its cache has the blocks). */
@@ -91,6 +115,7 @@ export class RenderPool {
   }
 
   private runOn(index: number, key: string, source: ThreadSource, info: RasterInfo, job: RenderJob): Promise<RenderReply & { ok: true }> {
+    this.lastUsed = Date.now();
     if (this.threads[index] === null) this.start();
     const thread = this.threads[index]!;
     const id = this.nextId++;
@@ -102,6 +127,8 @@ export class RenderPool {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
     const threads = this.threads.filter((t): t is Thread => t !== null);
     this.threads.fill(null);
     await Promise.all(threads.map((t) => t.worker.terminate()));
