@@ -42,6 +42,7 @@ import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { startS3, type TestS3 } from '../../test/support/s3.js';
 import { cameraExif, syntheticJpeg } from './ingest-images.js';
+import { freePort } from './common.js';
 
 /** The services' process names, for their CPU time. */
 const SERVICES = ['postgres', 'redis-server'];
@@ -81,18 +82,6 @@ const THUMB_QUALITY = 75;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as import('node:net').AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU seconds (user + system) a process has used so far. */
 async function cpuSeconds(pid: number): Promise<number> {
