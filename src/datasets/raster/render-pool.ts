@@ -96,10 +96,11 @@ export class RenderPool {
   async sample(key: string, source: ThreadSource, info: RasterInfo, pixels: { col: number; row: number }[]): Promise<PixelSample[]> {
     if (this.size === 1) return (await this.runOn(0, key, source, info, { kind: 'sample', pixels })).samples!;
     const across = Math.ceil(info.width / info.blockWidth);
+    const offset = hash(key);
     const parts = Array.from({ length: this.size }, () => ({ pixels: [] as { col: number; row: number }[], at: [] as number[] }));
     pixels.forEach((p, i) => {
       const block = Math.floor(p.row / info.blockHeight) * across + Math.floor(p.col / info.blockWidth);
-      const part = parts[(hash(key) + block) % this.size]!;
+      const part = parts[(offset + block) % this.size]!;
       part.pixels.push(p);
       part.at.push(i);
     });

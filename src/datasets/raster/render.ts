@@ -626,14 +626,14 @@ const SAMPLE_BATCH_BLOCKS = 48;
  * Every band's value at full-resolution pixels, reading each needed block once, in block order
  * (row by row, as a tiled or stripped file stores them) and a few at a time: reads move forward
  * through the file, and on an object store their round trips overlap. A block is decoded only
- * down to the lowest row asked for in it.
+ * down to the lowest row asked for in it. `mode`: see DecodeMode (`sync` in a render thread).
  */
 export async function samplePixels(
   file: RasterFile,
   info: RasterInfo,
   pixels: { col: number; row: number }[],
   signal?: AbortSignal,
-  inflate: DecodeMode = 'async',
+  mode: DecodeMode = 'async',
 ): Promise<PixelSample[]> {
   const level = info.levels[0]!;
   const across = Math.ceil(info.width / info.blockWidth);
@@ -688,7 +688,7 @@ export async function samplePixels(
       for (const m of groups.get(block)!) lowest = Math.max(lowest, pixels[m]!.row - by * blockLayout.blockHeight + 1);
       for (let plane = 0; plane < planes; plane++) wanted.push({ bx, by, plane, rows: lowest });
     }
-    const blocks = await file.blocks(level.ifd, blockLayout, wanted, signal, inflate);
+    const blocks = await file.blocks(level.ifd, blockLayout, wanted, signal, mode);
     const stride = blockStride(blockLayout);
     for (let k = 0; k < batch.length; k++) {
       const block = batch[k]!;
