@@ -1,6 +1,5 @@
 import { BadRequestException, HttpException, Injectable, Logger, NotFoundException, type OnApplicationShutdown } from '@nestjs/common';
 import os from 'node:os';
-import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import type { AuthUser } from '../auth/auth.types.js';
 import { AppConfig } from '../config/app-config.js';
@@ -160,7 +159,7 @@ export class DatasetRenderService implements OnApplicationShutdown {
     }
     // Stored after answering: the caller need not wait for the write (a PUT, on an object store).
     void this.storage
-      .put(key, Readable.from([png]))
+      .put(key, png)
       .catch((error: Error) => this.logger.warn({ key, err: error.message }, 'could not cache a render'))
       .finally(() => this.rendering.delete(key));
     return { png, public: isPublic };

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { UnrecoverableError } from 'bullmq';
-import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { CatalogService } from '../catalog/catalog.service.js';
 import { pictureKey, picturePrefix, pictureTileKey } from './picture-storage.js';
@@ -124,12 +123,12 @@ export class PictureProcessor {
         image = await this.media.blurRegions(input.path ?? input.buffer!, outcome.boxes);
       }
       if (this.stripPrivate) image = (await this.media.withoutPrivateMetadata(image)).jpeg;
-      await this.storage.put(hdKey, Readable.from([image]));
+      await this.storage.put(hdKey, image);
       picture.blurred = true;
       await this.pictures.markHdStored(picture.id, { blurred: true, blurMetadata: outcome.metadata });
     } else if (this.stripPrivate) {
       const input = await this.readInput(sourceKey);
-      await this.storage.put(hdKey, Readable.from([(await this.media.withoutPrivateMetadata(input.path ?? input.buffer!)).jpeg]));
+      await this.storage.put(hdKey, (await this.media.withoutPrivateMetadata(input.path ?? input.buffer!)).jpeg);
       await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
     } else {
       // The upload itself becomes hd: a rename, not a copy, where storage allows it.
@@ -150,7 +149,7 @@ export class PictureProcessor {
   private async stripStoredHd(hdKey: string): Promise<void> {
     const input = await this.readInput(hdKey);
     const { jpeg, changed } = await this.media.withoutPrivateMetadata(input.path ?? input.buffer!);
-    if (changed) await this.storage.put(hdKey, Readable.from([jpeg]));
+    if (changed) await this.storage.put(hdKey, jpeg);
   }
 
   /** A temporary original left by a run that stopped after writing `hd`. */
@@ -182,7 +181,7 @@ export class PictureProcessor {
     ];
     for (let i = 0; i < writes.length; i += 8) {
       signal.throwIfAborted();
-      await Promise.all(writes.slice(i, i + 8).map(([key, data]) => this.storage.put(key, Readable.from([data]))));
+      await Promise.all(writes.slice(i, i + 8).map(([key, data]) => this.storage.put(key, data)));
     }
   }
 

@@ -142,8 +142,9 @@ export class S3StorageDriver implements StorageDriver {
     }
   }
 
-  async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
+  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
     const Key = this.fullKey(key);
+    if (Buffer.isBuffer(body)) return this.putBuffer(key, Key, body, options);
     const hash = createHash('sha256');
     let size = 0;
     const limit = options.maxBytes;
@@ -184,6 +185,32 @@ export class S3StorageDriver implements StorageDriver {
       throw limitError ?? failure;
     }
     return { key, size, sha256: hash.digest('hex') };
+  }
+
+  /** A buffer as it is (one PutObject up to partSize); its hash is computed only if asked for. */
+  private async putBuffer(key: string, Key: string, body: Buffer, options: PutOptions): Promise<PutResult> {
+    if (options.maxBytes !== undefined && body.length > options.maxBytes) throw new StorageLimitError(options.maxBytes);
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key, Body: body, ContentType: options.contentType, Metadata: options.sha256 ? { sha256: options.sha256 } : undefined },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      await this.abortPending(upload, Key);
+      throw error;
+    }
+    let sha256: string | undefined;
+    return {
+      key,
+      size: body.length,
+      get sha256() {
+        return (sha256 ??= createHash('sha256').update(body).digest('hex'));
+      },
+    };
   }
 
   /**

@@ -18,7 +18,8 @@ export class StorageService {
     private readonly config: AppConfig,
   ) {}
 
-  put(key: string, body: Readable, options?: PutOptions): Promise<PutResult> {
+  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
+    if (Buffer.isBuffer(body)) return this.driver.put(key, body, options);
     // The body may fail (a client's broken multipart, a closed socket) while the driver is still
     // getting ready to read it: an 'error' without a listener would end the process. The driver's
     // pipeline sees the stream's error when it attaches, and rejects with it.
@@ -134,8 +135,7 @@ export class StorageService {
   /** Writes, reads back and deletes a small object: the readiness probe. */
   async checkWritable(): Promise<void> {
     const key = `${TEMP_PREFIX}health/${process.pid}-${Date.now()}`;
-    const { Readable } = await import('node:stream');
-    await this.driver.put(key, Readable.from([Buffer.from('ok')]));
+    await this.driver.put(key, Buffer.from('ok'));
     await this.driver.delete(key);
   }
 }

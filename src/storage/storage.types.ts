@@ -24,7 +24,7 @@ export interface PutOptions {
 export interface PutResult {
   key: string;
   size: number;
-  /** Hex SHA-256 of the bytes written, computed on the way. */
+  /** Hex SHA-256 of the bytes written: computed on the way for a stream, when first read for a buffer. */
   sha256: string;
 }
 
@@ -34,7 +34,8 @@ export interface PutResult {
  * the old object or the complete new one, never a partial file.
  */
 export interface StorageDriver {
-  put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
+  /** A stream is read once, hashed on the way; a buffer (small, in memory) goes in one write. */
+  put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult>;
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** null when the object does not exist. */
   stat(key: string): Promise<StoredObject | null>;

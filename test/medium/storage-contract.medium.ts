@@ -96,6 +96,31 @@ function contract(name: string, setup: () => Promise<Subject>) {
       await driver.delete('big/multi.bin');
     });
 
+    it('puts a buffer in one write: the same object, size and SHA-256 as a stream of it; past maxBytes nothing is written', async () => {
+      const data = Buffer.from('a derivative, whole in memory');
+      const result = await driver.put('buf/sd.jpg', data, { contentType: 'image/jpeg' });
+      assert.equal(result.key, 'buf/sd.jpg');
+      assert.equal(result.size, data.length);
+      assert.equal(result.sha256, sha(data));
+      assert.deepEqual(await buffer(await driver.get('buf/sd.jpg')), data);
+      await driver.put('buf/sd.jpg', Buffer.from('replaced'));
+      assert.equal(await text(await driver.get('buf/sd.jpg')), 'replaced');
+      await assert.rejects(driver.put('buf/big.jpg', Buffer.alloc(1001), { maxBytes: 1000 }), StorageLimitError);
+      assert.equal(await driver.stat('buf/big.jpg'), null);
+      await driver.deletePrefix('buf/');
+      assert.deepEqual(await s.leftovers(), []);
+    });
+
+    it('keeps a stream of thousands of tiny chunks byte for byte', async () => {
+      const chunks = Array.from({ length: 5000 }, (_, i) => Buffer.from([i & 0xff, (i >> 8) & 0xff, 7]));
+      const whole = Buffer.concat(chunks);
+      const result = await driver.put('tiny/chunks.bin', Readable.from(chunks));
+      assert.equal(result.size, whole.length);
+      assert.equal(result.sha256, sha(whole));
+      assert.deepEqual(await buffer(await driver.get('tiny/chunks.bin')), whole);
+      await driver.delete('tiny/chunks.bin');
+    });
+
     it('stops past maxBytes (one part or many) and leaves nothing behind', async () => {
       await assert.rejects(driver.put('limit/small.bin', Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), { maxBytes: 1000 }), StorageLimitError);
       assert.equal(await driver.stat('limit/small.bin'), null);
