@@ -15,12 +15,15 @@ import multer, { MulterError } from 'multer';
 import { AppConfig } from '../config/app-config.js';
 import { StorageService } from '../storage/storage.service.js';
 import { StorageLimitError } from '../storage/storage.types.js';
+import type { UploadSet } from './upload-set.entity.js';
 import { UploadSetsService } from './upload-sets.service.js';
 import { PictureStorageEngine, ReceivedPicture } from './upload-storage.engine.js';
 
 export interface ReceivedUpload {
   file: ReceivedPicture & { originalName: string; mimeType: string };
   fields: Record<string, unknown>;
+  /** The set as it was found open before the file was received (see UploadReceiverInterceptor). */
+  uploadSet?: UploadSet;
 }
 
 /** Multipart overhead allowed on top of the file itself before a request is refused unread. */
@@ -127,8 +130,8 @@ export class UploadReceiverInterceptor implements NestInterceptor {
     const id = String(req.params.id ?? '');
     // A malformed id is the parameter pipe's to refuse.
     if (UUID.test(id)) {
-      await this.uploadSets.openForUpload(id, req.user);
-      req[RECEIVED] = await this.receiver.receive(req, http.getResponse<Response>());
+      const uploadSet = await this.uploadSets.openForUpload(id, req.user);
+      req[RECEIVED] = { ...(await this.receiver.receive(req, http.getResponse<Response>())), uploadSet };
     }
     return next.handle();
   }

@@ -258,7 +258,8 @@ export class UploadSetsService {
   async addFile(id: string, user: AuthUser, upload: ReceivedUpload): Promise<UploadFileDto> {
     let kept = false;
     try {
-      const set = await this.openForUpload(id, user);
+      // Found open before the file was received; the recording transaction checks again under a lock.
+      const set = upload.uploadSet?.id === id ? upload.uploadSet : await this.openForUpload(id, user);
       const fileDto = await this.accept(set, user, upload);
       kept = true;
       return fileDto;
@@ -306,7 +307,8 @@ export class UploadSetsService {
       try {
         const saved = await this.repo.transaction(async (manager) => {
           const locked = await this.repo.lock(set.id, 'share', manager);
-          if (!locked || locked.status !== 'open') throw new ConflictException('The upload set was completed while the file was being received');
+          if (!locked || locked.status === 'deleting') throw new NotFoundException(`Upload set ${set.id} not found`);
+          if (locked.status !== 'open') throw new ConflictException('The upload set was completed while the file was being received');
           await this.intake.record(picture, manager);
           return this.repo.saveFile({ ...record, pictureId: picture.id }, manager);
         });

@@ -76,8 +76,7 @@ export class PictureStorageEngine implements StorageEngine {
     let head = Buffer.alloc(0);
     let tail = Buffer.alloc(0);
     // Notes the JPEG markers on the way. The chunks go on as they came (the socket's, up to
-    // 64 KiB): gathering them into larger ones would hold megabytes per upload in flight, and
-    // the local driver's file stream writes what queues up in one call anyway.
+    // 64 KiB); the local driver writes them in batches of 256 KiB.
     const peek = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         if (head.length < 3) head = Buffer.concat([head, chunk.subarray(0, 3 - head.length)]);
