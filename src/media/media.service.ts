@@ -69,6 +69,20 @@ export class MediaService implements OnModuleInit {
     }
   }
 
+  /**
+   * A perspective picture's sd and thumb written by libvips straight to the files given: no
+   * buffers in the JavaScript heap, and no second write. Their pixel size is returned.
+   */
+  async derivePerspectiveFiles(input: string | Buffer, files: { sd: string; thumb: string }): Promise<{ sdWidth: number; sdHeight: number }> {
+    try {
+      const info = await this.open(input).rotate().resize({ width: SD_WIDTH, withoutEnlargement: true }).jpeg({ quality: SD_QUALITY }).toFile(files.sd);
+      await sharp(files.sd).resize({ width: THUMB_WIDTH, withoutEnlargement: true }).jpeg({ quality: THUMB_QUALITY }).toFile(files.thumb);
+      return { sdWidth: info.width, sdHeight: info.height };
+    } catch (error) {
+      throw asPictureError(error);
+    }
+  }
+
   private async derivePerspective(input: string | Buffer): Promise<Derivatives> {
     const { data: sd, info } = await this.open(input)
       .rotate()

@@ -61,8 +61,10 @@ export class PictureProcessor {
     }
     try {
       await this.storeHd(picture, context.signal);
-      const derived = await this.derive(picture);
-      await this.writeDerivatives(picture.id, derived, context.signal);
+      if (!(await this.deriveInPlace(picture))) {
+        const derived = await this.derive(picture);
+        await this.writeDerivatives(picture.id, derived, context.signal);
+      }
       await this.finish(picture, generation);
       return { ready: true, blurred: picture.blurred };
     } catch (error) {
@@ -171,6 +173,30 @@ export class PictureProcessor {
   private async derive(picture: Picture): Promise<Derivatives> {
     const input = await this.readInput(pictureKey(picture.id, 'hd'));
     return this.media.derive(input.path ?? input.buffer!, picture.projection);
+  }
+
+  /**
+   * On local storage, a perspective picture's sd and thumb are written by libvips into scratch
+   * files and moved into place; false when that does not apply (an object store, a 360°).
+   */
+  private async deriveInPlace(picture: Picture): Promise<boolean> {
+    if (picture.projection === 'equirectangular') return false;
+    const hd = this.storage.localPath(pictureKey(picture.id, 'hd'));
+    if (!hd) return false;
+    const sd = await this.storage.scratchFile('.jpg');
+    if (!sd) return false;
+    const scratch = [sd];
+    try {
+      const thumb = await this.storage.scratchFile('.jpg');
+      scratch.push(thumb!);
+      await this.media.derivePerspectiveFiles(hd, { sd: sd.path, thumb: thumb!.path });
+      await this.storage.move(sd.key, pictureKey(picture.id, 'sd'));
+      await this.storage.move(thumb!.key, pictureKey(picture.id, 'thumb'));
+      scratch.length = 0;
+      return true;
+    } finally {
+      for (const file of scratch) await this.storage.delete(file.key).catch(() => undefined);
+    }
   }
 
   private async writeDerivatives(id: string, derived: Derivatives, signal: AbortSignal): Promise<void> {

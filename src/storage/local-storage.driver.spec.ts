@@ -25,6 +25,18 @@ describe('LocalStorageDriver', () => {
     assert.equal(await text(await storage.get('a/b/hello.txt')), 'hello world');
   });
 
+  it('makes an empty scratch file under tmp/ that a writer fills by path and move() puts in place', async () => {
+    const scratch = await storage.scratchFile('.jpg');
+    assert.match(scratch.key, /^tmp\/writes\/[0-9a-f-]{36}\.jpg$/);
+    assert.equal(scratch.path, storage.localPath(scratch.key));
+    assert.equal((await fs.stat(scratch.path)).size, 0);
+    await fs.writeFile(scratch.path, 'pixels');
+    await storage.move(scratch.key, 'scratch/sd.jpg');
+    assert.equal(await text(await storage.get('scratch/sd.jpg')), 'pixels');
+    assert.equal(await storage.stat(scratch.key), null);
+    await assert.rejects(storage.scratchFile('/../x'), /Not a file extension/);
+  });
+
   it('reads a byte range (inclusive end)', async () => {
     assert.equal(await text(await storage.get('a/b/hello.txt', { start: 6, end: 10 })), 'world');
   });

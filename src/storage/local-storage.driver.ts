@@ -25,10 +25,11 @@ import {
 async function inFolder<T>(dir: string, work: () => Promise<T>, retry: () => Promise<boolean> = async () => true): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
+      // Within the try: a folder above may be pruned while it is being made (ENOENT again).
+      if (attempt > 1) await fs.mkdir(dir, { recursive: true });
       return await work();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10 || !(await retry())) throw error;
-      await fs.mkdir(dir, { recursive: true });
     }
   }
 }
@@ -137,6 +138,15 @@ export class LocalStorageDriver implements StorageDriver {
         return (sha256 ??= createHash('sha256').update(body).digest('hex'));
       },
     };
+  }
+
+  async scratchFile(extension: string): Promise<{ key: string; path: string }> {
+    if (!/^(\.[a-z0-9]{1,8})?$/i.test(extension)) throw new Error(`Not a file extension: ${JSON.stringify(extension)}`);
+    const key = `${TEMP_PREFIX}writes/${randomUUID()}${extension}`;
+    const file = this.localPath(key);
+    // Made now, so that its folder is not removed before the writer opens it.
+    await inFolder(path.dirname(file), async () => (await fs.open(file, 'wx')).close());
+    return { key, path: file };
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

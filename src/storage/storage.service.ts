@@ -51,6 +51,15 @@ export class StorageService {
     return this.driver.localPath(key);
   }
 
+  /**
+   * A new, empty scratch file on the local file system for a writer that needs a path, when the
+   * driver keeps local files (null otherwise): write it, then move() its key into place, or
+   * delete() it. Scratch files left behind go with the temp cleanup.
+   */
+  async scratchFile(extension = ''): Promise<{ key: string; path: string } | null> {
+    return this.driver.scratchFile ? this.driver.scratchFile(extension) : null;
+  }
+
   /** Deletes every object under `prefix`; returns how many. */
   deletePrefix(prefix: string): Promise<number> {
     return this.driver.deletePrefix(prefix);

@@ -60,6 +60,11 @@ export interface StorageDriver {
    * (lets decoders seek instead of streaming). Drivers without local files return null.
    */
   localPath(key: string): string | null;
+  /**
+   * A new, empty file under `tmp/` on the local file system, for a writer that needs a path
+   * (libvips); move() it to its key when complete. Only drivers that keep local files have it.
+   */
+  scratchFile?(extension: string): Promise<{ key: string; path: string }>;
 }
 
 export const STORAGE_DRIVER = Symbol('STORAGE_DRIVER');
