@@ -341,6 +341,7 @@ async function main(): Promise<void> {
       for (const concurrency of [...new Set([1, WORKER_CONCURRENCY, 4])].sort((a, b) => a - b)) {
         const r0 = performance.now();
         const c0 = process.cpuUsage();
+        const threads0 = THREADS && concurrency === WORKER_CONCURRENCY ? await threadsCpu(process.pid) : null;
         await pool(files, concurrency, async (f, i) => {
           const out = { sd: path.join(rawOut, `sd-${i}.jpg`), thumb: path.join(rawOut, `thumb-${i}.jpg`) };
           // On local storage the worker has libvips write the files; on S3 it uploads buffers.
@@ -354,6 +355,10 @@ async function main(): Promise<void> {
         const c = process.cpuUsage(c0);
         const cpu = (c.user + c.system) / 1e6 / COUNT;
         say(`  raw sharp ${when}, ${concurrency} at a time: ${rate.toFixed(2)} pictures/s, ${(cpu * 1000).toFixed(0)} ms CPU per picture`);
+        if (threads0) {
+          const threads = [...(await threadsCpu(process.pid))].map(([n, c]) => [n, c - (threads0.get(n) ?? 0)] as const).sort((a, b) => b[1] - a[1]);
+          say(`    its threads: ${threads.map(([n, c]) => `${n} ${((c / COUNT) * 1000).toFixed(0)} ms`).join(', ')} CPU per picture`);
+        }
         rawRuns.push({ when, concurrency, rate, cpu });
       }
     };
