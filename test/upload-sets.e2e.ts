@@ -232,6 +232,24 @@ describe('upload sets API', () => {
       assert.notEqual((await json(same)).picture_id, err.details.details.existing_item.id);
     });
 
+    it('keeps one of the same file sent in parallel to two sets: the other is a recorded 409 file_duplicate, and nothing is half-written', async () => {
+      const data = await picture({ lat: 44.77 });
+      const a = await createUploadSet(api, alice, { title: 'Race A' });
+      const b = await createUploadSet(api, alice, { title: 'Race B' });
+      const answers = await Promise.all([uploadPicture(api, alice, a.id, { name: 'race.jpg', data }), uploadPicture(api, alice, b.id, { name: 'race.jpg', data })]);
+      assert.deepEqual(answers.map((r) => r.status).sort(), [202, 409]);
+      const refused = answers.find((r) => r.status === 409)!;
+      assert.equal((await json(refused)).details.reason, 'file_duplicate');
+      const files = [...(await getFiles(api, alice, a.id)), ...(await getFiles(api, alice, b.id))];
+      assert.equal(files.filter((f) => f.picture_id).length, 1, 'one file accepted');
+      assert.deepEqual(
+        files.filter((f) => f.rejected).map((f) => f.rejected.reason),
+        ['file_duplicate'],
+      );
+      const { rows } = await pool.query(`SELECT count(*)::int AS n FROM picture WHERE source_id = ANY($1::uuid[])`, [[a.id, b.id]]);
+      assert.equal(rows[0].n, 1, 'one picture row');
+    });
+
     it('answers 404 for a set of someone else', async () => {
       assert.equal((await uploadPicture(api, bob, setId, { name: 'x.jpg', data: await picture() })).status, 404);
     });

@@ -171,10 +171,13 @@ export class PictureIntakeService {
     };
   }
 
-  /** Records a checked picture in `manager`'s transaction; a concurrent duplicate is a PictureIntakeRejection. */
+  /**
+   * Records a checked picture in `manager`'s transaction; a concurrent duplicate is a
+   * PictureIntakeRejection, after which the transaction is aborted: callers let it roll back.
+   */
   async record(draft: PictureDraft, manager: EntityManager): Promise<void> {
     try {
-      await manager.transaction((inner) => this.pictures.insert(draft, inner));
+      await this.pictures.insert(draft, manager);
     } catch (error) {
       const e = error as { code?: string; constraint?: string; detail?: string };
       if (e.code === UNIQUE_VIOLATION && /sha256/.test(e.constraint ?? String(e.detail))) {
