@@ -188,13 +188,15 @@ export class PictureProcessor {
     const scratch = [sd];
     try {
       const thumb = await this.storage.scratchFile('.jpg');
-      scratch.push(thumb!);
-      await this.media.derivePerspectiveFiles(hd, { sd: sd.path, thumb: thumb!.path });
+      if (!thumb) return false;
+      scratch.push(thumb);
+      await this.media.derivePerspectiveFiles(hd, { sd: sd.path, thumb: thumb.path });
       await this.storage.move(sd.key, pictureKey(picture.id, 'sd'));
-      await this.storage.move(thumb!.key, pictureKey(picture.id, 'thumb'));
+      await this.storage.move(thumb.key, pictureKey(picture.id, 'thumb'));
       scratch.length = 0;
       return true;
     } finally {
+      // What was not moved into place (a failure midway) goes.
       for (const file of scratch) await this.storage.delete(file.key).catch(() => undefined);
     }
   }

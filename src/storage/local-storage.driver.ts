@@ -4,8 +4,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
+  assertBufferWithinLimit,
   assertValidKey,
   assertValidPrefix,
+  bufferPutResult,
   ByteRange,
   PutOptions,
   PutResult,
@@ -84,7 +86,7 @@ export class LocalStorageDriver implements StorageDriver {
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
     const target = this.localPath(key);
     const limit = options.maxBytes;
-    if (Buffer.isBuffer(body) && limit !== undefined && body.length > limit) throw new StorageLimitError(limit);
+    if (Buffer.isBuffer(body)) assertBufferWithinLimit(body, limit);
     const tempDir = path.join(this.root, TEMP_PREFIX, 'writes');
     const temp = path.join(tempDir, `${randomUUID()}.part`);
     let result: PutResult;
@@ -117,6 +119,7 @@ export class LocalStorageDriver implements StorageDriver {
       hash.update(chunk);
       batch.push(chunk);
       batched += chunk.length;
+      // 1024 chunks at most: the system's limit of buffers per writev.
       if (batched >= WRITE_BATCH || batch.length >= 1024) {
         await writeAll(handle, batch);
         batch = [];
@@ -127,17 +130,10 @@ export class LocalStorageDriver implements StorageDriver {
     return { key, size, sha256: hash.digest('hex') };
   }
 
-  /** A buffer in one write; its hash is computed only if asked for (derivatives never are). */
+  /** A buffer in one write. */
   private async writeBuffer(handle: fs.FileHandle, key: string, body: Buffer): Promise<PutResult> {
     await writeAll(handle, [body]);
-    let sha256: string | undefined;
-    return {
-      key,
-      size: body.length,
-      get sha256() {
-        return (sha256 ??= createHash('sha256').update(body).digest('hex'));
-      },
-    };
+    return bufferPutResult(key, body);
   }
 
   async scratchFile(extension: string): Promise<{ key: string; path: string }> {

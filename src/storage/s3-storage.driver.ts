@@ -18,7 +18,19 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertValidKey, assertValidPrefix, ByteRange, PutOptions, PutResult, StorageDriver, StorageLimitError, StorageNotFoundError, StoredObject } from './storage.types.js';
+import {
+  assertBufferWithinLimit,
+  assertValidKey,
+  assertValidPrefix,
+  bufferPutResult,
+  ByteRange,
+  PutOptions,
+  PutResult,
+  StorageDriver,
+  StorageLimitError,
+  StorageNotFoundError,
+  StoredObject,
+} from './storage.types.js';
 
 export interface S3StorageOptions {
   /** Unset: AWS for `region`. */
@@ -157,16 +169,8 @@ export class S3StorageDriver implements StorageDriver {
         done(null, chunk);
       },
     });
-    // Objects up to partSize go up in one PutObject; larger ones as a multipart upload that
-    // holds at most (queueSize + 1) parts in memory. A failed upload is aborted, so that no
-    // object and no pending parts are left behind.
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key, Body: meter, ContentType: options.contentType, Metadata: options.sha256 ? { sha256: options.sha256 } : undefined },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
+    // A failed upload is aborted, so that no object and no pending parts are left behind.
+    const upload = this.upload(Key, meter, options);
     // Whichever side fails first stops the other: a failed upload stops reading the body.
     let failure: unknown;
     const results = await Promise.allSettled([
@@ -187,30 +191,31 @@ export class S3StorageDriver implements StorageDriver {
     return { key, size, sha256: hash.digest('hex') };
   }
 
-  /** A buffer as it is (one PutObject up to partSize); its hash is computed only if asked for. */
+  /** A buffer as it is: one PutObject up to partSize. */
   private async putBuffer(key: string, Key: string, body: Buffer, options: PutOptions): Promise<PutResult> {
-    if (options.maxBytes !== undefined && body.length > options.maxBytes) throw new StorageLimitError(options.maxBytes);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key, Body: body, ContentType: options.contentType, Metadata: options.sha256 ? { sha256: options.sha256 } : undefined },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
+    assertBufferWithinLimit(body, options.maxBytes);
+    const upload = this.upload(Key, body, options);
     try {
       await upload.done();
     } catch (error) {
       await this.abortPending(upload, Key);
       throw error;
     }
-    let sha256: string | undefined;
-    return {
-      key,
-      size: body.length,
-      get sha256() {
-        return (sha256 ??= createHash('sha256').update(body).digest('hex'));
-      },
-    };
+    return bufferPutResult(key, body);
+  }
+
+  /**
+   * Objects up to partSize go up in one PutObject; larger ones as a multipart upload that holds at
+   * most (queueSize + 1) parts in memory.
+   */
+  private upload(Key: string, Body: Readable | Buffer, options: PutOptions): Upload {
+    return new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key, Body, ContentType: options.contentType, Metadata: options.sha256 ? { sha256: options.sha256 } : undefined },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
   }
 
   /**

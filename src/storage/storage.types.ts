@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 export interface ByteRange {
@@ -26,6 +27,26 @@ export interface PutResult {
   size: number;
   /** Hex SHA-256 of the bytes written: computed on the way for a stream, when first read for a buffer. */
   sha256: string;
+}
+
+/**
+ * What a driver answers for a buffer it stored: the buffer's SHA-256 is computed when first read,
+ * since most callers (derivatives, renders) never ask for it.
+ */
+export function bufferPutResult(key: string, body: Buffer): PutResult {
+  let sha256: string | undefined;
+  return {
+    key,
+    size: body.length,
+    get sha256() {
+      return (sha256 ??= createHash('sha256').update(body).digest('hex'));
+    },
+  };
+}
+
+/** StorageLimitError when a buffer is longer than `maxBytes` (nothing is written then). */
+export function assertBufferWithinLimit(body: Buffer, maxBytes: number | undefined): void {
+  if (maxBytes !== undefined && body.length > maxBytes) throw new StorageLimitError(maxBytes);
 }
 
 /**
