@@ -10,9 +10,8 @@ import { JobQueueService } from '../queue/job-queue.service.js';
 import { JobName } from '../queue/queue.constants.js';
 import { StorageService } from '../storage/storage.service.js';
 import type { StoredPictureMetadata } from './picture-item.js';
-import type { Picture } from './picture.entity.js';
 import type { PictureSourceRef } from './picture-source.js';
-import { PicturesRepository } from './pictures.repository.js';
+import { type PictureDraft, PicturesRepository } from './pictures.repository.js';
 
 /** A file the pipeline refuses, with what the uploader should be told. */
 export class PictureIntakeRejection extends Error {
@@ -47,7 +46,7 @@ export interface PictureIntakeInput {
 }
 
 /** A checked picture, ready to be recorded (see PictureIntakeService.record). */
-export type PictureDraft = Partial<Picture> & Pick<Picture, 'id' | 'status' | 'fileName'>;
+export type { PictureDraft };
 
 const UNIQUE_VIOLATION = '23505';
 

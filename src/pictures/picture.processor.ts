@@ -12,12 +12,12 @@ import { JobName, JobPayloads, JOBS } from '../queue/queue.constants.js';
 import { OnJob } from '../queue/queue.decorators.js';
 import type { JobContext } from '../queue/queue.types.js';
 import { StorageService } from '../storage/storage.service.js';
+import { StorageNotFoundError } from '../storage/storage.types.js';
 import { BlurInput, BlurProvider, BlurRefusedError } from './blur/blur-provider.js';
-import type { Picture } from './picture.entity.js';
 import { PictureSources, type PictureSourceRef } from './picture-source.js';
-import { PicturesRepository } from './pictures.repository.js';
+import { type ClaimedPicture, PicturesRepository } from './pictures.repository.js';
 
-const sourceOf = (picture: Pick<Picture, 'sourceKind' | 'sourceId'>): PictureSourceRef => ({ kind: picture.sourceKind, id: picture.sourceId });
+const sourceOf = (picture: Pick<ClaimedPicture, 'sourceKind' | 'sourceId'>): PictureSourceRef => ({ kind: picture.sourceKind, id: picture.sourceId });
 
 /** The stored original is gone (e.g. a temporary file cleaned after a long outage): nothing to retry. */
 class MissingOriginalError extends Error {}
@@ -89,7 +89,7 @@ export class PictureProcessor {
    * Writes the permanent `hd`: the blurred picture when blurring applies, else the upload itself;
    * without its private metadata when the instance says so.
    */
-  private async storeHd(picture: Picture, signal: AbortSignal): Promise<void> {
+  private async storeHd(picture: ClaimedPicture, signal: AbortSignal): Promise<void> {
     const hdKey = pictureKey(picture.id, 'hd');
     const needBlur = this.blur.enabled && !picture.isBlurred && !picture.blurred;
     if (picture.hdStoredAt && !needBlur) {
@@ -99,14 +99,22 @@ export class PictureProcessor {
     }
     // A re-blur starts from the stored hd; a first run from the temporary original.
     const sourceKey = picture.sourceKey ?? (picture.hdStoredAt ? hdKey : null);
-    if (!sourceKey || !(await this.storage.stat(sourceKey))) {
-      // A run that moved the original into place and stopped before recording it.
-      if (!needBlur && sourceKey && sourceKey !== hdKey && (await this.storage.stat(hdKey))) {
-        await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
-        picture.hdStoredAt = new Date();
-        picture.sourceKey = null;
-        return;
+    if (!needBlur && !this.stripPrivate && sourceKey && sourceKey !== hdKey) {
+      // The upload itself becomes hd: a rename, not a copy, where storage allows it. The row
+      // records it when the run ends (markReady); a run stopped before finds hd in place below.
+      try {
+        await this.storage.move(sourceKey, hdKey);
+      } catch (error) {
+        if (!(error instanceof StorageNotFoundError)) throw error;
+        return this.adoptStoredHd(picture, hdKey);
       }
+      picture.hdStoredAt = new Date();
+      // Moved: nothing is left at the original's key.
+      picture.sourceKey = null;
+      return;
+    }
+    if (!sourceKey || !(await this.storage.stat(sourceKey))) {
+      if (!needBlur && sourceKey && sourceKey !== hdKey) return this.adoptStoredHd(picture, hdKey);
       throw new MissingOriginalError('The uploaded original is no longer available');
     }
     if (needBlur) {
@@ -128,23 +136,23 @@ export class PictureProcessor {
       await this.storage.put(hdKey, image);
       picture.blurred = true;
       await this.pictures.markHdStored(picture.id, { blurred: true, blurMetadata: outcome.metadata });
-    } else if (this.stripPrivate) {
+    } else {
       const input = await this.readInput(sourceKey);
       await this.storage.put(hdKey, (await this.media.withoutPrivateMetadata(input.path ?? input.buffer!)).jpeg);
       await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
-    } else {
-      // The upload itself becomes hd: a rename, not a copy, where storage allows it.
-      if (sourceKey !== hdKey) await this.storage.move(sourceKey, hdKey);
-      await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
-      picture.hdStoredAt = new Date();
-      // Moved: nothing is left at the original's key.
-      picture.sourceKey = null;
-      return;
     }
     picture.hdStoredAt = new Date();
     // The row no longer names the original (markHdStored cleared it); a crash before this
     // delete leaves a file under tmp/ that the scheduled temp cleanup removes.
     if (picture.sourceKey && picture.sourceKey !== hdKey) await this.storage.delete(picture.sourceKey);
+    picture.sourceKey = null;
+  }
+
+  /** The original is gone from its temporary key: a run that moved it into place and stopped before recording it. */
+  private async adoptStoredHd(picture: ClaimedPicture, hdKey: string): Promise<void> {
+    if (!(await this.storage.stat(hdKey))) throw new MissingOriginalError('The uploaded original is no longer available');
+    await this.pictures.markHdStored(picture.id, { blurred: picture.blurred });
+    picture.hdStoredAt = new Date();
     picture.sourceKey = null;
   }
 
@@ -155,7 +163,7 @@ export class PictureProcessor {
   }
 
   /** A temporary original left by a run that stopped after writing `hd`. */
-  private async dropSource(picture: Picture): Promise<void> {
+  private async dropSource(picture: ClaimedPicture): Promise<void> {
     if (!picture.sourceKey) return;
     await this.storage.delete(picture.sourceKey);
     await this.pictures.clearSource(picture.id);
@@ -170,7 +178,7 @@ export class PictureProcessor {
     return { buffer: Buffer.concat(chunks) };
   }
 
-  private async derive(picture: Picture): Promise<Derivatives> {
+  private async derive(picture: ClaimedPicture): Promise<Derivatives> {
     const input = await this.readInput(pictureKey(picture.id, 'hd'));
     return this.media.derive(input.path ?? input.buffer!, picture.projection);
   }
@@ -179,7 +187,7 @@ export class PictureProcessor {
    * On local storage, a perspective picture's sd and thumb are written by libvips into scratch
    * files and moved into place; false when that does not apply (an object store, a 360°).
    */
-  private async deriveInPlace(picture: Picture): Promise<boolean> {
+  private async deriveInPlace(picture: ClaimedPicture): Promise<boolean> {
     if (picture.projection === 'equirectangular') return false;
     const hd = this.storage.localPath(pictureKey(picture.id, 'hd'));
     if (!hd) return false;
@@ -214,7 +222,7 @@ export class PictureProcessor {
   }
 
   /** `ready` (and its item too), unless the picture was rejected or deleted meanwhile. */
-  private async finish(picture: Picture, generation: number): Promise<void> {
+  private async finish(picture: ClaimedPicture, generation: number): Promise<void> {
     const done = await this.db.transaction(async (manager) => {
       const ok = await this.pictures.markReady(picture.id, generation, manager);
       if (ok) await this.collections.updateItem(picture.id, { status: 'ready' }, manager);
@@ -229,7 +237,7 @@ export class PictureProcessor {
     await this.sources.settled(sourceOf(picture));
   }
 
-  private async fail(picture: Picture, generation: number, message: string, final: boolean): Promise<void> {
+  private async fail(picture: ClaimedPicture, generation: number, message: string, final: boolean): Promise<void> {
     await this.db.transaction(async (manager) => {
       const ok = await this.pictures.markFailed(picture.id, generation, message, final, manager);
       if (ok && final) await this.collections.updateItem(picture.id, { status: 'broken' }, manager);
@@ -241,7 +249,7 @@ export class PictureProcessor {
   }
 
   /** The file cannot be decoded: an `invalid_file` rejection, and the picture goes. */
-  private async reject(picture: Picture, message: string): Promise<void> {
+  private async reject(picture: ClaimedPicture, message: string): Promise<void> {
     await this.db.transaction(async (manager) => {
       await this.pictures.markForRemoval([picture.id], 'rejected', manager);
       const source = sourceOf(picture);

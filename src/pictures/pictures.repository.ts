@@ -4,12 +4,42 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Picture, PictureStatus } from './picture.entity.js';
 import type { PictureSourceRef } from './picture-source.js';
 import { returnedRows } from '../common/sql-rows.js';
+import { geomFromGeoJsonSql } from '../database/geometry.js';
 
 /** Statuses whose work is not finished: a batch is not finalised while any of its pictures is in one. */
 export const UNFINISHED: PictureStatus[] = ['pending', 'processing'];
 
 /** Pictures of a batch (`source_kind = $1 AND source_id = $2`). */
 const OF_SOURCE = `source_kind = $1 AND source_id IS NOT DISTINCT FROM $2::uuid`;
+
+/** A checked picture, ready to record (PictureIntakeService.check makes it). */
+export type PictureDraft = Pick<
+  Picture,
+  | 'id'
+  | 'sourceKind'
+  | 'sourceId'
+  | 'ownerId'
+  | 'status'
+  | 'fileName'
+  | 'size'
+  | 'sha256'
+  | 'sourceKey'
+  | 'isBlurred'
+  | 'width'
+  | 'height'
+  | 'orientation'
+  | 'projection'
+  | 'capturedAt'
+  | 'gpsTime'
+  | 'cameraTime'
+  | 'geom'
+  | 'heading'
+  | 'metadata'
+  | 'processGeneration'
+>;
+
+/** What a processing run reads of its picture (see claim). */
+export type ClaimedPicture = Pick<Picture, 'id' | 'sourceKind' | 'sourceId' | 'attempts' | 'isBlurred' | 'blurred' | 'hdStoredAt' | 'sourceKey' | 'projection' | 'sequenceId'>;
 
 export interface PictureStatusCounts {
   prepared: number;
@@ -36,10 +66,36 @@ export class PicturesRepository {
     return this.m(manager).getRepository(Picture).createQueryBuilder('p').where('p.id = ANY(:ids)', { ids }).getMany();
   }
 
-  async insert(picture: Partial<Picture>, manager?: EntityManager): Promise<void> {
-    await this.m(manager)
-      .getRepository(Picture)
-      .insert(picture as never);
+  /** Records a checked picture; the other columns take their defaults. */
+  async insert(p: PictureDraft, manager?: EntityManager): Promise<void> {
+    await this.m(manager).query(
+      `INSERT INTO picture (id, source_kind, source_id, owner_id, status, file_name, size, sha256, source_key, is_blurred, width, height,
+         orientation, projection, captured_at, gps_time, camera_time, geom, heading, metadata, process_generation)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, ${geomFromGeoJsonSql('$18')}, $19, $20::jsonb, $21)`,
+      [
+        p.id,
+        p.sourceKind,
+        p.sourceId,
+        p.ownerId,
+        p.status,
+        p.fileName,
+        p.size,
+        p.sha256,
+        p.sourceKey,
+        p.isBlurred,
+        p.width,
+        p.height,
+        p.orientation,
+        p.projection,
+        p.capturedAt,
+        p.gpsTime,
+        p.cameraTime,
+        JSON.stringify(p.geom),
+        p.heading,
+        JSON.stringify(p.metadata),
+        p.processGeneration,
+      ],
+    );
   }
 
   /** The owner's picture holding this content, if any (SHA-256 is unique per owner). */
@@ -113,17 +169,20 @@ export class PicturesRepository {
 
   /**
    * Starts a processing run: only a pending (or interrupted) picture of this generation may
-   * start. Counts the run. Returns the row, or null when there is nothing to do.
+   * start. Counts the run. Returns what the run reads of the row, or null when there is nothing
+   * to do.
    */
-  async claim(id: string, generation: number): Promise<Picture | null> {
-    const rows = returnedRows(
+  async claim(id: string, generation: number): Promise<ClaimedPicture | null> {
+    const rows = returnedRows<ClaimedPicture>(
       await this.db.query(
         `UPDATE picture SET status = 'processing', attempts = attempts + 1, processing_started_at = now(), updated_at = now()
-       WHERE id = $1 AND process_generation = $2 AND status IN ('pending', 'processing') RETURNING id`,
+       WHERE id = $1 AND process_generation = $2 AND status IN ('pending', 'processing')
+       RETURNING id, source_kind AS "sourceKind", source_id AS "sourceId", attempts, is_blurred AS "isBlurred", blurred,
+         hd_stored_at AS "hdStoredAt", source_key AS "sourceKey", projection, sequence_id AS "sequenceId"`,
         [id, generation],
       ),
     );
-    return rows.length ? this.find(id) : null;
+    return rows[0] ?? null;
   }
 
   /** `hd` is written; the row stops naming the temporary original (deleted right after). */
@@ -138,11 +197,15 @@ export class PicturesRepository {
     await this.db.query(`UPDATE picture SET source_key = NULL, updated_at = now() WHERE id = $1`, [id]);
   }
 
-  /** The run's end: `ready`, only if the run still owns the picture. */
+  /**
+   * The run's end: `ready`, only if the run still owns the picture. A ready picture has its `hd`
+   * and no temporary original: a run that moved the upload into place records it here.
+   */
   async markReady(id: string, generation: number, manager: EntityManager): Promise<boolean> {
     const rows = returnedRows(
       await manager.query(
-        `UPDATE picture SET status = 'ready', processed_at = now(), ready_count = ready_count + 1, last_error = NULL, updated_at = now()
+        `UPDATE picture SET status = 'ready', processed_at = now(), ready_count = ready_count + 1, last_error = NULL,
+         hd_stored_at = COALESCE(hd_stored_at, now()), source_key = NULL, updated_at = now()
        WHERE id = $1 AND process_generation = $2 AND status = 'processing' RETURNING id`,
         [id, generation],
       ),

@@ -15,7 +15,7 @@ import multer, { MulterError } from 'multer';
 import { AppConfig } from '../config/app-config.js';
 import { StorageService } from '../storage/storage.service.js';
 import { StorageLimitError } from '../storage/storage.types.js';
-import type { UploadSet } from './upload-set.entity.js';
+import type { UploadSetAccess } from './upload-sets.repository.js';
 import { UploadSetsService } from './upload-sets.service.js';
 import { PictureStorageEngine, ReceivedPicture } from './upload-storage.engine.js';
 
@@ -23,7 +23,7 @@ export interface ReceivedUpload {
   file: ReceivedPicture & { originalName: string; mimeType: string };
   fields: Record<string, unknown>;
   /** The set as it was found open before the file was received (see UploadReceiverInterceptor). */
-  uploadSet?: UploadSet;
+  uploadSet?: UploadSetAccess;
 }
 
 /** Multipart overhead allowed on top of the file itself before a request is refused unread. */

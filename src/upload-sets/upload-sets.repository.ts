@@ -5,6 +5,9 @@ import { UploadFile } from './upload-file.entity.js';
 import { UploadSet } from './upload-set.entity.js';
 import { returnedRows } from '../common/sql-rows.js';
 
+/** What deciding on an upload needs of its set. */
+export type UploadSetAccess = Pick<UploadSet, 'id' | 'ownerId' | 'status'>;
+
 /** SQL over `upload_set` and `upload_file`. */
 @Injectable()
 export class UploadSetsRepository {
@@ -20,6 +23,18 @@ export class UploadSetsRepository {
 
   find(id: string, manager?: EntityManager): Promise<UploadSet | null> {
     return this.m(manager).getRepository(UploadSet).findOneBy({ id });
+  }
+
+  /** Who owns the set and its status: what an upload checks before it is received. */
+  async findAccess(id: string): Promise<UploadSetAccess | null> {
+    const rows: UploadSetAccess[] = await this.db.query(`SELECT id, owner_id AS "ownerId", status FROM upload_set WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  /** The set's status, its row locked until the transaction ends (shared: uploads to it proceed together). */
+  async lockStatus(id: string, manager: EntityManager): Promise<UploadSet['status'] | null> {
+    const rows: Pick<UploadSet, 'status'>[] = await manager.query(`SELECT status FROM upload_set WHERE id = $1 FOR SHARE`, [id]);
+    return rows[0]?.status ?? null;
   }
 
   /** The row, locked until the transaction ends (`share` lets concurrent uploads proceed together). */
@@ -110,8 +125,13 @@ export class UploadSetsRepository {
 
   // --- files ---
 
-  findFileByName(uploadSetId: string, fileName: string, manager?: EntityManager): Promise<UploadFile | null> {
-    return this.m(manager).getRepository(UploadFile).findOneBy({ uploadSetId, fileName });
+  /** The set's file of this name, if any: its content's hash and the picture it became. */
+  async findFileByName(uploadSetId: string, fileName: string): Promise<Pick<UploadFile, 'sha256' | 'pictureId'> | null> {
+    const rows: Pick<UploadFile, 'sha256' | 'pictureId'>[] = await this.db.query(
+      `SELECT sha256, picture_id AS "pictureId" FROM upload_file WHERE upload_set_id = $1 AND file_name = $2`,
+      [uploadSetId, fileName],
+    );
+    return rows[0] ?? null;
   }
 
   /**

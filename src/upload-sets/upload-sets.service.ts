@@ -31,7 +31,7 @@ import {
 } from './upload-set.dto.js';
 import { UPLOAD_SET_SOURCE } from './upload-set-pictures.js';
 import type { UploadSet } from './upload-set.entity.js';
-import { FileNameTakenError, UploadSetsRepository } from './upload-sets.repository.js';
+import { FileNameTakenError, type UploadSetAccess, UploadSetsRepository } from './upload-sets.repository.js';
 
 /** A file refused for a reason the uploader should see in the files list. */
 class Rejection {
@@ -269,8 +269,9 @@ export class UploadSetsService {
   }
 
   /** The caller's set, open for files: 404 when it is not theirs, 409 when it is completed. */
-  async openForUpload(id: string, user: AuthUser | undefined): Promise<UploadSet> {
-    const set = await this.getOwned(id, user);
+  async openForUpload(id: string, user: AuthUser | undefined): Promise<UploadSetAccess> {
+    const set = await this.repo.findAccess(id);
+    if (!set || set.status === 'deleting' || !canEdit(user, { ownerId: set.ownerId })) throw new NotFoundException(`Upload set ${id} not found`);
     if (set.status !== 'open') throw new ConflictException({ message: 'The upload set is completed: no more files can be added to it', details: { upload_set_id: set.id } });
     return set;
   }
@@ -288,7 +289,7 @@ export class UploadSetsService {
     return dto;
   }
 
-  private async accept(set: UploadSet, user: AuthUser, upload: ReceivedUpload): Promise<UploadFileDto> {
+  private async accept(set: UploadSetAccess, user: AuthUser, upload: ReceivedUpload): Promise<UploadFileDto> {
     const fields = await this.validateFields(upload.fields);
     const { file } = upload;
     const fileName = cleanFileName(file.originalName, `${file.pictureId}.jpg`);
@@ -306,9 +307,9 @@ export class UploadSetsService {
       const picture = await this.check(set, upload, fields, fileName);
       try {
         const saved = await this.repo.transaction(async (manager) => {
-          const locked = await this.repo.lock(set.id, 'share', manager);
-          if (!locked || locked.status === 'deleting') throw new NotFoundException(`Upload set ${set.id} not found`);
-          if (locked.status !== 'open') throw new ConflictException('The upload set was completed while the file was being received');
+          const status = await this.repo.lockStatus(set.id, manager);
+          if (!status || status === 'deleting') throw new NotFoundException(`Upload set ${set.id} not found`);
+          if (status !== 'open') throw new ConflictException('The upload set was completed while the file was being received');
           await this.intake.record(picture, manager);
           return this.repo.saveFile({ ...record, pictureId: picture.id }, manager);
         });
@@ -343,7 +344,7 @@ export class UploadSetsService {
   }
 
   /** The pipeline's checks of a received file, with the set's owner and the uploader's overrides. */
-  private async check(set: UploadSet, upload: ReceivedUpload, fields: UploadFileFieldsDto, fileName: string): Promise<PictureDraft> {
+  private async check(set: UploadSetAccess, upload: ReceivedUpload, fields: UploadFileFieldsDto, fileName: string): Promise<PictureDraft> {
     const { file } = upload;
     try {
       return await this.intake.check({
