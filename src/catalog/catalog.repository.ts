@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Visibility } from '../auth/visibility.js';
 import { Collection } from './collection.entity.js';
+import type { ItemStatus } from './item.entity.js';
 
 /** How the pictures of a sequence are ordered (the upload set's `sort_method` vocabulary). */
 export const SORT_METHODS = ['time_asc', 'time_desc', 'filename_asc', 'filename_desc'] as const;
@@ -230,6 +231,10 @@ export class CatalogRepository {
       [collectionId, options.relativeHeading, options.onlyComputed, options.headingForLonePicture],
     );
     return updatedCount(result);
+  }
+
+  async setItemStatus(itemId: string, status: ItemStatus, manager: EntityManager = this.db.manager): Promise<void> {
+    await manager.query(`UPDATE item SET status = $2, updated_at = now() WHERE id = $1`, [itemId, status]);
   }
 
   /** Sets and removes keys of an item's properties in one statement (other keys untouched). */

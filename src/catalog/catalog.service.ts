@@ -234,6 +234,11 @@ export class CatalogService implements OnModuleInit {
     await this.itm(manager).update({ id }, itemColumns(patch));
   }
 
+  /** An item's status alone (a picture ready or broken), in one short statement. */
+  setItemStatus(id: string, status: ItemStatus, manager?: EntityManager): Promise<void> {
+    return this.repository.setItemStatus(id, status, manager);
+  }
+
   async deleteItem(id: string, manager?: EntityManager): Promise<void> {
     await this.itm(manager).delete({ id });
   }

@@ -225,7 +225,7 @@ export class PictureProcessor {
   private async finish(picture: ClaimedPicture, generation: number): Promise<void> {
     const done = await this.db.transaction(async (manager) => {
       const ok = await this.pictures.markReady(picture.id, generation, manager);
-      if (ok) await this.collections.updateItem(picture.id, { status: 'ready' }, manager);
+      if (ok) await this.collections.setItemStatus(picture.id, 'ready', manager);
       return ok;
     });
     if (!done) {
@@ -240,7 +240,7 @@ export class PictureProcessor {
   private async fail(picture: ClaimedPicture, generation: number, message: string, final: boolean): Promise<void> {
     await this.db.transaction(async (manager) => {
       const ok = await this.pictures.markFailed(picture.id, generation, message, final, manager);
-      if (ok && final) await this.collections.updateItem(picture.id, { status: 'broken' }, manager);
+      if (ok && final) await this.collections.setItemStatus(picture.id, 'broken', manager);
     });
     if (final) {
       this.logger.warn({ pictureId: picture.id, err: message }, 'picture broken');

@@ -277,6 +277,8 @@ export class UploadSetsService {
   }
 
   private async validateFields(fields: Record<string, unknown>): Promise<UploadFileFieldsDto> {
+    // Most uploads carry the file alone: every field is optional, so there is nothing to check.
+    if (Object.keys(fields).length === 0) return new UploadFileFieldsDto();
     const dto = plainToInstance(UploadFileFieldsDto, fields);
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length) {
