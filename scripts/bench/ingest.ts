@@ -5,12 +5,13 @@
  *
  * - raw sharp: the same derivatives (sd and thumb, made by the same MediaService code with the
  *   same sizes and qualities, and written to files as the worker writes them: by libvips itself
- *   on local storage, from buffers on S3) in this one
- *   process, at 1, the worker's concurrency and 4 pictures at a time, just before and just after
- *   the system run. The ratios compare the system with raw sharp at the worker's concurrency
- *   (mean of before and after): wall time (pictures/s) and CPU per picture (API + worker
- *   processes against this process; PostgreSQL, Redis and the uploading client not counted);
- *   the best and least-CPU raw runs of all are printed beside them.
+ *   on local storage, from buffers on S3) in this one process, at 1, the worker's concurrency
+ *   and 4 pictures at a time before and after everything else. The system takes `--rounds` (3)
+ *   batches of N pictures, with a raw run at the worker's concurrency before each and after the
+ *   last; the ratios compare the system's rounds with those runs, pooled (each round against
+ *   the runs around it is printed too): wall time (pictures/s) and CPU per picture (API +
+ *   worker processes against this process; PostgreSQL, Redis and the uploading client not
+ *   counted); the best and least-CPU raw runs of all are printed beside them.
  * - the same work with libvips' own `vipsthumbnail` (Debian libvips-tools; installed when
  *   missing and root, else skipped with a message; `--no-vips` skips it);
  * - the peak RSS of API and worker, and the API's memory while it receives `--big-uploads` (50)
@@ -19,7 +20,7 @@
  * The uploading client (this process, node:http streaming each file from disk) shares the CPUs
  * with the system: its CPU is printed too.
  *
- *   npm run bench:ingest -- [--count 40] [--warmup 16] [--uploads 4] [--worker-concurrency 2] [--sharp-concurrency 0] [--phases]
+ *   npm run bench:ingest -- [--count 40] [--rounds 3] [--warmup 16] [--uploads 4] [--worker-concurrency 2] [--sharp-concurrency 0] [--phases]
  *                           [--big-uploads 50] [--big-mb 20] [--big-only] [--storage local|s3] [--no-vips] [--profile dir]
  *
  * `--big-only` measures only the upload memory; `--storage s3` keeps the files in an s3rver
@@ -69,6 +70,13 @@ const BIG_MB = flag('big-mb', 20);
 const BIG_ONLY = process.argv.includes('--big-only');
 /** `--warmup 16`: pictures uploaded and processed before the measured ones (not with --phases). */
 const WARMUP = PHASES ? 0 : flag('warmup', 16);
+/**
+ * `--rounds 3`: the system takes ROUNDS batches of `--count` pictures, each just after a raw run at
+ * the worker's concurrency, and one more raw run follows the last: each batch is compared with
+ * the raw runs on either side of it, and the ratios are pooled over the rounds, so that a passing
+ * change in the machine's speed (it may be shared) weighs less (1 with --phases).
+ */
+const ROUNDS = PHASES ? 1 : Math.max(1, flag('rounds', 3));
 /** `--threads`: the API's and worker's CPU per picture by thread (not with --phases). */
 const THREADS = process.argv.includes('--threads');
 /** `--profile <dir>`: API and worker write V8 CPU profiles there (open them in Chrome DevTools). */
@@ -300,33 +308,36 @@ async function main(): Promise<void> {
     const base = await sharp(await syntheticJpeg({ width: WIDTH, height: HEIGHT, lon: 5, lat: 45, time: new Date(), seed: 1 }))
       .raw()
       .toBuffer();
-    const files: string[] = [];
+    // The measured pictures, a batch per round (the raw runs use the first).
+    const roundFiles: string[][] = Array.from({ length: ROUNDS }, () => []);
     // Pictures for the warm-up come after the measured ones: elsewhere, a day later.
     const warmupFiles: string[] = [];
     const start0 = Date.UTC(2024, 6, 1, 9, 0, 0);
+    const measured = COUNT * ROUNDS;
     await pool(
-      Array.from({ length: COUNT + WARMUP }, (_, i) => i),
+      Array.from({ length: measured + WARMUP }, (_, i) => i),
       os.cpus().length,
       async (i) => {
         const pixels = Buffer.from(base);
         for (let y = 0; y < 64; y++) pixels.fill(i % 256, (y * WIDTH + 64 * (i % 50)) * 3, (y * WIDTH + 64 * (i % 50) + 64) * 3);
-        const warm = i >= COUNT;
+        const warm = i >= measured;
         const tagged = await sharp(pixels, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
           .jpeg({ quality: 88 })
           .withExif(cameraExif({ lon: warm ? 6.0 : 5.0, lat: 45.0 + i * 0.00005, time: new Date(start0 + i * 2000 + (warm ? 86_400_000 : 0)) }))
           .toBuffer();
         const file = path.join(imageDir, `IMG_${String(i + 1).padStart(4, '0')}.jpg`);
         await writeFile(file, tagged);
-        if (warm) warmupFiles[i - COUNT] = file;
-        else files[i] = file;
+        if (warm) warmupFiles[i - measured] = file;
+        else roundFiles[Math.floor(i / COUNT)]![i % COUNT] = file;
       },
     );
+    const files = roundFiles[0]!;
     const sizes = await Promise.all(files.map(async (f) => (await readFile(f)).length));
     const totalBytes = sizes.reduce((a, b) => a + b, 0);
-    say(`  made ${COUNT} JPEGs, ${mb(totalBytes / COUNT)} each on average, in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    say(`  made ${measured + WARMUP} JPEGs, ${mb(totalBytes / COUNT)} each on average, in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
     // Raw limit: the same derivative work with sharp in this process, nothing else. Measured
-    // before and after the system run (the machine may be shared); the best rate counts.
+    // before, between and after the system's rounds (the machine may be shared).
     const { MediaService, configureSharp } = await import('../../src/media/media.service.js');
     const { loadConfig } = await import('../../src/config/app-config.js');
     const config = loadConfig(env);
@@ -337,8 +348,8 @@ async function main(): Promise<void> {
     // writes them, at 1, the worker's concurrency and 4 pictures at a time.
     const rawOut = await mkdtemp(path.join(os.tmpdir(), 'sightline-bench-raw-'));
     const rawRuns: { when: string; concurrency: number; rate: number; cpu: number }[] = [];
-    const measureRaw = async (when: string) => {
-      for (const concurrency of [...new Set([1, WORKER_CONCURRENCY, 4])].sort((a, b) => a - b)) {
+    const measureRaw = async (when: string, concurrencies = [...new Set([1, WORKER_CONCURRENCY, 4])].sort((a, b) => a - b)) => {
+      for (const concurrency of concurrencies) {
         const r0 = performance.now();
         const c0 = process.cpuUsage();
         const threads0 = THREADS && concurrency === WORKER_CONCURRENCY ? await threadsCpu(process.pid) : null;
@@ -431,53 +442,77 @@ async function main(): Promise<void> {
       while ((await readyIn(warmSet)) < WARMUP) await new Promise((r) => setTimeout(r, 50));
       say(`  warmed up with ${WARMUP} pictures`);
     }
-    const setId = await newSet('Bench', COUNT);
-    const workerIdleCpu = worker ? await cpuSeconds(worker.pid!) : 0;
-
-    const apiCpu0 = await cpuSeconds(api.pid!);
-    const apiThreads0 = await threadsCpu(api.pid!);
-    const apiSplit0 = await cpuSplit(api.pid!);
-    const workerThreads0 = worker ? await threadsCpu(worker.pid!) : new Map<string, number>();
-    const servicesCpu0 = await servicesCpuSeconds(SERVICES);
-    const clientCpu0 = process.cpuUsage();
-    const s0 = performance.now();
-    await pool(files, UPLOADS, async (file) => {
-      const res = await postFile(`${baseApi}/upload_sets/${setId}/files`, headers, file);
-      if (res.status !== 202) throw new Error(`upload ${file}: ${res.status} ${res.body}`);
+    // One round: a raw run at the worker's concurrency, then a batch of COUNT pictures uploaded into a set of its own, from the first upload
+    // to every picture ready. CPU is counted per round, so idle time in between is not.
+    const cpuNow = async () => ({
+      api: await cpuSeconds(api!.pid!),
+      apiSplit: await cpuSplit(api!.pid!),
+      apiThreads: await threadsCpu(api!.pid!),
+      worker: worker ? await cpuSeconds(worker.pid!) : 0,
+      workerThreads: worker ? await threadsCpu(worker.pid!) : new Map<string, number>(),
+      services: await servicesCpuSeconds(SERVICES),
+      client: process.cpuUsage(),
     });
-    const uploaded = performance.now();
-    let w0 = uploaded;
-    if (PHASES) {
-      worker = await start('worker.js', env, /Sightline worker started/);
-      w0 = performance.now();
+    const totals = { seconds: 0, uploadSeconds: 0, processingSeconds: 0, api: 0, apiUser: 0, apiKernel: 0, worker: 0, services: 0, client: 0 };
+    const threadTotals = { API: new Map<string, number>(), worker: new Map<string, number>() };
+    const addThreads = (into: Map<string, number>, after: Map<string, number>, before: Map<string, number>) => {
+      for (const [n, c] of after) into.set(n, (into.get(n) ?? 0) + c - (before.get(n) ?? 0));
+    };
+    const roundRatios: { wall: number; cpu: number }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      await measureRaw(`before round ${round + 1}`, [WORKER_CONCURRENCY]);
+      const setId = await newSet(`Bench ${round + 1}`, COUNT);
+      const c0 = await cpuNow();
+      const s0 = performance.now();
+      await pool(roundFiles[round]!, UPLOADS, async (file) => {
+        const res = await postFile(`${baseApi}/upload_sets/${setId}/files`, headers, file);
+        if (res.status !== 202) throw new Error(`upload ${file}: ${res.status} ${res.body}`);
+      });
+      const uploaded = performance.now();
+      let w0 = uploaded;
+      let workerStart = c0.worker;
+      if (PHASES) {
+        worker = await start('worker.js', env, /Sightline worker started/);
+        w0 = performance.now();
+        workerStart = await cpuSeconds(worker.pid!);
+      }
+      let ready = 0;
+      while (ready < COUNT) {
+        await new Promise((r) => setTimeout(r, 50));
+        ready = await readyIn(setId);
+        if (performance.now() - s0 > 30 * 60_000) throw new Error('gave up after 30 minutes');
+      }
+      const allReady = performance.now();
+      const c1 = await cpuNow();
+      const seconds = (allReady - s0 - (w0 - uploaded)) / 1000;
+      const client = process.cpuUsage(c0.client);
+      totals.seconds += seconds;
+      totals.uploadSeconds += (uploaded - s0) / 1000;
+      totals.processingSeconds += (allReady - w0) / 1000;
+      totals.api += c1.api - c0.api;
+      totals.apiUser += c1.apiSplit.user - c0.apiSplit.user;
+      totals.apiKernel += c1.apiSplit.system - c0.apiSplit.system;
+      totals.worker += c1.worker - workerStart;
+      totals.services += c1.services - c0.services;
+      totals.client += (client.user + client.system) / 1e6;
+      addThreads(threadTotals.API, c1.apiThreads, c0.apiThreads);
+      addThreads(threadTotals.worker, c1.workerThreads, PHASES ? new Map() : c0.workerThreads);
+      const rate = COUNT / seconds;
+      const cpu = (c1.api - c0.api + (c1.worker - workerStart)) / COUNT;
+      say(`  system, round ${round + 1} of ${ROUNDS}: ${rate.toFixed(2)} pictures/s, API + worker ${(cpu * 1000).toFixed(0)} ms CPU per picture`);
+      roundRatios.push({ wall: rate, cpu });
     }
-    const workerCpu0 = PHASES ? await cpuSeconds(worker!.pid!) : workerIdleCpu;
-    let ready = 0;
-    while (ready < COUNT) {
-      await new Promise((r) => setTimeout(r, 50));
-      ready = await readyIn(setId);
-      if (performance.now() - s0 > 30 * 60_000) throw new Error('gave up after 30 minutes');
-    }
-    const allReady = performance.now();
-    const clientCpu = process.cpuUsage(clientCpu0);
-    const servicesCpu = (await servicesCpuSeconds(SERVICES)) - servicesCpu0;
+    await measureRaw('after the last round', [WORKER_CONCURRENCY]);
     await db.end();
-    const system = COUNT / ((allReady - s0 - (w0 - uploaded)) / 1000);
+    const total = COUNT * ROUNDS;
+    const system = total / totals.seconds;
     const apiPeak = await peakRss(api.pid!);
     const workerPeak = await peakRss(worker!.pid!);
-    const apiCpu = (await cpuSeconds(api.pid!)) - apiCpu0;
-    const workerCpu = (await cpuSeconds(worker!.pid!)) - workerCpu0;
     if (THREADS) {
-      for (const [who, pid, start] of [
-        ['API', api.pid!, apiThreads0],
-        ['worker', worker!.pid!, workerThreads0],
-      ] as const) {
-        const threads = [...(await threadsCpu(pid))].map(([n, c]) => [n, c - (start.get(n) ?? 0)] as const).sort((a, b) => b[1] - a[1]);
-        say(`  ${who} threads: ${threads.map(([n, c]) => `${n} ${((c / COUNT) * 1000).toFixed(0)} ms`).join(', ')} CPU per picture`);
+      for (const who of ['API', 'worker'] as const) {
+        const threads = [...threadTotals[who]].sort((a, b) => b[1] - a[1]);
+        say(`  ${who} threads: ${threads.map(([n, c]) => `${n} ${((c / total) * 1000).toFixed(0)} ms`).join(', ')} CPU per picture`);
       }
-      const apiSplit = await cpuSplit(api.pid!);
-      const perPicture = (s: number) => `${((s / COUNT) * 1000).toFixed(0)} ms`;
-      say(`  API CPU split:       user ${perPicture(apiSplit.user - apiSplit0.user)}, kernel ${perPicture(apiSplit.system - apiSplit0.system)} per picture`);
     }
     await stop(worker);
 
@@ -487,28 +522,40 @@ async function main(): Promise<void> {
     await stop(api);
     await measureRaw('after');
     await rm(rawOut, { recursive: true, force: true });
-    // The reference: raw sharp at the worker's concurrency, the mean of the runs just before and
-    // just after the system's (measured once, in between), as the machine may be shared.
-    const same = rawRuns.filter((r) => r.concurrency === WORKER_CONCURRENCY);
-    const raw = same.reduce((a, r) => a + r.rate, 0) / same.length;
-    const rawCpu = same.reduce((a, r) => a + r.cpu, 0) / same.length;
+    // The reference: raw sharp at the worker's concurrency. Each round is compared with the raw
+    // runs on either side of it; the pooled figures weigh every round alike.
+    const adjacent = rawRuns.filter((r) => r.when.includes('round'));
+    const raw = adjacent.reduce((a, r) => a + r.rate, 0) / adjacent.length;
+    const rawCpu = adjacent.reduce((a, r) => a + r.cpu, 0) / adjacent.length;
     const bestRaw = Math.max(...rawRuns.map((r) => r.rate));
     const leastRawCpu = Math.min(...rawRuns.map((r) => r.cpu));
+    const perRound = roundRatios.map((r, i) => {
+      const around = [adjacent[i]!, adjacent[i + 1] ?? adjacent[i]!];
+      return { wall: (around[0]!.rate + around[1]!.rate) / 2 / r.wall, cpu: r.cpu / ((around[0]!.cpu + around[1]!.cpu) / 2) };
+    });
+    const ms = (seconds: number) => `${((seconds / total) * 1000).toFixed(0)} ms`;
 
     say('');
-    say(`  uploads:             ${((uploaded - s0) / 1000).toFixed(1)} s for ${mb(totalBytes)} (${(totalBytes / 1024 / 1024 / ((uploaded - s0) / 1000)).toFixed(0)} MB/s)`);
-    if (PHASES) say(`  processing alone:    ${((allReady - w0) / 1000).toFixed(1)} s (${(COUNT / ((allReady - w0) / 1000)).toFixed(2)} pictures/s)`);
-    say(`  upload → ready:      ${((allReady - s0 - (w0 - uploaded)) / 1000).toFixed(1)} s`);
-    say(`  system throughput:   ${system.toFixed(2)} pictures/s`);
     say(
-      `  raw sharp:           ${raw.toFixed(2)} pictures/s, ${(rawCpu * 1000).toFixed(0)} ms CPU per picture (${WORKER_CONCURRENCY} at a time as the worker, mean of before and after)`,
+      `  uploads:             ${(totals.uploadSeconds / ROUNDS).toFixed(1)} s for ${mb(totalBytes)} a round (${(totalBytes / 1024 / 1024 / (totals.uploadSeconds / ROUNDS)).toFixed(0)} MB/s)`,
+    );
+    if (PHASES) say(`  processing alone:    ${totals.processingSeconds.toFixed(1)} s (${(total / totals.processingSeconds).toFixed(2)} pictures/s)`);
+    say(`  upload → ready:      ${(totals.seconds / ROUNDS).toFixed(1)} s a round of ${COUNT} pictures`);
+    say(`  system throughput:   ${system.toFixed(2)} pictures/s (${ROUNDS} round${ROUNDS > 1 ? 's' : ''} of ${COUNT})`);
+    say(
+      `  raw sharp:           ${raw.toFixed(2)} pictures/s, ${(rawCpu * 1000).toFixed(0)} ms CPU per picture (${WORKER_CONCURRENCY} at a time as the worker, mean of the ${adjacent.length} runs around the rounds)`,
     );
     say(`  wall raw/system:     ${(raw / system).toFixed(2)}× (goal ≤ 1.3×); against the best raw run of all (${bestRaw.toFixed(2)} pictures/s) ${(bestRaw / system).toFixed(2)}×`);
     say(
-      `  CPU per picture:     API ${((apiCpu / COUNT) * 1000).toFixed(0)} ms + worker ${((workerCpu / COUNT) * 1000).toFixed(0)} ms = ${(((apiCpu + workerCpu) / COUNT) * 1000).toFixed(0)} ms; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((apiCpu + workerCpu) / COUNT / rawCpu).toFixed(2)}× (goal ≤ 1.2×; against the least raw run ${((apiCpu + workerCpu) / COUNT / leastRawCpu).toFixed(2)}×; PostgreSQL and Redis not counted)`,
+      `  CPU per picture:     API ${ms(totals.api)} + worker ${ms(totals.worker)} = ${ms(totals.api + totals.worker)}; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((totals.api + totals.worker) / total / rawCpu).toFixed(2)}× (goal ≤ 1.2×; against the least raw run ${((totals.api + totals.worker) / total / leastRawCpu).toFixed(2)}×; PostgreSQL and Redis not counted)`,
     );
-    say(`  uploading client:    ${(((clientCpu.user + clientCpu.system) / 1e6 / COUNT) * 1000).toFixed(0)} ms CPU per picture (this process, on the same CPUs)`);
-    say(`  PostgreSQL + Redis:  ${((servicesCpu / COUNT) * 1000).toFixed(0)} ms CPU per picture (every process of theirs on this machine, on the same CPUs)`);
+    if (ROUNDS > 1)
+      say(
+        `  by round:            wall ${perRound.map((r) => `${r.wall.toFixed(2)}×`).join(', ')}; CPU ${perRound.map((r) => `${r.cpu.toFixed(2)}×`).join(', ')} (each against the raw runs around it)`,
+      );
+    say(`  API CPU split:       user ${ms(totals.apiUser)}, kernel ${ms(totals.apiKernel)} per picture`);
+    say(`  uploading client:    ${ms(totals.client)} CPU per picture (this process, on the same CPUs)`);
+    say(`  PostgreSQL + Redis:  ${ms(totals.services)} CPU per picture (every process of theirs on this machine, on the same CPUs)`);
     if (vips.ok)
       say(
         `  vipsthumbnail:       ${vipsRate.toFixed(2)} pictures/s, ${(vipsCpu * 1000).toFixed(0)} ms CPU per picture → raw sharp ${(raw / vipsRate).toFixed(2)}× its rate, system ${(system / vipsRate).toFixed(2)}×`,
