@@ -20,7 +20,7 @@
  * The uploading client (this process, node:http streaming each file from disk) shares the CPUs
  * with the system: its CPU is printed too.
  *
- *   npm run bench:ingest -- [--count 40] [--rounds 3] [--warmup 16] [--uploads 4] [--worker-concurrency 2] [--sharp-concurrency 0] [--phases]
+ *   npm run bench:ingest -- [--count 40] [--rounds 3] [--warmup 16] [--uploads 4] [--worker-concurrency cores+1] [--sharp-concurrency 0] [--phases]
  *                           [--big-uploads 50] [--big-mb 20] [--big-only] [--storage local|s3] [--no-vips] [--profile dir]
  *
  * `--big-only` measures only the upload memory; `--storage s3` keeps the files in an s3rver
@@ -42,6 +42,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
+import { pictureConcurrency } from '../../src/config/app-config.js';
 import { startS3, type TestS3 } from '../../test/support/s3.js';
 import { cameraExif, syntheticJpeg } from './ingest-images.js';
 import { freePort } from './common.js';
@@ -58,7 +59,8 @@ function flag(name: string, fallback: number): number {
 
 const COUNT = flag('count', 40);
 const UPLOADS = flag('uploads', 4);
-const WORKER_CONCURRENCY = flag('worker-concurrency', 2);
+/** The worker's picture jobs at once: as the product's default (cores + 1) unless given. */
+const WORKER_CONCURRENCY = flag('worker-concurrency', pictureConcurrency({}));
 const SHARP_CONCURRENCY = flag('sharp-concurrency', 0);
 /** `--phases`: upload everything first, then start the worker, to see each side's cost. */
 const PHASES = process.argv.includes('--phases');

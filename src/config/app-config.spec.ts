@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, OPTIONAL_SETTINGS } from './app-config.js';
+import { ConfigError, loadConfig, OPTIONAL_SETTINGS, pictureConcurrency } from './app-config.js';
 
 describe('loadConfig', () => {
   it('gives every default on an empty environment', () => {
@@ -16,6 +16,14 @@ describe('loadConfig', () => {
     assert.equal(c.PORT, 8080);
     assert.equal(c.METRICS_ENABLED, false);
     assert.deepEqual(c.CORS_ORIGINS, ['https://a.example', 'https://b.example']);
+  });
+
+  it('runs one more picture job than cores unless told, at most 16', () => {
+    assert.equal(pictureConcurrency(loadConfig({}), 2), 3);
+    assert.equal(pictureConcurrency(loadConfig({}), 1), 2);
+    assert.equal(pictureConcurrency(loadConfig({}), 64), 16);
+    assert.equal(pictureConcurrency(loadConfig({ WORKER_CONCURRENCY_PICTURES: '5' }), 64), 5);
+    assert.throws(() => loadConfig({ WORKER_CONCURRENCY_PICTURES: '0' }), /WORKER_CONCURRENCY_PICTURES="0"/);
   });
 
   it('names every bad variable', () => {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import os from 'node:os';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min, MinLength, validateSync, ValidationError } from 'class-validator';
 import { QueueName } from '../queue/queue.constants.js';
@@ -229,11 +230,18 @@ export class AppConfig {
   @Min(0)
   JOB_BACKOFF_MS = 2000;
 
+  /**
+   * Pictures a worker processes at once. One picture keeps about 1.2 cores busy (the JPEG decode is
+   * sequential) and waits on the database, the queue and the disk in between: one more job than
+   * cores keeps them busy. Unset: cores + 1, at most 16 (each job holds its picture's pixels);
+   * read it through pictureConcurrency().
+   */
+  @IsOptional()
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(64)
-  WORKER_CONCURRENCY_PICTURES = 2;
+  WORKER_CONCURRENCY_PICTURES?: number;
 
   @Transform(toInt)
   @IsInt()
@@ -582,10 +590,16 @@ function describe(errors: ValidationError[], raw: Record<string, string>): strin
   });
 }
 
+/** Pictures a worker processes at once: WORKER_CONCURRENCY_PICTURES, else one more than the cores, at most 16. */
+export function pictureConcurrency(config: Pick<AppConfig, 'WORKER_CONCURRENCY_PICTURES'>, cores = os.availableParallelism()): number {
+  return config.WORKER_CONCURRENCY_PICTURES ?? Math.min(cores + 1, 16);
+}
+
 /** Settings without a default (unset unless given); the others are the fields AppConfig initialises. */
 export const OPTIONAL_SETTINGS = [
   'SECRET_KEY',
   'RENDER_THREADS',
+  'WORKER_CONCURRENCY_PICTURES',
   'OIDC_ISSUER',
   'OIDC_CLIENT_SECRET',
   'BLUR_URL',

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
-import { AppConfig } from '../config/app-config.js';
+import { AppConfig, pictureConcurrency } from '../config/app-config.js';
 import { hostname } from 'node:os';
 import { JobQueueService } from './job-queue.service.js';
 import { runAsJob } from './job-context.js';
@@ -50,7 +50,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       if (!Object.values(QueueName).includes(queueName as QueueName)) {
         throw new Error(`WORKER_QUEUES names an unknown queue: ${queueName}`);
       }
-      const concurrency = queueName === QueueName.Pictures ? this.config.WORKER_CONCURRENCY_PICTURES : this.config.WORKER_CONCURRENCY_DEFAULT;
+      const concurrency = queueName === QueueName.Pictures ? pictureConcurrency(this.config) : this.config.WORKER_CONCURRENCY_DEFAULT;
       const worker = new Worker(
         queueName,
         async (job: Job) => {
