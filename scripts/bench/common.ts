@@ -74,3 +74,18 @@ export class BenchClient {
     this.agent.destroy();
   }
 }
+
+/**
+ * The allocator settings the production image gives every Sightline process (docker/Dockerfile),
+ * which the benchmarks give the API and worker they start: two malloc arenas (libvips' threads
+ * fragment more) and freed memory kept for reuse rather than handed back to the system at once,
+ * so that decoded raster blocks and picture buffers do not fault in fresh pages each time.
+ * Values already in the environment win.
+ */
+export function serverMallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return {
+    MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? '2',
+    MALLOC_TRIM_THRESHOLD_: env.MALLOC_TRIM_THRESHOLD_ ?? '268435456',
+    MALLOC_MMAP_THRESHOLD_: env.MALLOC_MMAP_THRESHOLD_ ?? '33554432',
+  };
+}

@@ -16,7 +16,7 @@
 //   DATABASE_URL / REDIS_URL   where PostgreSQL and Redis are (defaults as for the app)
 //   RENDER_THREADS             render threads of the API (unset: one per core; 0: on its event loop)
 import 'reflect-metadata';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openAsBlob, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -28,7 +28,7 @@ import proj4 from 'proj4';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { startS3, type TestS3 } from '../../test/support/s3.js';
-import { BenchClient, freePort } from './common.js';
+import { BenchClient, freePort, serverMallocEnv } from './common.js';
 import { writeTiff } from './datasets-tiff-writer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -172,6 +172,7 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
       LOG_LEVEL: 'warn',
       SECRET_KEY: `bench-${randomUUID()}`,
       ...(s3 ? s3.env('bench') : { STORAGE_DRIVER: 'local' }),
+      ...serverMallocEnv(),
     };
     [api, worker] = await Promise.all([start('main', env, /listening on port/), start('worker', env, /worker started/)]);
     Object.assign(process.env, env);
@@ -338,6 +339,58 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
   }
 }
 
+/**
+ * The same batches of points as measureDriver samples (the same seed and draws), read by GDAL's
+ * gdallocationinfo from stdin in one process that stays warm, with a 128 MB block cache like the
+ * render threads': the time from writing a batch to reading its last value. A string says why
+ * it was skipped (GDAL missing: Debian gdal-bin).
+ */
+async function gdalSampling(file: string): Promise<{ version: string; batches: number[]; load: string } | string> {
+  const version = spawnSync('gdalinfo', ['--version'], { encoding: 'utf8' });
+  if (version.error || version.status !== 0) return 'gdalinfo is not installed (Debian gdal-bin)';
+  const toLonLat = proj4(UTM33, 'EPSG:4326');
+  const random = rng(42);
+  for (let i = 0; i < SAMPLES * 2; i++) random();
+  const bands = 3;
+  // stdbuf: gdallocationinfo writes through stdio, fully buffered into a pipe.
+  const child = spawn('stdbuf', ['-oL', 'gdallocationinfo', '-valonly', '-wgs84', file], { env: { ...process.env, GDAL_CACHEMAX: '128' }, stdio: ['pipe', 'pipe', 'ignore'] });
+  let lines = 0;
+  let waiting: { until: number; resolve: () => void } | null = null;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) lines++;
+    if (waiting && lines >= waiting.until) {
+      const done = waiting;
+      waiting = null;
+      done.resolve();
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  try {
+    const batches: number[] = [];
+    for (let k = 0; k < BATCHES; k++) {
+      let input = '';
+      for (let i = 0; i < 1000; i++) {
+        const [lon, lat] = toLonLat.forward([ORIGIN[0] + random() * SIZE * PIXEL, ORIGIN[1] - random() * SIZE * PIXEL]) as [number, number];
+        input += `${lon} ${lat}\n`;
+      }
+      const until = lines + 1000 * bands;
+      const t0 = performance.now();
+      const answered = new Promise<void>((resolve, reject) => {
+        waiting = { until, resolve };
+        void exited.then(() => reject(new Error('gdallocationinfo stopped')));
+      });
+      child.stdin.write(input);
+      await answered;
+      batches.push(performance.now() - t0);
+    }
+    return { version: version.stdout.trim().split(',')[0]!, batches, load: load() };
+  } finally {
+    child.stdin.end();
+    await exited;
+  }
+}
+
 async function main(): Promise<void> {
   const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sightline';
   const adminUrl = new URL(baseUrl);
@@ -384,6 +437,7 @@ async function main(): Promise<void> {
       log(`measuring on storage driver ${driver} (load ${load()})`);
       figures.push(await measureDriver(driver, file, rootDir, work, admin));
     }
+    const gdal = await gdalSampling(file);
 
     log('');
     log(
@@ -406,6 +460,16 @@ async function main(): Promise<void> {
       log(`    one after the other: ${f.batches.map((v) => v.toFixed(0)).join(' ')} ms`);
       if (f.batches.length >= 10) log(`    the second half (the block cache full)  ${stats(f.batches.slice(Math.floor(f.batches.length / 2)))}`);
       log(`  sample POST (same 1000 points again)  ${stats(f.again)}`);
+    }
+    log('');
+    if (typeof gdal === 'string') log(`GDAL reference skipped: ${gdal}`);
+    else {
+      log(
+        `GDAL reference: ${gdal.version}, gdallocationinfo -wgs84 in one warm process, GDAL_CACHEMAX=128 MB, the same ${BATCHES} batches of 1000 points (load at the end ${gdal.load})`,
+      );
+      log(`  sample 1000 points                    ${stats(gdal.batches)}`);
+      log(`    one after the other: ${gdal.batches.map((v) => v.toFixed(0)).join(' ')} ms`);
+      if (gdal.batches.length >= 10) log(`    the second half (the block cache full)  ${stats(gdal.batches.slice(Math.floor(gdal.batches.length / 2)))}`);
     }
   } finally {
     await admin.end();

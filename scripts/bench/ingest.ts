@@ -45,7 +45,7 @@ import { DataSource } from 'typeorm';
 import { pictureConcurrency } from '../../src/config/app-config.js';
 import { startS3, type TestS3 } from '../../test/support/s3.js';
 import { cameraExif, syntheticJpeg } from './ingest-images.js';
-import { freePort } from './common.js';
+import { freePort, serverMallocEnv } from './common.js';
 
 /** The services' process names, for their CPU time. */
 const SERVICES = ['postgres', 'redis-server'];
@@ -265,9 +265,9 @@ async function main(): Promise<void> {
     WORKER_CONCURRENCY_PICTURES: String(WORKER_CONCURRENCY),
     SHARP_CONCURRENCY: String(SHARP_CONCURRENCY),
     UPLOAD_MAX_BYTES: String(200 * 1024 * 1024),
-    // glibc's per-thread malloc arenas fragment under libvips' threads; two arenas keep the
-    // worker's RSS about a fifth lower at the same speed (see the README's scaling notes).
-    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+    // As the production image runs them (glibc's per-thread arenas fragment under libvips'
+    // threads; two keep the worker's RSS about a fifth lower at the same speed).
+    ...serverMallocEnv(),
   };
   let api: ChildProcess | undefined;
   let worker: ChildProcess | undefined;
