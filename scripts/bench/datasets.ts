@@ -348,6 +348,7 @@ async function measureDriver(driver: 'local' | 's3', file: string, rootDir: stri
 async function gdalSampling(file: string): Promise<{ version: string; batches: number[]; load: string } | string> {
   const version = spawnSync('gdalinfo', ['--version'], { encoding: 'utf8' });
   if (version.error || version.status !== 0) return 'gdalinfo is not installed (Debian gdal-bin)';
+  if (spawnSync('stdbuf', ['--version']).status !== 0) return 'stdbuf is not installed (Debian coreutils)';
   const toLonLat = proj4(UTM33, 'EPSG:4326');
   const random = rng(42);
   for (let i = 0; i < SAMPLES * 2; i++) random();

@@ -444,8 +444,9 @@ async function main(): Promise<void> {
       while ((await readyIn(warmSet)) < WARMUP) await new Promise((r) => setTimeout(r, 50));
       say(`  warmed up with ${WARMUP} pictures`);
     }
-    // One round: a raw run at the worker's concurrency, then a batch of COUNT pictures uploaded into a set of its own, from the first upload
-    // to every picture ready. CPU is counted per round, so idle time in between is not.
+    // One round: a raw run at the worker's concurrency, then a batch of COUNT pictures uploaded
+    // into a set of its own, from the first upload to every picture ready. CPU is counted per
+    // round, so idle time in between is not.
     const cpuNow = async () => ({
       api: await cpuSeconds(api!.pid!),
       apiSplit: await cpuSplit(api!.pid!),
@@ -460,7 +461,7 @@ async function main(): Promise<void> {
     const addThreads = (into: Map<string, number>, after: Map<string, number>, before: Map<string, number>) => {
       for (const [n, c] of after) into.set(n, (into.get(n) ?? 0) + c - (before.get(n) ?? 0));
     };
-    const roundRatios: { wall: number; cpu: number }[] = [];
+    const roundFigures: { rate: number; cpu: number }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       await measureRaw(`before round ${round + 1}`, [WORKER_CONCURRENCY]);
       const setId = await newSet(`Bench ${round + 1}`, COUNT);
@@ -502,18 +503,17 @@ async function main(): Promise<void> {
       const rate = COUNT / seconds;
       const cpu = (c1.api - c0.api + (c1.worker - workerStart)) / COUNT;
       say(`  system, round ${round + 1} of ${ROUNDS}: ${rate.toFixed(2)} pictures/s, API + worker ${(cpu * 1000).toFixed(0)} ms CPU per picture`);
-      roundRatios.push({ wall: rate, cpu });
+      roundFigures.push({ rate, cpu });
     }
     await measureRaw('after the last round', [WORKER_CONCURRENCY]);
     await db.end();
-    const total = COUNT * ROUNDS;
-    const system = total / totals.seconds;
+    const system = measured / totals.seconds;
     const apiPeak = await peakRss(api.pid!);
     const workerPeak = await peakRss(worker!.pid!);
     if (THREADS) {
       for (const who of ['API', 'worker'] as const) {
         const threads = [...threadTotals[who]].sort((a, b) => b[1] - a[1]);
-        say(`  ${who} threads: ${threads.map(([n, c]) => `${n} ${((c / total) * 1000).toFixed(0)} ms`).join(', ')} CPU per picture`);
+        say(`  ${who} threads: ${threads.map(([n, c]) => `${n} ${((c / measured) * 1000).toFixed(0)} ms`).join(', ')} CPU per picture`);
       }
     }
     await stop(worker);
@@ -531,17 +531,17 @@ async function main(): Promise<void> {
     const rawCpu = adjacent.reduce((a, r) => a + r.cpu, 0) / adjacent.length;
     const bestRaw = Math.max(...rawRuns.map((r) => r.rate));
     const leastRawCpu = Math.min(...rawRuns.map((r) => r.cpu));
-    const perRound = roundRatios.map((r, i) => {
+    const perRound = roundFigures.map((r, i) => {
       const around = [adjacent[i]!, adjacent[i + 1] ?? adjacent[i]!];
-      return { wall: (around[0]!.rate + around[1]!.rate) / 2 / r.wall, cpu: r.cpu / ((around[0]!.cpu + around[1]!.cpu) / 2) };
+      return { wall: (around[0]!.rate + around[1]!.rate) / 2 / r.rate, cpu: r.cpu / ((around[0]!.cpu + around[1]!.cpu) / 2) };
     });
-    const ms = (seconds: number) => `${((seconds / total) * 1000).toFixed(0)} ms`;
+    const ms = (seconds: number) => `${((seconds / measured) * 1000).toFixed(0)} ms`;
 
     say('');
     say(
       `  uploads:             ${(totals.uploadSeconds / ROUNDS).toFixed(1)} s for ${mb(totalBytes)} a round (${(totalBytes / 1024 / 1024 / (totals.uploadSeconds / ROUNDS)).toFixed(0)} MB/s)`,
     );
-    if (PHASES) say(`  processing alone:    ${totals.processingSeconds.toFixed(1)} s (${(total / totals.processingSeconds).toFixed(2)} pictures/s)`);
+    if (PHASES) say(`  processing alone:    ${totals.processingSeconds.toFixed(1)} s (${(measured / totals.processingSeconds).toFixed(2)} pictures/s)`);
     say(`  upload → ready:      ${(totals.seconds / ROUNDS).toFixed(1)} s a round of ${COUNT} pictures`);
     say(`  system throughput:   ${system.toFixed(2)} pictures/s (${ROUNDS} round${ROUNDS > 1 ? 's' : ''} of ${COUNT})`);
     say(
@@ -549,7 +549,7 @@ async function main(): Promise<void> {
     );
     say(`  wall raw/system:     ${(raw / system).toFixed(2)}× (goal ≤ 1.3×); against the best raw run of all (${bestRaw.toFixed(2)} pictures/s) ${(bestRaw / system).toFixed(2)}×`);
     say(
-      `  CPU per picture:     API ${ms(totals.api)} + worker ${ms(totals.worker)} = ${ms(totals.api + totals.worker)}; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((totals.api + totals.worker) / total / rawCpu).toFixed(2)}× (goal ≤ 1.2×; against the least raw run ${((totals.api + totals.worker) / total / leastRawCpu).toFixed(2)}×; PostgreSQL and Redis not counted)`,
+      `  CPU per picture:     API ${ms(totals.api)} + worker ${ms(totals.worker)} = ${ms(totals.api + totals.worker)}; raw ${(rawCpu * 1000).toFixed(0)} ms → ${((totals.api + totals.worker) / measured / rawCpu).toFixed(2)}× (goal ≤ 1.2×; against the least raw run ${((totals.api + totals.worker) / measured / leastRawCpu).toFixed(2)}×; PostgreSQL and Redis not counted)`,
     );
     if (ROUNDS > 1)
       say(

@@ -51,7 +51,7 @@ export class UploadSetProcessor {
   @OnJob(JobName.UploadSetDispatch)
   async dispatch(payload: JobPayloads[JobName.UploadSetDispatch]) {
     const outcome = await this.repo.transaction(async (manager) => {
-      const set = await this.repo.lock(payload.uploadSetId, 'update', manager);
+      const set = await this.repo.lock(payload.uploadSetId, manager);
       if (!set || set.status !== 'completed' || set.dispatchedGeneration >= set.dispatchGeneration) return null;
       const cut = await this.sequences.cut(sourceOf(set), sequencing(set), manager);
       await this.repo.markDispatched(set.id, manager);
@@ -81,7 +81,7 @@ export class UploadSetProcessor {
   async finalize(payload: JobPayloads[JobName.UploadSetFinalize]) {
     if ((await this.setPictures.finalizeDue(payload.uploadSetId)) === null) return { skipped: 'not due' };
     const done = await this.repo.transaction(async (manager) => {
-      const set = await this.repo.lock(payload.uploadSetId, 'update', manager);
+      const set = await this.repo.lock(payload.uploadSetId, manager);
       if (!set || set.status !== 'completed' || set.finalizedRound >= set.finalizeRound) return null;
       const sequences = await this.sequences.finalize(sourceOf(set), sequencing(set), manager);
       await this.repo.markFinalized(set.id, set.finalizeRound, manager);

@@ -37,14 +37,9 @@ export class UploadSetsRepository {
     return rows[0]?.status ?? null;
   }
 
-  /** The row, locked until the transaction ends (`share` lets concurrent uploads proceed together). */
-  async lock(id: string, mode: 'update' | 'share', manager: EntityManager): Promise<UploadSet | null> {
-    return manager
-      .getRepository(UploadSet)
-      .createQueryBuilder('s')
-      .setLock(mode === 'update' ? 'pessimistic_write' : 'pessimistic_read')
-      .where('s.id = :id', { id })
-      .getOne();
+  /** The row, locked for update until the transaction ends (uploads hold it shared: lockStatus). */
+  async lock(id: string, manager: EntityManager): Promise<UploadSet | null> {
+    return manager.getRepository(UploadSet).createQueryBuilder('s').setLock('pessimistic_write').where('s.id = :id', { id }).getOne();
   }
 
   create(data: Partial<UploadSet>): Promise<UploadSet> {

@@ -33,6 +33,12 @@ import { UPLOAD_SET_SOURCE } from './upload-set-pictures.js';
 import type { UploadSet } from './upload-set.entity.js';
 import { FileNameTakenError, type UploadSetAccess, UploadSetsRepository } from './upload-sets.repository.js';
 
+/** The set when the caller owns it (or is an admin); 404 otherwise, and for a set being deleted. */
+function ownedOr404<T extends UploadSetAccess>(set: T | null, id: string, user: AuthUser | undefined): T {
+  if (!set || set.status === 'deleting' || !canEdit(user, { ownerId: set.ownerId })) throw new NotFoundException(`Upload set ${id} not found`);
+  return set;
+}
+
 /** A file refused for a reason the uploader should see in the files list. */
 class Rejection {
   constructor(
@@ -118,9 +124,7 @@ export class UploadSetsService {
 
   /** A set the caller owns (or any, for an admin); 404 otherwise, and for sets being deleted. */
   private async getOwned(id: string, user: AuthUser | undefined): Promise<UploadSet> {
-    const set = await this.repo.find(id);
-    if (!set || set.status === 'deleting' || !canEdit(user, { ownerId: set.ownerId })) throw new NotFoundException(`Upload set ${id} not found`);
-    return set;
+    return ownedOr404(await this.repo.find(id), id, user);
   }
 
   async get(id: string, user: AuthUser): Promise<UploadSetDto> {
@@ -270,8 +274,7 @@ export class UploadSetsService {
 
   /** The caller's set, open for files: 404 when it is not theirs, 409 when it is completed. */
   async openForUpload(id: string, user: AuthUser | undefined): Promise<UploadSetAccess> {
-    const set = await this.repo.findAccess(id);
-    if (!set || set.status === 'deleting' || !canEdit(user, { ownerId: set.ownerId })) throw new NotFoundException(`Upload set ${id} not found`);
+    const set = ownedOr404(await this.repo.findAccess(id), id, user);
     if (set.status !== 'open') throw new ConflictException({ message: 'The upload set is completed: no more files can be added to it', details: { upload_set_id: set.id } });
     return set;
   }
